@@ -1,0 +1,169 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/switchyard-dr/switchyard/internal/runbook"
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+// Notifier delivers a run's messages: Slack when configured, the log otherwise.
+type Notifier interface {
+	Notify(ctx context.Context, n workflows.Notification) error
+}
+
+// LogNotifier writes notifications to a structured log; it is the notifier when Slack is not set up.
+type LogNotifier struct{ Logger *slog.Logger }
+
+// Notify logs n.
+func (l LogNotifier) Notify(_ context.Context, n workflows.Notification) error {
+	logger := l.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logger.Info("notify", "kind", n.Kind, "environment", n.Environment, "workflow_id", n.WorkflowID,
+		"runbook", n.Runbook, "step", n.Step, "text", n.Text)
+	return nil
+}
+
+// Engine holds the interpreter's own activities.
+type Engine struct {
+	// RunbookDir is the folder of runbooks, with environments in RunbookDir/environments.
+	RunbookDir string
+	Registry   *Registry
+	Notifier   Notifier
+}
+
+// LoadRunbook loads, validates and binds a runbook for one run. Errors in files the run does not
+// use do not block it: during an incident a broken unrelated runbook must not stop a failover.
+func (e *Engine) LoadRunbook(_ context.Context, req workflows.LoadRequest) (workflows.Loaded, error) {
+	set, err := runbook.LoadDir(e.RunbookDir, e.Registry.Catalog())
+	if set == nil {
+		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("load runbooks from %s: %v", e.RunbookDir, err), workflows.ErrInvalidRunbook, nil)
+	}
+	rb, ok := set.Runbooks[req.Runbook]
+	if !ok {
+		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"no runbook %q in %s (have: %s)%s", req.Runbook, e.RunbookDir, strings.Join(sortedKeys(set.Runbooks), ", "), relevant(err, "")),
+			workflows.ErrInvalidInput, nil)
+	}
+	env, ok := set.Environments[req.Environment]
+	if !ok {
+		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"no environment %q in %s (have: %s)%s", req.Environment, filepath.Join(e.RunbookDir, "environments"), strings.Join(sortedKeys(set.Environments), ", "), relevant(err, "")),
+			workflows.ErrInvalidInput, nil)
+	}
+	rbSrc, envSrc := set.Sources["runbook:"+req.Runbook], set.Sources["environment:"+req.Environment]
+	if msg := relevant(err, rbSrc.Path, envSrc.Path); msg != "" {
+		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError("invalid runbook or environment:"+msg, workflows.ErrInvalidRunbook, nil)
+	}
+	params, err := rb.BindParams(req.Params)
+	if err != nil {
+		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("invalid params for runbook %q: %v", req.Runbook, err), workflows.ErrInvalidInput, nil)
+	}
+	return workflows.Loaded{
+		Runbook: *rb, Environment: *env, Params: params,
+		Source: string(rbSrc.Text), SHA256: rbSrc.SHA256, EnvSHA256: envSrc.SHA256,
+	}, nil
+}
+
+// relevant returns the lines of a joined load error that concern the given files (all lines when
+// no file is given), formatted for an error message.
+func relevant(err error, paths ...string) string {
+	if err == nil {
+		return ""
+	}
+	var out []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		match := len(paths) == 0 || (len(paths) == 1 && paths[0] == "")
+		for _, p := range paths {
+			if p != "" && strings.HasPrefix(line, p+":") {
+				match = true
+			}
+		}
+		if match && strings.TrimSpace(line) != "" {
+			out = append(out, "\n  "+line)
+		}
+	}
+	return strings.Join(out, "")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	return keys
+}
+
+// WaitUntil polls a check in-process until it reports ok or the timeout passes. It heartbeats the
+// last reason so the UI shows why it is still waiting, and treats transient errors as "not yet".
+func (e *Engine) WaitUntil(ctx context.Context, req workflows.WaitRequest) (map[string]any, error) {
+	f, ok := e.Registry.Func(req.Check)
+	if !ok {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("unknown check %q", req.Check), ErrBadArguments, nil)
+	}
+	interval := req.Interval.D()
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	start := time.Now()
+	deadline := start.Add(req.Timeout.D())
+	polls := 0
+	for {
+		polls++
+		res, err := f(ctx, req.Args)
+		var reason string
+		switch {
+		case err != nil:
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && appErr.NonRetryable() {
+				return nil, err
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			reason = "error: " + err.Error()
+		case res["ok"] == true:
+			res["polls"] = polls
+			res["waited"] = time.Since(start).Round(time.Millisecond).String()
+			return res, nil
+		default:
+			reason, _ = res["reason"].(string)
+		}
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, reason)
+		}
+		if !time.Now().Add(interval).Before(deadline) {
+			return map[string]any{"ok": false, "polls": polls,
+				"reason": fmt.Sprintf("still not ok after %s and %d polls: %s", req.Timeout, polls, reason)}, nil
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Notify delivers a notification through the configured notifier.
+func (e *Engine) Notify(ctx context.Context, n workflows.Notification) error {
+	if e.Notifier == nil {
+		return LogNotifier{}.Notify(ctx, n)
+	}
+	return e.Notifier.Notify(ctx, n)
+}

@@ -1,0 +1,19 @@
+package activities
+
+import (
+	"errors"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// ErrPermanent is the error type of failures that no retry can fix.
+const ErrPermanent = "Permanent"
+
+// Permanent marks err as not worth retrying.
+func Permanent(err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrPermanent, err)
+}

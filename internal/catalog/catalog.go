@@ -1,0 +1,322 @@
+// Package catalog describes the actions and checks a runbook step may name: their arguments with
+// types, their results, and whether they only read. The loader validates runbooks against it, the
+// interpreter uses it to tell read-only steps (plan mode) from mutating ones, and the worker
+// registers one activity per entry.
+//
+// Specs are derived by reflection from the Go argument and result structs of the activities, so
+// the catalog cannot drift from the code that implements it.
+package catalog
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Kind tells actions (do something, return a result) from checks (report ok and a reason).
+type Kind string
+
+// Kinds of catalog entries.
+const (
+	KindAction Kind = "action"
+	KindCheck  Kind = "check"
+)
+
+// Type is the type of an argument or result field as runbook authors see it.
+type Type string
+
+// Argument and result types.
+const (
+	TypeString   Type = "string"
+	TypeRegion   Type = "region"
+	TypeDuration Type = "duration"
+	TypeInt      Type = "int"
+	TypeNumber   Type = "number"
+	TypeBool     Type = "bool"
+	TypeTime     Type = "time"
+	TypeList     Type = "list"
+	TypeMap      Type = "map"
+	// TypeWeights is a map from Region or zone name to an integer weight.
+	TypeWeights Type = "weights"
+	TypeAny     Type = "any"
+)
+
+// Field is one argument or result field.
+type Field struct {
+	Name        string `json:"name"`
+	Type        Type   `json:"type"`
+	Required    bool   `json:"required,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Spec describes one catalog entry.
+type Spec struct {
+	Name        string `json:"name"`
+	Kind        Kind   `json:"kind"`
+	ReadOnly    bool   `json:"read_only"`
+	Description string `json:"description"`
+	// IAM lists the AWS IAM actions the entry needs, for the worker's least-privilege policy.
+	IAM    []string `json:"iam,omitempty"`
+	Args   []Field  `json:"args"`
+	Result []Field  `json:"result"`
+}
+
+// Arg returns the argument named name.
+func (s Spec) Arg(name string) (Field, bool) {
+	for _, f := range s.Args {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// ArgNames lists the argument names, for "did you mean" style messages.
+func (s Spec) ArgNames() []string {
+	names := make([]string, len(s.Args))
+	for i, f := range s.Args {
+		names[i] = f.Name
+	}
+	return names
+}
+
+// Catalog is a set of specs by name.
+type Catalog struct {
+	specs map[string]Spec
+}
+
+// New returns a catalog holding specs; a duplicate name is a programming error.
+func New(specs ...Spec) *Catalog {
+	c := &Catalog{specs: map[string]Spec{}}
+	for _, s := range specs {
+		c.Add(s)
+	}
+	return c
+}
+
+// Add registers s; it panics on a duplicate name because that is a bug in the worker's wiring.
+func (c *Catalog) Add(s Spec) {
+	if _, dup := c.specs[s.Name]; dup {
+		panic(fmt.Sprintf("catalog: duplicate entry %q", s.Name))
+	}
+	c.specs[s.Name] = s
+}
+
+// Lookup returns the spec named name.
+func (c *Catalog) Lookup(name string) (Spec, bool) {
+	s, ok := c.specs[name]
+	return s, ok
+}
+
+// Names lists every entry name in sorted order.
+func (c *Catalog) Names() []string {
+	names := make([]string, 0, len(c.specs))
+	for n := range c.specs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Specs lists every spec sorted by name.
+func (c *Catalog) Specs() []Spec {
+	out := make([]Spec, 0, len(c.specs))
+	for _, n := range c.Names() {
+		out = append(out, c.specs[n])
+	}
+	return out
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+var timeType = reflect.TypeOf(time.Time{})
+
+// FieldsOf derives fields from a struct type's exported fields. The field name is the json tag
+// name; the tag `catalog:"region,required"` refines the type (region) and marks required args; a
+// `doc:"..."` tag gives the description.
+func FieldsOf(t reflect.Type) []Field {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []Field
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name := strings.Split(sf.Tag.Get("json"), ",")[0]
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		f := Field{Name: name, Type: typeOf(sf.Type), Description: sf.Tag.Get("doc")}
+		for _, opt := range strings.Split(sf.Tag.Get("catalog"), ",") {
+			switch opt {
+			case "":
+			case "required":
+				f.Required = true
+			default:
+				f.Type = Type(opt)
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func typeOf(t reflect.Type) Type {
+	if t == durationType {
+		return TypeDuration
+	}
+	if t == timeType {
+		return TypeTime
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return TypeString
+	case reflect.Bool:
+		return TypeBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return TypeInt
+	case reflect.Float32, reflect.Float64:
+		return TypeNumber
+	case reflect.Slice, reflect.Array:
+		return TypeList
+	case reflect.Map:
+		if t.Key().Kind() == reflect.String && (t.Elem().Kind() >= reflect.Int && t.Elem().Kind() <= reflect.Int64) {
+			return TypeWeights
+		}
+		return TypeMap
+	case reflect.Pointer:
+		return typeOf(t.Elem())
+	case reflect.Struct:
+		return TypeMap
+	}
+	return TypeAny
+}
+
+// CheckLiteral reports whether a literal YAML value (already decoded to Go: string, int, float64,
+// bool, []any, map[string]any) fits type t. Expressions are checked at run time instead.
+func CheckLiteral(t Type, v any) error {
+	switch t {
+	case TypeAny:
+		return nil
+	case TypeString:
+		if _, ok := v.(string); ok {
+			return nil
+		}
+	case TypeRegion:
+		if s, ok := v.(string); ok {
+			if !LooksLikeRegion(s) {
+				return fmt.Errorf("%q is not an AWS Region name (like us-east-1)", s)
+			}
+			return nil
+		}
+	case TypeDuration:
+		if s, ok := v.(string); ok {
+			if _, err := time.ParseDuration(s); err != nil {
+				return fmt.Errorf("%q is not a duration (like 30s or 5m)", s)
+			}
+			return nil
+		}
+	case TypeInt:
+		switch n := v.(type) {
+		case int, int64, uint64:
+			return nil
+		case float64:
+			if n == float64(int64(n)) {
+				return nil
+			}
+		}
+	case TypeNumber:
+		switch v.(type) {
+		case int, int64, uint64, float64:
+			return nil
+		}
+	case TypeBool:
+		if _, ok := v.(bool); ok {
+			return nil
+		}
+	case TypeTime:
+		if s, ok := v.(string); ok {
+			if _, err := time.Parse(time.RFC3339, s); err != nil {
+				return fmt.Errorf("%q is not an RFC 3339 time", s)
+			}
+			return nil
+		}
+	case TypeList:
+		if _, ok := v.([]any); ok {
+			return nil
+		}
+	case TypeMap:
+		if _, ok := v.(map[string]any); ok {
+			return nil
+		}
+	case TypeWeights:
+		if m, ok := v.(map[string]any); ok {
+			for k, w := range m {
+				if err := CheckLiteral(TypeInt, w); err != nil {
+					return fmt.Errorf("weight of %q must be an integer", k)
+				}
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("want %s, got %s", t, describe(v))
+}
+
+func describe(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return fmt.Sprintf("string %q", v)
+	case bool:
+		return "bool"
+	case int, int64, uint64:
+		return "int"
+	case float64:
+		return "number"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "map"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// LooksLikeRegion reports whether s has the shape of an AWS Region name (us-east-1, eu-central-2,
+// us-gov-west-1, lab regions included since the lab reuses real names).
+func LooksLikeRegion(s string) bool {
+	parts := strings.Split(s, "-")
+	if len(parts) < 3 {
+		return false
+	}
+	last := parts[len(parts)-1]
+	if last == "" {
+		return false
+	}
+	for _, r := range last {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	for _, p := range parts[:len(parts)-1] {
+		if p == "" {
+			return false
+		}
+		for _, r := range p {
+			if r < 'a' || r > 'z' {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/switchyard-dr/switchyard/activities"
+	"github.com/switchyard-dr/switchyard/internal/devserver"
+	"github.com/switchyard-dr/switchyard/internal/logging"
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+// devOptions are the flags of `starter dev`.
+type devOptions struct {
+	ip, dbFile, runbooks, namespace string
+	port, uiPort                    int
+	logLevel                        string
+}
+
+// runDev runs everything a laptop needs in one process: the Temporal server with its Web UI, and a
+// worker. It blocks until interrupted.
+func runDev(ctx context.Context, args []string, cio cmdIO) error {
+	fs := newFlags("dev", cio)
+	var o devOptions
+	fs.StringVar(&o.ip, "ip", "127.0.0.1", "address to listen on")
+	fs.IntVar(&o.port, "port", 7233, "Temporal frontend gRPC port")
+	fs.IntVar(&o.uiPort, "ui-port", 8233, "Temporal Web UI port (-1: no UI)")
+	fs.StringVar(&o.dbFile, "db-file", "", "SQLite file to keep runs across restarts (default: in memory)")
+	fs.StringVar(&o.namespace, "namespace", "default", "Temporal namespace")
+	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	logger, err := logging.New(cio.stderr, "text", o.logLevel)
+	if err != nil {
+		return err
+	}
+	env, err := startDev(ctx, o, logger)
+	if err != nil {
+		return err
+	}
+	defer env.stop()
+	fmt.Fprintf(cio.stdout, `Switchyard dev environment is up.
+  Temporal UI:       %s
+  Temporal frontend: %s (namespace %s)
+  Task queue:        %s
+Start a runbook from the UI (Start Workflow: task queue %q, workflow type %q) or:
+  go run ./starter run demo --env lab --follow
+Press Ctrl-C to stop.
+`, orNone(env.server.UIURL()), env.server.FrontendHostPort(), o.namespace, workflows.TaskQueue, workflows.TaskQueue, workflows.RunbookWorkflowType)
+	<-ctx.Done()
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(disabled)"
+	}
+	return s
+}
+
+// devEnv is a running dev environment.
+type devEnv struct {
+	server *devserver.Server
+	client client.Client
+	worker worker.Worker
+}
+
+func (e *devEnv) stop() {
+	if e.worker != nil {
+		e.worker.Stop()
+	}
+	if e.client != nil {
+		e.client.Close()
+	}
+	if e.server != nil {
+		_ = e.server.Stop()
+	}
+}
+
+func startDev(ctx context.Context, o devOptions, logger interface {
+	Info(string, ...any)
+}) (*devEnv, error) {
+	sa := map[string]enumspb.IndexedValueType{}
+	for _, name := range workflows.SearchAttributeNames() {
+		sa[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	slogger, _ := logging.New(nil, "text", "warn")
+	_ = slogger
+	srv, err := devserver.Start(ctx, devserver.Options{
+		IP: o.ip, Port: o.port, UIPort: o.uiPort, DatabaseFile: o.dbFile,
+		Namespaces: []string{o.namespace}, SearchAttributes: sa,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start dev server: %w", err)
+	}
+	env := &devEnv{server: srv}
+	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	c, err := client.DialContext(dctx, client.Options{HostPort: srv.FrontendHostPort(), Namespace: o.namespace})
+	if err != nil {
+		env.stop()
+		return nil, fmt.Errorf("connect to dev server: %w", err)
+	}
+	env.client = c
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	workflows.Register(w)
+	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks})
+	if err := w.Start(); err != nil {
+		env.stop()
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	env.worker = w
+	logger.Info("dev environment started", "frontend", srv.FrontendHostPort(), "ui", srv.UIURL())
+	return env, nil
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/switchyard-dr/switchyard/internal/devserver"
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+var updateHistories = flag.Bool("update-histories", false, "record workflow histories into workflows/testdata/histories for replay tests")
+
+// shared is one embedded server + worker for the whole package: starting a Temporal server takes
+// seconds, and every test uses its own workflow ids.
+var shared *devEnv
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	code := func() int {
+		port, err := devserver.FreePort()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		ctx := context.Background()
+		env, err := startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: "../runbooks"},
+			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "start dev environment:", err)
+			return 1
+		}
+		defer env.stop()
+		shared = env
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// cli runs a starter command in-process against the shared server.
+func cli(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	args = append(args, "--address", shared.server.FrontendHostPort())
+	env := map[string]string{"SWITCHYARD_RUNBOOKS": "../runbooks"}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := run(ctx, args, func(k string) string { return env[k] }, &out, &errOut)
+	if err != nil && errOut.Len() > 0 {
+		err = fmt.Errorf("%w\nstderr: %s", err, errOut.String())
+	}
+	return out.String(), err
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func progressOf(t *testing.T, id string) workflows.Progress {
+	t.Helper()
+	out, err := cli(t, "status", id, "--json")
+	require.NoError(t, err)
+	var p workflows.Progress
+	require.NoError(t, json.Unmarshal([]byte(out), &p))
+	return p
+}
+
+func stepOf(p workflows.Progress, path string) workflows.StepState {
+	for _, s := range p.Steps {
+		if s.Path == path {
+			return s
+		}
+	}
+	return workflows.StepState{}
+}
+
+func TestDemoRunbookStartedAndApprovedOnEmbeddedServer(t *testing.T) {
+	out, err := cli(t, "run", "demo", "--env", "lab", "--param", "require_approval=true", "--as", "alice", "--json")
+	require.NoError(t, err)
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &started))
+	require.True(t, strings.HasPrefix(started.WorkflowID, "switchyard/lab/demo/"), started.WorkflowID)
+
+	waitFor(t, "the approval step to wait", func() bool {
+		return stepOf(progressOf(t, started.WorkflowID), "approve").Status == workflows.StatusWaiting
+	})
+	p := progressOf(t, started.WorkflowID)
+	require.Equal(t, workflows.StatusSucceeded, stepOf(p, "preflight/target_known").Status)
+	require.Equal(t, "would move traffic from us-east-1 to us-west-2", stepOf(p, "plan").Summary)
+
+	_, err = cli(t, "approve", started.WorkflowID, "--step", "nope", "--as", "bob")
+	require.ErrorContains(t, err, `step "nope" is not a step of this run`)
+
+	out, err = cli(t, "approve", started.WorkflowID, "--step", "approve", "--as", "bob", "--comment", "lgtm")
+	require.NoError(t, err)
+	require.Contains(t, out, "step approve: approved")
+
+	out, err = cli(t, "status", started.WorkflowID, "--follow", "--json")
+	require.NoError(t, err)
+	var res workflows.Result
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
+	require.Equal(t, "bob", stepOf(res.Progress, "approve").Approval.Votes[0].By)
+	require.Len(t, res.SHA256, 64)
+
+	out, err = cli(t, "status", started.WorkflowID)
+	require.NoError(t, err)
+	require.Contains(t, out, "succeeded")
+	require.Contains(t, out, "soak")
+
+	recordHistory(t, started.WorkflowID, "demo-approved")
+}
+
+func TestPlanModeOnEmbeddedServer(t *testing.T) {
+	out, err := cli(t, "run", "demo", "--env", "lab", "--mode", "plan", "--follow", "--json")
+	require.NoError(t, err)
+	var res workflows.Result
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.Equal(t, workflows.OutcomePlanned, res.Outcome)
+	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "preflight/target_known").Status)
+	require.Equal(t, workflows.StatusPlanned, stepOf(res.Progress, "done").Status)
+}
+
+func startJSON(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := cli(t, append(args, "--json")...)
+	require.NoError(t, err)
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &started))
+	return started.WorkflowID
+}
+
+func TestFailedRunReportsWhy(t *testing.T) {
+	id := startJSON(t, "run", "demo", "--env", "lab", "--param", "target=eu-west-1")
+	out, err := cli(t, "status", id, "--follow", "--json")
+	require.Error(t, err)
+	var res workflows.Result
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.Equal(t, workflows.OutcomeFailed, res.Outcome)
+	require.Contains(t, res.Error, "eu-west-1 is not a Region of environment lab")
+	require.Equal(t, workflows.StatusPending, stepOf(res.Progress, "plan").Status)
+	recordHistory(t, id, "demo-failed")
+}
+
+func TestSecondDROperationOnEnvironmentIsRefused(t *testing.T) {
+	// The interlock is the server's: whichever run holds switchyard/<env>, a second start under
+	// that id is refused and the CLI explains who holds it.
+	c := shared.client
+	ctx := context.Background()
+	in := workflows.RunInput{Runbook: "demo", Environment: "lab", Params: map[string]any{"require_approval": true}}
+	opts := client.StartWorkflowOptions{ID: workflows.OperationID("lab"), TaskQueue: workflows.TaskQueue, WorkflowExecutionErrorWhenAlreadyStarted: true}
+	first, err := c.ExecuteWorkflow(ctx, opts, workflows.RunbookWorkflowType, in)
+	require.NoError(t, err)
+	defer func() { _ = c.CancelWorkflow(ctx, first.GetID(), first.GetRunID()) }()
+
+	_, err = cli(t, "run", "demo", "--env", "lab", "--id", workflows.OperationID("lab"))
+	require.ErrorContains(t, err, "environment lab already has a DR operation running")
+	require.ErrorContains(t, err, "starter cancel switchyard/lab")
+}
+
+// recordHistory writes a run's history as JSON for the replay tests in workflows/.
+func recordHistory(t *testing.T, id, name string) {
+	t.Helper()
+	if !*updateHistories {
+		return
+	}
+	ctx := context.Background()
+	iter := shared.client.GetWorkflowHistory(ctx, id, "", false, 0)
+	var h historypb.History
+	for iter.HasNext() {
+		e, err := iter.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
+	require.NoError(t, err)
+	path := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+}

@@ -1,0 +1,131 @@
+// Command starter is Switchyard's operator CLI and intake: it runs the embedded dev environment
+// (`dev`), validates runbooks, starts runs, follows and reports them, and sends approvals.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	// The SQLite driver is pinned by a blank import, as the Temporal CLI does, so the embedded
+	// server always links the version it was tested with.
+	_ "modernc.org/sqlite"
+	// Time zone data for schedules and timestamps on machines without /usr/share/zoneinfo.
+	_ "time/tzdata"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	var exit exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		os.Exit(int(exit))
+	default:
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		os.Exit(1)
+	}
+}
+
+// exitError ends the process with a code after the command already printed why.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// io bundles what a subcommand may touch, so tests run commands in-process.
+type cmdIO struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, io cmdIO) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"dev":      {"run the embedded Temporal server with its UI, a worker and the lab", runDev},
+		"validate": {"validate runbooks and environments: validate [PATH...]", runValidate},
+		"run":      {"start a runbook: run RUNBOOK --env ENV [--param k=v] [--mode plan] [--follow]", runRun},
+		"status":   {"list runs, or show one run's steps: status [ID] [--follow]", runStatus},
+		"approve":  {"approve a waiting step: approve ID --step S --as USER [--comment ...]", runApprove},
+		"reject":   {"reject a waiting step: reject ID --step S --as USER --comment REASON", runReject},
+		"cancel":   {"cancel a run: cancel ID", runCancel},
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cio := cmdIO{stdout: stdout, stderr: stderr, getenv: getenv}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return nil
+	}
+	cmd, ok := commands()[args[0]]
+	if !ok {
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	err := cmd.run(ctx, args[1:], cio)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: starter COMMAND [flags]\n\nCommands:")
+	cmds := commands()
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun `starter COMMAND -h` for a command's flags.")
+}
+
+func newFlags(name string, cio cmdIO) *flag.FlagSet {
+	fs := flag.NewFlagSet("starter "+name, flag.ContinueOnError)
+	fs.SetOutput(cio.stderr)
+	return fs
+}
+
+// parseInterspersed parses flags that may come after positional arguments (`run failover --env lab`).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// multiFlag collects a repeatable flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

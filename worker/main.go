@@ -1,0 +1,96 @@
+// Command worker runs Switchyard's Temporal worker: the runbook interpreter workflows and the
+// activities that call MSK, OSI, OpenSearch, Route 53 and CloudWatch. It connects with Temporal's
+// standard environment configuration, so the same binary serves the dev server and production.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/switchyard-dr/switchyard/activities"
+	"github.com/switchyard-dr/switchyard/internal/logging"
+	"github.com/switchyard-dr/switchyard/internal/temporalconn"
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	runbooks  string
+	address   string
+	logFormat string
+	logLevel  string
+}
+
+func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.runbooks, "runbooks", envOr(getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "folder of runbook YAML files (env SWITCHYARD_RUNBOOKS)")
+	fs.StringVar(&o.address, "address", "", "Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
+	fs.StringVar(&o.logFormat, "log-format", envOr(getenv, "SWITCHYARD_LOG_FORMAT", "text"), "text or json (env SWITCHYARD_LOG_FORMAT)")
+	fs.StringVar(&o.logLevel, "log-level", envOr(getenv, "SWITCHYARD_LOG_LEVEL", "info"), "debug, info, warn or error (env SWITCHYARD_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	o, err := parse(args, getenv, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	logger, err := logging.New(stderr, o.logFormat, o.logLevel)
+	if err != nil {
+		return err
+	}
+	copts, err := temporalconn.Options(temporalconn.Env(getenv), o.address, logger)
+	if err != nil {
+		return err
+	}
+	c, err := temporalconn.Dial(ctx, copts)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	workflows.Register(w)
+	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks, Logger: logger})
+	logger.Info("worker started", "task_queue", workflows.TaskQueue, "address", copts.HostPort, "namespace", copts.Namespace, "runbooks", o.runbooks)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,212 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchyard-dr/switchyard/internal/runbook"
+)
+
+// execApproval waits for a quorum of approvers. The decision arrives as the approve update (Slack,
+// CLI) or the approve signal (the Temporal UI); both go through validateDecision.
+func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+	spec := s.Approval
+	msgV, err := runbook.Render(spec.Message, r.scope)
+	if err != nil {
+		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("approval message: %v", err), ErrInvalidInput, nil)
+	}
+	approvers := spec.Approvers
+	if len(approvers) == 0 && r.loaded != nil {
+		approvers = r.loaded.Environment.Approvers
+	}
+	quorum := max(spec.Quorum, 1)
+	selfOK := quorum == 1
+	if spec.AllowSelfApproval != nil {
+		selfOK = *spec.AllowSelfApproval
+	}
+	onTimeout := string(spec.OnTimeout)
+	if onTimeout == "" {
+		onTimeout = string(runbook.TimeoutAbort)
+	}
+	a := &approval{spec: spec, state: ApprovalState{
+		Step: s.ID, Status: ApprovalWaiting, Message: fmt.Sprint(msgV), Approvers: approvers,
+		Quorum: quorum, SelfOK: selfOK, OnTimeout: onTimeout,
+		Deadline: workflow.Now(ctx).Add(spec.Timeout.D()),
+	}}
+	st.Approval = &a.state
+
+	if r.in.Mode == ModePlan {
+		return nil, fmt.Sprintf("would ask %s to approve: %s", describeApprovers(approvers, quorum), a.state.Message), StatusPlanned, nil
+	}
+	if spec.AutoApproveIf != "" {
+		auto, err := runbook.EvalBool(spec.AutoApproveIf, r.scope)
+		if err != nil {
+			return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("auto_approve_if: %v", err), ErrInvalidInput, nil)
+		}
+		if auto {
+			a.state.Status = ApprovalApproved
+			a.state.Votes = []Vote{{By: "policy", Approve: true, Comment: "auto_approve_if: " + spec.AutoApproveIf, Source: "policy", At: workflow.Now(ctx)}}
+			return approvalResult(a), "approved by policy (" + spec.AutoApproveIf + ")", StatusSucceeded, nil
+		}
+	}
+
+	r.approvals[s.ID] = a
+	defer delete(r.approvals, s.ID)
+	st.Status = StatusWaiting
+	r.setCurrent(ctx)
+	if err := r.notify(ctx, "approval_request", s.ID, a.state.Message, "", &a.state); err != nil {
+		r.logger.Warn("approval request notification failed; approvals via CLI and UI still work", "err", err)
+	}
+
+	ok, err := workflow.AwaitWithTimeout(ctx, spec.Timeout.D(), func() bool { return a.decided })
+	if err != nil {
+		return nil, "", StatusCanceled, err
+	}
+	st.Status = StatusRunning
+	if !ok {
+		a.decided = true
+		a.state.Status = ApprovalTimedOut
+		_ = r.notify(ctx, "approval_update", s.ID, fmt.Sprintf("No decision within %s: %s", spec.Timeout, onTimeoutText(onTimeout)), "", &a.state)
+		if onTimeout == string(runbook.TimeoutProceed) {
+			return approvalResult(a), "no decision within " + spec.Timeout.String() + "; proceeding as configured", StatusSucceeded, nil
+		}
+		return approvalResult(a), "", StatusFailed, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("approval %q timed out after %s", s.ID, spec.Timeout), ErrApprovalTimout, nil)
+	}
+	_ = r.notify(ctx, "approval_update", s.ID, describeOutcome(&a.state), "", &a.state)
+	if a.state.Status == ApprovalRejected {
+		last := a.state.Votes[len(a.state.Votes)-1]
+		return approvalResult(a), "", StatusFailed, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("approval %q rejected by %s: %s", s.ID, last.By, last.Comment), ErrApprovalDenied, nil)
+	}
+	return approvalResult(a), describeOutcome(&a.state), StatusSucceeded, nil
+}
+
+func onTimeoutText(onTimeout string) string {
+	if onTimeout == string(runbook.TimeoutProceed) {
+		return "proceeding as the runbook says"
+	}
+	return "aborting as the runbook says"
+}
+
+func approvalResult(a *approval) map[string]any {
+	var by []any
+	for _, v := range a.state.Votes {
+		if v.Approve {
+			by = append(by, v.By)
+		}
+	}
+	return map[string]any{"status": a.state.Status, "approved_by": by}
+}
+
+func describeApprovers(approvers []string, quorum int) string {
+	who := "anyone"
+	if len(approvers) > 0 {
+		who = fmt.Sprint(approvers)
+	}
+	if quorum > 1 {
+		return fmt.Sprintf("%d of %s", quorum, who)
+	}
+	return who
+}
+
+func describeOutcome(s *ApprovalState) string {
+	switch s.Status {
+	case ApprovalApproved:
+		var by []string
+		for _, v := range s.Votes {
+			if v.Approve {
+				by = append(by, v.By)
+			}
+		}
+		return fmt.Sprintf("approved by %v", by)
+	case ApprovalRejected:
+		v := s.Votes[len(s.Votes)-1]
+		return fmt.Sprintf("rejected by %s: %s", v.By, v.Comment)
+	}
+	return s.Status
+}
+
+// validateDecision is the update validator and the signal filter. It must not change state: a
+// rejected update leaves no trace in history.
+func (r *run) validateDecision(d Decision) error {
+	if d.Step == "" {
+		return errors.New(`"step" is required`)
+	}
+	if d.By == "" {
+		return errors.New(`"by" is required: who is deciding`)
+	}
+	a, ok := r.approvals[d.Step]
+	if !ok || a.decided {
+		status := "not awaiting approval"
+		if i, known := r.index[d.Step]; known {
+			status = "not awaiting approval (it is " + r.progress.Steps[i].Status + ")"
+		} else if r.rb != nil {
+			status = "not a step of this run"
+		}
+		return fmt.Errorf("too late or wrong step: step %q is %s", d.Step, status)
+	}
+	if !authorized(a.state.Approvers, d) {
+		return fmt.Errorf("%s is not an approver of step %q (approvers: %v)", d.By, d.Step, a.state.Approvers)
+	}
+	if d.Approve && !a.state.SelfOK && d.By == r.in.RequestedBy {
+		return fmt.Errorf("%s requested this run and cannot approve it: step %q needs %d other people", d.By, d.Step, a.state.Quorum)
+	}
+	if !d.Approve && d.Comment == "" {
+		return errors.New("a rejection needs a reason in the comment")
+	}
+	return nil
+}
+
+func authorized(approvers []string, d Decision) bool {
+	if len(approvers) == 0 {
+		return true
+	}
+	if slices.Contains(approvers, d.By) {
+		return true
+	}
+	for _, g := range d.Groups {
+		if slices.Contains(approvers, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// decide records a validated decision. A repeated approval by the same person is idempotent: it
+// neither counts twice nor fails, so a double click is harmless.
+func (r *run) decide(ctx workflow.Context, d Decision) ApprovalState {
+	a, ok := r.approvals[d.Step]
+	if !ok || a.decided {
+		if ok {
+			return a.state
+		}
+		return ApprovalState{Step: d.Step, Status: "not_waiting"}
+	}
+	for _, v := range a.state.Votes {
+		if v.By == d.By && v.Approve == d.Approve {
+			return a.state
+		}
+	}
+	a.state.Votes = append(a.state.Votes, Vote{By: d.By, Approve: d.Approve, Comment: d.Comment, Source: d.Source, At: workflow.Now(ctx)})
+	if !d.Approve {
+		a.state.Status = ApprovalRejected
+		a.decided = true
+		return a.state
+	}
+	distinct := map[string]bool{}
+	for _, v := range a.state.Votes {
+		if v.Approve {
+			distinct[v.By] = true
+		}
+	}
+	if len(distinct) >= a.state.Quorum {
+		a.state.Status = ApprovalApproved
+		a.decided = true
+	}
+	return a.state
+}

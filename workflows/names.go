@@ -1,0 +1,104 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Every name in this file is persisted: in workflow histories, schedules, Slack buttons and
+// operators' muscle memory. Renaming one breaks running workflows and replay; add a new name and
+// keep the old one instead.
+
+// TaskQueue is the task queue the worker polls and every start targets.
+const TaskQueue = "switchyard"
+
+// Workflow types.
+const (
+	RunbookWorkflowType      = "RunbookWorkflow"
+	BackfillVerificationType = "BackfillVerificationWorkflow"
+)
+
+// Activity names of the interpreter's own activities. Catalog actions and checks are registered
+// under their catalog names (msk.replicator_running, ...).
+const (
+	LoadRunbookActivity = "switchyard.LoadRunbook"
+	WaitUntilActivity   = "switchyard.WaitUntil"
+	NotifyActivity      = "switchyard.Notify"
+)
+
+// Update, signal and query names.
+const (
+	// ApproveUpdate decides an approval step; its validator rejects unauthorised or late decisions
+	// without writing history.
+	ApproveUpdate = "approve"
+	// ApproveSignal carries the same decision for callers that cannot send updates (the Temporal
+	// UI's "Send a Signal" form); invalid decisions are recorded and ignored.
+	ApproveSignal = "approve"
+	// ProgressQuery returns the run's Progress.
+	ProgressQuery = "progress"
+)
+
+// Search attribute keys, registered on the namespace (the dev server does it at start).
+var (
+	SARunbook      = temporal.NewSearchAttributeKeyKeyword("Runbook")
+	SAEnvironment  = temporal.NewSearchAttributeKeyKeyword("Environment")
+	SATrigger      = temporal.NewSearchAttributeKeyKeyword("Trigger")
+	SATargetRegion = temporal.NewSearchAttributeKeyKeyword("TargetRegion")
+	SAOutcome      = temporal.NewSearchAttributeKeyKeyword("Outcome")
+)
+
+// SearchAttributeNames lists the custom search attributes, all of type Keyword.
+func SearchAttributeNames() []string {
+	return []string{SARunbook.GetName(), SAEnvironment.GetName(), SATrigger.GetName(), SATargetRegion.GetName(), SAOutcome.GetName()}
+}
+
+// Outcome values of the Outcome search attribute and of Result.Outcome.
+const (
+	OutcomeRunning    = "running"
+	OutcomeSucceeded  = "succeeded"
+	OutcomeFailed     = "failed"
+	OutcomeRolledBack = "rolled_back"
+	OutcomeCanceled   = "canceled"
+	OutcomePlanned    = "planned"
+)
+
+// Error types of non-retryable application errors; callers match on them.
+const (
+	ErrInvalidInput   = "InvalidInput"
+	ErrInvalidRunbook = "InvalidRunbook"
+	ErrWrongWorkflow  = "WrongWorkflowID"
+	ErrStepFailed     = "StepFailed"
+	ErrCheckFailed    = "CheckFailed"
+	ErrApprovalDenied = "ApprovalRejected"
+	ErrApprovalTimout = "ApprovalTimedOut"
+)
+
+// Workflow id formats.
+const (
+	// OperationIDPrefix + environment is the id of every DR operation on that environment, so the
+	// server itself refuses a second concurrent one.
+	OperationIDPrefix = "switchyard/"
+)
+
+// OperationID is the workflow id of the DR operation lock of an environment.
+func OperationID(environment string) string { return OperationIDPrefix + environment }
+
+// ReadOnlyRunID is the workflow id of a run that takes no lock (plan mode, lock: none runbooks);
+// unique is any caller-chosen unique suffix such as a timestamp or request id.
+func ReadOnlyRunID(environment, runbook, unique string) string {
+	return fmt.Sprintf("%s%s/%s/%s", OperationIDPrefix, environment, runbook, unique)
+}
+
+// ChildID is the workflow id of a nested runbook started by step stepID of parent.
+func ChildID(parent, stepID string) string { return parent + "/" + stepID }
+
+// EnvironmentFromID returns the environment of an operation id, or "" if id is not one.
+func EnvironmentFromID(id string) string {
+	rest, ok := strings.CutPrefix(id, OperationIDPrefix)
+	if !ok || strings.Contains(rest, "/") {
+		return ""
+	}
+	return rest
+}

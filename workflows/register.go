@@ -1,0 +1,13 @@
+package workflows
+
+import "go.temporal.io/sdk/workflow"
+
+// WorkflowRegistry is the part of worker.Worker that registers workflows.
+type WorkflowRegistry interface {
+	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
+}
+
+// Register registers every workflow under its stable type name.
+func Register(w WorkflowRegistry) {
+	w.RegisterWorkflowWithOptions(RunbookWorkflow, workflow.RegisterOptions{Name: RunbookWorkflowType})
+}

@@ -1,0 +1,800 @@
+// Package workflows holds Switchyard's deterministic workflow code: the runbook interpreter and
+// the workflows it nests. Nothing here performs I/O, reads the clock or ranges over maps; every
+// effect goes through an activity, so a run can be replayed from its history.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/switchyard-dr/switchyard/internal/runbook"
+)
+
+// Default timings. They are deliberately conservative: a DR step that hangs must not hold a run
+// forever, and a throttled AWS API must be retried long enough to ride out an incident's storm.
+const (
+	defaultStepTimeout  = 2 * time.Minute
+	defaultWaitInterval = 10 * time.Second
+	defaultAttempts     = 10
+	defaultBackoff      = time.Second
+	defaultMaxBackoff   = 30 * time.Second
+)
+
+// RunbookWorkflow interprets one runbook against one environment.
+func RunbookWorkflow(ctx workflow.Context, in RunInput) (*Result, error) {
+	if err := validateInput(in); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
+	}
+	r := newRun(ctx, in)
+	if err := r.registerHandlers(ctx); err != nil {
+		return nil, err
+	}
+	err := r.execute(ctx)
+	return r.finish(ctx, err)
+}
+
+func validateInput(in RunInput) error {
+	var errs []error
+	if in.Runbook == "" {
+		errs = append(errs, errors.New(`"runbook" is required (the runbook's name, e.g. "failover")`))
+	}
+	if in.Environment == "" {
+		errs = append(errs, errors.New(`"environment" is required (an environment name under runbooks/environments, e.g. "lab")`))
+	}
+	switch in.Mode {
+	case "", ModeExecute, ModePlan:
+	default:
+		errs = append(errs, fmt.Errorf(`"mode" must be "execute" or "plan", got %q`, in.Mode))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid workflow input: %w", err)
+	}
+	return nil
+}
+
+// run is the interpreter's state for one execution.
+type run struct {
+	in       RunInput
+	info     *workflow.Info
+	loaded   *Loaded
+	rb       *runbook.Runbook
+	progress Progress
+	index    map[string]int // step path -> index in progress.Steps
+	scope    runbook.Scope
+	results  map[string]map[string]any
+	// comp is the compensation stack: completed steps that declared compensate, oldest first.
+	comp     []*runbook.Step
+	rollback bool
+	// approvals by step id; only steps currently waiting are decidable.
+	approvals map[string]*approval
+	logger    interface {
+		Info(string, ...any)
+		Warn(string, ...any)
+	}
+}
+
+type approval struct {
+	state   ApprovalState
+	spec    *runbook.Approval
+	decided bool
+}
+
+func newRun(ctx workflow.Context, in RunInput) *run {
+	if in.Mode == "" {
+		in.Mode = ModeExecute
+	}
+	if in.Trigger.Kind == "" {
+		// A run with no trigger was typed into the Temporal UI's form: every other intake sets one.
+		in.Trigger.Kind = "ui"
+	}
+	info := workflow.GetInfo(ctx)
+	return &run{
+		in:   in,
+		info: info,
+		progress: Progress{
+			Runbook: in.Runbook, Environment: in.Environment, Mode: in.Mode,
+			Outcome: OutcomeRunning, RequestedBy: in.RequestedBy, Trigger: in.Trigger,
+			StartedAt: workflow.Now(ctx),
+		},
+		index:     map[string]int{},
+		results:   map[string]map[string]any{},
+		approvals: map[string]*approval{},
+		logger:    workflow.GetLogger(ctx),
+	}
+}
+
+func (r *run) registerHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
+		return r.progress, nil
+	}); err != nil {
+		return fmt.Errorf("register progress query: %w", err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, ApproveUpdate,
+		func(ctx workflow.Context, d Decision) (ApprovalState, error) {
+			return r.decide(ctx, d), nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d Decision) error {
+			return r.validateDecision(d)
+		}},
+	); err != nil {
+		return fmt.Errorf("register approve update: %w", err)
+	}
+	ch := workflow.GetSignalChannel(ctx, ApproveSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var d Decision
+			if !ch.Receive(ctx, &d) {
+				return
+			}
+			if err := r.validateDecision(d); err != nil {
+				msg := fmt.Sprintf("%s: decision by %q on step %q ignored: %v", workflow.Now(ctx).UTC().Format(time.RFC3339), d.By, d.Step, err)
+				r.progress.Ignored = append(r.progress.Ignored, msg)
+				r.logger.Warn("approval signal ignored", "step", d.Step, "by", d.By, "err", err)
+				continue
+			}
+			r.decide(ctx, d)
+		}
+	})
+	return nil
+}
+
+// execute loads the runbook and runs its steps; the returned error is the run's failure.
+func (r *run) execute(ctx workflow.Context) error {
+	loaded, err := r.load(ctx)
+	if err != nil {
+		return err
+	}
+	r.loaded = loaded
+	r.rb = &loaded.Runbook
+	r.progress.SHA256 = loaded.SHA256
+
+	if err := r.checkLock(); err != nil {
+		return err
+	}
+	r.scope = runbook.Scope{
+		Params: loaded.Params,
+		Env:    runbook.EnvScope(&loaded.Environment),
+		Steps:  map[string]map[string]any{},
+		Run: map[string]any{
+			"id": r.info.WorkflowExecution.ID, "mode": r.in.Mode, "runbook": r.in.Runbook,
+			"environment": r.in.Environment, "requested_by": r.in.RequestedBy,
+			"trigger": map[string]any{"kind": r.in.Trigger.Kind, "alarm": r.in.Trigger.Alarm, "policy": r.in.Trigger.Policy},
+		},
+		Peers: map[string]string{
+			loaded.Environment.Primary:   loaded.Environment.Secondary,
+			loaded.Environment.Secondary: loaded.Environment.Primary,
+		},
+	}
+	r.declare("", r.rb.Steps)
+	if err := r.upsertStartAttributes(ctx); err != nil {
+		return err
+	}
+
+	err = r.runSteps(ctx, "", r.rb.Steps)
+	if err != nil && r.rollback && r.in.Mode == ModeExecute {
+		r.progress.Outcome = OutcomeRolledBack
+		if cerr := r.compensate(ctx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("rollback incomplete: %w", cerr))
+			r.progress.Outcome = OutcomeFailed
+		}
+	}
+	return err
+}
+
+func (r *run) load(ctx workflow.Context) (*Loaded, error) {
+	// A local activity: loading is a fast file read on the worker, and its result (the source text
+	// and sha256) is still recorded in history.
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	var loaded Loaded
+	err := workflow.ExecuteLocalActivity(lctx, LoadRunbookActivity, LoadRequest{
+		Runbook: r.in.Runbook, Environment: r.in.Environment, Params: r.in.Params,
+	}).Get(ctx, &loaded)
+	if err != nil {
+		msg := fmt.Sprintf("load runbook %q for environment %q: ", r.in.Runbook, r.in.Environment)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.NonRetryable() {
+			// Keep the loader's type (InvalidInput, InvalidRunbook) so callers can tell bad input.
+			return nil, temporal.NewNonRetryableApplicationError(msg+appErr.Message(), appErr.Type(), nil)
+		}
+		return nil, fmt.Errorf("%s%w", msg, err)
+	}
+	return &loaded, nil
+}
+
+// checkLock refuses a DR operation that was not started under its environment's lock id: the id
+// is what makes the server refuse a second concurrent operation, so a run under another id
+// (typed into the UI, say) would silently bypass the interlock.
+func (r *run) checkLock() error {
+	if !r.rb.Exclusive() || r.in.Mode != ModeExecute || r.in.Parent != "" {
+		return nil
+	}
+	want := OperationID(r.in.Environment)
+	if got := r.info.WorkflowExecution.ID; got != want {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+			"runbook %q is a DR operation: start it with workflow id %q (got %q) so that two operations on environment %q can never overlap",
+			r.in.Runbook, want, got, r.in.Environment), ErrWrongWorkflow, nil)
+	}
+	return nil
+}
+
+func (r *run) upsertStartAttributes(ctx workflow.Context) error {
+	updates := []temporal.SearchAttributeUpdate{
+		SARunbook.ValueSet(r.in.Runbook),
+		SAEnvironment.ValueSet(r.in.Environment),
+		SATrigger.ValueSet(r.in.Trigger.Kind),
+		SAOutcome.ValueSet(OutcomeRunning),
+	}
+	if r.rb.TargetRegion != "" {
+		v, err := runbook.Eval(r.rb.TargetRegion, r.scope)
+		if err != nil {
+			return temporal.NewNonRetryableApplicationError(fmt.Sprintf("evaluate target_region: %v", err), ErrInvalidInput, nil)
+		}
+		if s, ok := v.(string); ok && s != "" {
+			updates = append(updates, SATargetRegion.ValueSet(s))
+		}
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		return fmt.Errorf("set search attributes: %w", err)
+	}
+	return nil
+}
+
+// declare lists every step as pending up front, so that status shows the whole plan from the start.
+func (r *run) declare(prefix string, steps []runbook.Step) {
+	for i := range steps {
+		s := &steps[i]
+		path := join(prefix, s.ID)
+		r.index[path] = len(r.progress.Steps)
+		r.progress.Steps = append(r.progress.Steps, StepState{
+			Path: path, ID: s.ID, Kind: s.Kind(), Name: s.Name, What: what(s), Status: StatusPending,
+		})
+		r.declare(path, s.Parallel)
+		r.declare(path, s.Steps)
+	}
+}
+
+func what(s *runbook.Step) string {
+	switch {
+	case s.Action != "":
+		return s.Action
+	case s.Check != "":
+		return s.Check
+	case s.WaitUntil != nil:
+		return s.WaitUntil.Check
+	case s.Runbook != "":
+		return s.Runbook
+	}
+	return ""
+}
+
+func join(prefix, id string) string {
+	if prefix == "" {
+		return id
+	}
+	return prefix + "/" + id
+}
+
+func (r *run) state(path string) *StepState {
+	i, ok := r.index[path]
+	if !ok {
+		r.index[path] = len(r.progress.Steps)
+		r.progress.Steps = append(r.progress.Steps, StepState{Path: path, Status: StatusPending})
+		i = r.index[path]
+	}
+	return &r.progress.Steps[i]
+}
+
+// runSteps runs steps in order. A failing step stops the sequence unless its policy is continue.
+func (r *run) runSteps(ctx workflow.Context, prefix string, steps []runbook.Step) error {
+	for i := range steps {
+		if err := r.runStep(ctx, prefix, &steps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) error {
+	path := join(prefix, s.ID)
+	st := r.state(path)
+	st.ID, st.Kind, st.Name, st.What = s.ID, s.Kind(), s.Name, what(s)
+
+	if s.If != "" {
+		ok, err := runbook.EvalBool(s.If, r.scope)
+		if err != nil {
+			if r.in.Mode == ModePlan {
+				// In a plan, conditions often depend on results of steps that did not run.
+				r.finishStep(ctx, st, s, StatusPlanned, nil, fmt.Sprintf("runs if %s (unknown until the run)", s.If), nil)
+				return nil
+			}
+			return r.fail(ctx, st, s, fmt.Errorf("evaluate if: %w", err))
+		}
+		if !ok {
+			r.finishStep(ctx, st, s, StatusSkipped, nil, "condition false: "+s.If, nil)
+			r.skipChildren(path, s)
+			return nil
+		}
+	}
+
+	now := workflow.Now(ctx)
+	st.StartedAt, st.Status = &now, StatusRunning
+	r.setCurrent(ctx)
+
+	sctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	if s.Timeout > 0 && (s.Parallel != nil || s.Steps != nil || s.Runbook != "") {
+		// Composite steps have no activity timeout to bound them, so a timer cancels them.
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			if workflow.NewTimer(gctx, s.Timeout.D()).Get(gctx, nil) == nil {
+				cancel()
+			}
+		})
+	}
+
+	result, summary, status, err := r.exec(sctx, path, st, s)
+	if err != nil {
+		if s.Timeout > 0 && sctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
+		}
+		return r.fail(ctx, st, s, err)
+	}
+	r.finishStep(ctx, st, s, status, result, summary, nil)
+	if s.Compensate != nil && status == StatusSucceeded {
+		r.comp = append(r.comp, s)
+	}
+	return nil
+}
+
+func (r *run) skipChildren(prefix string, s *runbook.Step) {
+	for _, children := range [][]runbook.Step{s.Parallel, s.Steps} {
+		for i := range children {
+			c := &children[i]
+			p := join(prefix, c.ID)
+			r.state(p).Status = StatusSkipped
+			r.skipChildren(p, c)
+		}
+	}
+}
+
+// fail records a step failure and applies its on_failure policy: continue swallows it, rollback
+// marks the run for compensation, abort (the default) stops the run.
+func (r *run) fail(ctx workflow.Context, st *StepState, s *runbook.Step, err error) error {
+	status := StatusFailed
+	if temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
+		status = StatusCanceled
+	}
+	r.finishStep(ctx, st, s, status, nil, "", err)
+	if r.in.Mode == ModePlan {
+		return nil // a plan reports every failing check instead of stopping at the first
+	}
+	switch s.OnFailure {
+	case runbook.OnFailureContinue:
+		return nil
+	case runbook.OnFailureRollback:
+		r.rollback = true
+	}
+	return fmt.Errorf("step %q failed: %w", st.Path, err)
+}
+
+func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, status string, result map[string]any, summary string, err error) {
+	now := workflow.Now(ctx)
+	st.EndedAt = &now
+	if st.StartedAt == nil {
+		st.StartedAt = &now
+	}
+	st.Status = status
+	if summary != "" {
+		st.Summary = summary
+	}
+	if result != nil {
+		st.Result = result
+		r.results[s.ID] = result
+	}
+	view := map[string]any{"status": status, "ok": status == StatusSucceeded, "result": result, "reason": st.Summary}
+	if ok, isBool := result["ok"].(bool); isBool {
+		view["ok"] = ok && status == StatusSucceeded
+	}
+	if err != nil {
+		st.Error = errorMessage(err)
+		view["error"] = st.Error
+		view["reason"] = st.Error
+	}
+	r.scope.Steps[s.ID] = view
+	r.setCurrent(ctx)
+}
+
+// errorMessage unwraps Temporal's activity and child-workflow envelopes (ids and event numbers an
+// operator does not need) down to the causes, keeping every branch of a joined error.
+func errorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var (
+		actErr     *temporal.ActivityError
+		childErr   *temporal.ChildWorkflowExecutionError
+		appErr     *temporal.ApplicationError
+		timeoutErr *temporal.TimeoutError
+	)
+	switch {
+	case errors.As(err, &actErr) && err == error(actErr):
+		return errorMessage(actErr.Unwrap())
+	case errors.As(err, &childErr) && err == error(childErr):
+		return errorMessage(childErr.Unwrap())
+	case errors.As(err, &appErr) && err == error(appErr):
+		return appErr.Message()
+	case errors.As(err, &timeoutErr) && err == error(timeoutErr):
+		return "timed out (" + timeoutErr.TimeoutType().String() + ")"
+	case temporal.IsCanceledError(err):
+		return "canceled"
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var parts []string
+		for _, e := range joined.Unwrap() {
+			parts = append(parts, errorMessage(e))
+		}
+		return strings.Join(parts, "; ")
+	}
+	if inner := errors.Unwrap(err); inner != nil {
+		return strings.TrimSuffix(err.Error(), inner.Error()) + errorMessage(inner)
+	}
+	return err.Error()
+}
+
+func (r *run) setCurrent(ctx workflow.Context) {
+	var cur []string
+	for _, s := range r.progress.Steps {
+		if s.Status == StatusRunning || s.Status == StatusWaiting {
+			cur = append(cur, s.Path)
+		}
+	}
+	r.progress.Current = cur
+}
+
+// exec runs one step of any kind and returns its result, summary and final status.
+func (r *run) exec(ctx workflow.Context, path string, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+	switch s.Kind() {
+	case runbook.KindAction:
+		return r.execAction(ctx, st, s, s.Action, false)
+	case runbook.KindCheck:
+		return r.execAction(ctx, st, s, s.Check, true)
+	case runbook.KindWaitUntil:
+		return r.execWait(ctx, st, s)
+	case runbook.KindApproval:
+		return r.execApproval(ctx, st, s)
+	case runbook.KindParallel:
+		return r.execParallel(ctx, path, s)
+	case runbook.KindSequence:
+		err := r.runSteps(ctx, path, s.Steps)
+		return nil, "", StatusSucceeded, err
+	case runbook.KindRunbook:
+		return r.execChild(ctx, st, s)
+	case runbook.KindNotify:
+		return r.execNotify(ctx, st, s)
+	}
+	return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %q has no kind", s.ID), ErrInvalidRunbook, nil)
+}
+
+func (r *run) renderArgs(with map[string]any) (map[string]any, error) {
+	if len(with) == 0 {
+		return map[string]any{}, nil
+	}
+	v, err := runbook.Render(with, r.scope)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("arguments rendered to %T, want a map", v)
+	}
+	return m, nil
+}
+
+func (r *run) activityOptions(s *runbook.Step, summary string) workflow.ActivityOptions {
+	timeout := defaultStepTimeout
+	if s.Timeout > 0 {
+		timeout = s.Timeout.D()
+	}
+	rp := &temporal.RetryPolicy{
+		InitialInterval:    defaultBackoff,
+		BackoffCoefficient: 2,
+		MaximumInterval:    defaultMaxBackoff,
+		MaximumAttempts:    defaultAttempts,
+	}
+	if s.Retry != nil {
+		rp.MaximumAttempts = int32(s.Retry.Attempts)
+		if s.Retry.Backoff > 0 {
+			rp.InitialInterval = s.Retry.Backoff.D()
+		}
+		if s.Retry.MaxBackoff > 0 {
+			rp.MaximumInterval = s.Retry.MaxBackoff.D()
+		}
+	}
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    heartbeatFor(timeout),
+		RetryPolicy:         rp,
+		Summary:             summary,
+	}
+}
+
+// heartbeatFor gives long activities a heartbeat timeout so cancellation and worker loss are
+// noticed in seconds rather than at the end of the start-to-close timeout.
+func heartbeatFor(timeout time.Duration) time.Duration {
+	if timeout <= time.Minute {
+		return 0
+	}
+	return 30 * time.Second
+}
+
+func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, name string, isCheck bool) (map[string]any, string, string, error) {
+	args, err := r.renderArgs(s.With)
+	if err != nil {
+		if r.in.Mode == ModePlan && !s.ReadOnly {
+			return nil, "would run " + name + " (arguments depend on results of earlier steps)", StatusPlanned, nil
+		}
+		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", name, err), ErrInvalidInput, nil)
+	}
+	st.Args = args
+	if r.in.Mode == ModePlan && !s.ReadOnly {
+		return nil, "would run " + name + " with " + formatArgs(args), StatusPlanned, nil
+	}
+	actx := workflow.WithActivityOptions(ctx, r.activityOptions(s, s.ID+": "+name))
+	attempts := 1
+	if isCheck && s.Retry != nil {
+		attempts = s.Retry.Attempts
+	}
+	backoff := defaultBackoff
+	if s.Retry != nil && s.Retry.Backoff > 0 {
+		backoff = s.Retry.Backoff.D()
+	}
+	var result map[string]any
+	for attempt := 1; ; attempt++ {
+		st.Attempts = attempt
+		result = nil
+		if err := workflow.ExecuteActivity(actx, name, args).Get(actx, &result); err != nil {
+			return nil, "", StatusFailed, err
+		}
+		if !isCheck {
+			return result, summarize(result), StatusSucceeded, nil
+		}
+		ok, _ := result["ok"].(bool)
+		reason, _ := result["reason"].(string)
+		if ok {
+			return result, reason, StatusSucceeded, nil
+		}
+		if attempt >= attempts {
+			return result, reason, StatusFailed, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("check %s not ok: %s", name, reason), ErrCheckFailed, nil)
+		}
+		if err := workflow.Sleep(ctx, backoff); err != nil {
+			return nil, "", StatusCanceled, err
+		}
+	}
+}
+
+func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+	w := s.WaitUntil
+	args, err := r.renderArgs(w.With)
+	if err != nil {
+		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", w.Check, err), ErrInvalidInput, nil)
+	}
+	st.Args = args
+	interval := w.Interval
+	if interval <= 0 {
+		interval = runbook.Duration(defaultWaitInterval)
+	}
+	timeout := w.Timeout
+	if r.in.Mode == ModePlan {
+		timeout = 0 // a plan checks once and reports; it never waits
+	}
+	// One activity polls in-process and heartbeats: polling from workflow code would cost a
+	// history event and ~100 ms of overhead per poll.
+	opts := workflow.ActivityOptions{
+		StartToCloseTimeout: timeout.D() + time.Minute,
+		HeartbeatTimeout:    max(3*interval.D(), 30*time.Second),
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
+		Summary:             s.ID + ": wait until " + w.Check,
+	}
+	var result map[string]any
+	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), WaitUntilActivity,
+		WaitRequest{Check: w.Check, Args: args, Interval: interval, Timeout: timeout}).Get(ctx, &result)
+	st.Attempts = 1
+	if err != nil {
+		return nil, "", StatusFailed, err
+	}
+	ok, _ := result["ok"].(bool)
+	reason, _ := result["reason"].(string)
+	if !ok {
+		if r.in.Mode == ModePlan {
+			return result, "not yet: " + reason, StatusFailed, temporal.NewNonRetryableApplicationError("not yet: "+reason, ErrCheckFailed, nil)
+		}
+		return result, reason, StatusFailed, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s did not become ok within %s: %s", w.Check, w.Timeout, reason), ErrCheckFailed, nil)
+	}
+	return result, reason, StatusSucceeded, nil
+}
+
+func (r *run) execParallel(ctx workflow.Context, path string, s *runbook.Step) (map[string]any, string, string, error) {
+	errs := make([]error, len(s.Parallel))
+	pending := len(s.Parallel)
+	for i := range s.Parallel {
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			defer func() { pending-- }()
+			errs[i] = r.runStep(gctx, path, &s.Parallel[i])
+		})
+	}
+	// Every branch runs to its end, so a pre-flight reports every failing check, not just the first.
+	if err := workflow.Await(ctx, func() bool { return pending == 0 }); err != nil {
+		return nil, "", StatusCanceled, err
+	}
+	var failed []error
+	for _, e := range errs {
+		if e != nil {
+			failed = append(failed, e)
+		}
+	}
+	if len(failed) > 0 {
+		return nil, "", StatusFailed, fmt.Errorf("%d of %d branches failed: %w", len(failed), len(s.Parallel), errors.Join(failed...))
+	}
+	return nil, fmt.Sprintf("%d branches succeeded", len(s.Parallel)), StatusSucceeded, nil
+}
+
+func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+	params, err := r.renderArgs(s.With)
+	if err != nil {
+		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("params of runbook %s: %v", s.Runbook, err), ErrInvalidInput, nil)
+	}
+	st.Args = params
+	childID := ChildID(r.info.WorkflowExecution.ID, s.ID)
+	st.ChildID = childID
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID: childID,
+		TaskQueue:  r.info.TaskQueueName,
+		// The child is part of the parent's operation: it must not outlive it.
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_TERMINATE,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:         fmt.Sprintf("%s (nested in %s)", s.Runbook, r.in.Runbook),
+	})
+	var res Result
+	err = workflow.ExecuteChildWorkflow(cctx, RunbookWorkflowType, RunInput{
+		Runbook: s.Runbook, Environment: r.in.Environment, Params: params, Mode: r.in.Mode,
+		RequestedBy: r.in.RequestedBy, Trigger: Trigger{Kind: "runbook", Detail: r.in.Runbook}, Parent: r.info.WorkflowExecution.ID,
+	}).Get(ctx, &res)
+	if err != nil {
+		return nil, "", StatusFailed, err
+	}
+	out := map[string]any{"outcome": res.Outcome}
+	steps := map[string]any{}
+	for _, id := range workflow.DeterministicKeys(res.StepResults) {
+		steps[id] = res.StepResults[id]
+	}
+	out["steps"] = steps
+	status := StatusSucceeded
+	if res.Outcome == OutcomePlanned {
+		status = StatusPlanned
+	}
+	return out, fmt.Sprintf("runbook %s %s", s.Runbook, res.Outcome), status, nil
+}
+
+func (r *run) execNotify(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+	v, err := runbook.Render(s.Notify.Message, r.scope)
+	if err != nil {
+		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("message: %v", err), ErrInvalidInput, nil)
+	}
+	text := fmt.Sprint(v)
+	if r.in.Mode == ModePlan {
+		return nil, "would notify: " + text, StatusPlanned, nil
+	}
+	if err := r.notify(ctx, "message", s.ID, text, s.Notify.Channel, nil); err != nil {
+		return nil, "", StatusFailed, err
+	}
+	return map[string]any{"text": text}, text, StatusSucceeded, nil
+}
+
+// notify posts through the Notify activity. It retries for a long time: a Slack outage must not
+// fail a DR run, and the message catches up when Slack is back.
+func (r *run) notify(ctx workflow.Context, kind, step, text, channel string, a *ApprovalState) error {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 20},
+		Summary:             "notify " + kind,
+	})
+	if channel == "" && r.loaded != nil && r.loaded.Environment.Slack != nil {
+		channel = r.loaded.Environment.Slack.Channel
+	}
+	return workflow.ExecuteActivity(actx, NotifyActivity, Notification{
+		Environment: r.in.Environment, Channel: channel, WorkflowID: r.info.WorkflowExecution.ID,
+		RunID: r.info.WorkflowExecution.RunID, Runbook: r.in.Runbook, Kind: kind, Step: step, Text: text, Approval: a,
+	}).Get(ctx, nil)
+}
+
+// compensate runs the compensations of completed steps, newest first. A failing compensation is
+// reported and the others still run: stopping half-way would leave the system in a worse state.
+func (r *run) compensate(ctx workflow.Context) error {
+	if ctx.Err() != nil {
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	var errs []error
+	for i := len(r.comp) - 1; i >= 0; i-- {
+		s := r.comp[i]
+		prefix := "compensate/" + s.ID
+		r.declare(prefix, s.Compensate)
+		if err := r.runSteps(ctx, prefix, s.Compensate); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
+	now := workflow.Now(ctx)
+	r.progress.EndedAt = &now
+	r.progress.Current = nil
+	switch {
+	case err == nil && r.in.Mode == ModePlan:
+		r.progress.Outcome = OutcomePlanned
+	case err == nil:
+		r.progress.Outcome = OutcomeSucceeded
+	case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
+		r.progress.Outcome = OutcomeCanceled
+	case r.progress.Outcome == OutcomeRolledBack:
+	default:
+		r.progress.Outcome = OutcomeFailed
+	}
+	if err != nil {
+		r.progress.Error = errorMessage(err)
+	}
+	actx := ctx
+	if ctx.Err() != nil {
+		actx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	if uerr := workflow.UpsertTypedSearchAttributes(actx, SAOutcome.ValueSet(r.progress.Outcome)); uerr != nil {
+		r.logger.Warn("set Outcome search attribute", "err", uerr)
+	}
+	// Let in-flight approval updates return before the run closes, so callers get an answer.
+	_ = workflow.Await(actx, func() bool { return workflow.AllHandlersFinished(actx) })
+
+	res := &Result{Progress: r.progress, StepResults: r.results}
+	if err == nil {
+		return res, nil
+	}
+	if r.rb == nil {
+		// Loading failed: nothing ran, so the error itself is the whole story.
+		return nil, err
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() && strings.HasPrefix(appErr.Type(), "Wrong") {
+		return nil, err
+	}
+	// The run failed: fail the workflow (so the UI shows it red) but carry the report as details.
+	return nil, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("runbook %s %s: %s", r.in.Runbook, r.progress.Outcome, r.progress.Error), ErrStepFailed, err, res)
+}
+
+func summarize(result map[string]any) string {
+	if s, ok := result["summary"].(string); ok {
+		return s
+	}
+	if s, ok := result["reason"].(string); ok {
+		return s
+	}
+	return ""
+}
+
+func formatArgs(args map[string]any) string {
+	keys := workflow.DeterministicKeys(args)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%v", k, args[k])
+	}
+	return strings.Join(parts, " ")
+}
