@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -84,18 +85,14 @@ func (e *devEnv) stop() {
 	}
 }
 
-func startDev(ctx context.Context, o devOptions, logger interface {
-	Info(string, ...any)
-}) (*devEnv, error) {
+func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, error) {
 	sa := map[string]enumspb.IndexedValueType{}
 	for _, name := range workflows.SearchAttributeNames() {
 		sa[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
 	}
-	slogger, _ := logging.New(nil, "text", "warn")
-	_ = slogger
 	srv, err := devserver.Start(ctx, devserver.Options{
 		IP: o.ip, Port: o.port, UIPort: o.uiPort, DatabaseFile: o.dbFile,
-		Namespaces: []string{o.namespace}, SearchAttributes: sa,
+		Namespaces: []string{o.namespace}, SearchAttributes: sa, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start dev server: %w", err)

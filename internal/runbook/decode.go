@@ -28,8 +28,13 @@ import (
 //
 // Positions of every key and value are kept in a posTable for the validator.
 
-// fieldPos is where a key and its value were written.
-type fieldPos struct{ Key, Val Pos }
+// fieldPos is where a key and its value were written. Bad marks a value that failed to decode:
+// the field counts as written (so a step with a bad `steps:` still has a kind) but not as set, so
+// that the validator does not pile a second message onto the decoder's.
+type fieldPos struct {
+	Key, Val Pos
+	Bad      bool
+}
 
 // posTable maps a decoded struct to the positions of its keys. Structs are identified by pointer
 // (slice elements and pointer fields keep their address), except struct values stored in maps
@@ -54,11 +59,20 @@ func (t posTable) set(owner any, name string, fp fieldPos) {
 	m[name] = fp
 }
 
-// has reports whether the key was written in the source.
+// has reports whether the key was written in the source with a value that decoded.
 func (t posTable) has(owner any, name string) bool {
+	fp, ok := t[owner][name]
+	return ok && !fp.Bad
+}
+
+// written reports whether the key was written in the source, even with a bad value.
+func (t posTable) written(owner any, name string) bool {
 	_, ok := t[owner][name]
 	return ok
 }
+
+// unknownKey marks, in a struct's posTable entry, that the mapping had an unknown key.
+const unknownKey = "\x00unknown"
 
 // val returns the position of a value, falling back to the owner's mapping.
 func (t posTable) val(owner any, name string) Pos {
@@ -200,18 +214,18 @@ func (d *decoder) mappingPairs(n *yaml.Node, where string) [][2]*yaml.Node {
 
 // decodeStruct decodes mapping n into the struct v. label names the struct in messages and owner
 // identifies it in the posTable.
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, label string, owner any) {
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, label string, owner any) bool {
 	n = resolve(n)
 	d.pos.set(owner, "", fieldPos{Key: d.at(n), Val: d.at(n)})
 	if f := v.FieldByName("Pos"); f.IsValid() && f.Type() == posType {
 		f.Set(reflect.ValueOf(d.at(n)))
 	}
-	if n.Kind != yaml.MappingNode {
-		if !isNull(n) {
-			d.errs.add(d.at(n), "%s: want a mapping, got %s", label, describe(n))
-		}
-		return
+	if n.Kind != yaml.MappingNode && !isNull(n) {
+		d.errs.add(d.at(n), "%s: want a mapping, got %s", label, describe(n))
+		return false
 	}
+	// A null mapping (`wait_until:` with nothing after it) is decoded as an empty one, so its
+	// missing required fields are reported.
 	t := v.Type()
 	fields := fieldsOf(t)
 	names := make([]string, len(fields))
@@ -223,60 +237,67 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, label string, owne
 	seen := map[string]bool{}
 	for _, kv := range d.mappingPairs(n, label) {
 		k, val := kv[0], resolve(kv[1])
-		f, ok := byName[k.Value]
-		if !ok {
+		f, known := byName[k.Value]
+		if !known {
 			d.errs.add(d.at(k), "unknown field %q in %s%s", k.Value, label, hint(k.Value, names, "fields"))
+			d.pos.set(owner, unknownKey, fieldPos{Key: d.at(k), Val: d.at(k)})
 			continue
 		}
 		seen[f.Name] = true
-		d.pos.set(owner, f.Name, fieldPos{Key: d.at(k), Val: d.at(val)})
 		where := label + "." + f.Name
-		fv := v.Field(f.Index)
-		if exprFields[t.Name()+"."+f.Name] {
-			d.decodeExprText(val, fv, where)
-			continue
+		if label == "runbook" || label == "environment" {
+			where = f.Name // top-level fields need no prefix
 		}
-		switch f.Type.Kind() {
-		case reflect.Map:
-			d.decodeMap(val, fv, owner, f.Name, where)
-		case reflect.Slice:
-			d.decodeSlice(val, fv, owner, f.Name, where)
-		case reflect.Struct:
+		fv := v.Field(f.Index)
+		var ok bool
+		switch {
+		case exprFields[t.Name()+"."+f.Name]:
+			ok = d.decodeExprText(val, fv, where)
+		case f.Type.Kind() == reflect.Map:
+			ok = d.decodeMap(val, fv, owner, f.Name, where)
+		case f.Type.Kind() == reflect.Slice:
+			ok = d.decodeSlice(val, fv, owner, f.Name, where)
+		case f.Type.Kind() == reflect.Struct:
 			child := any(entryKey{owner, f.Name})
 			if _, copied := owner.(entryKey); !copied {
 				child = fv.Addr().Interface()
 			}
-			d.decodeValue(val, fv, where, child)
+			ok = d.decodeValue(val, fv, where, child)
 		default:
-			d.decodeValue(val, fv, where, nil)
+			ok = d.decodeValue(val, fv, where, nil)
 		}
+		d.pos.set(owner, f.Name, fieldPos{Key: d.at(k), Val: d.at(val), Bad: !ok})
 	}
 	for _, f := range fields {
 		if f.Required && !seen[f.Name] {
 			d.errs.add(d.at(n), "missing required field %q in %s", f.Name, label)
 		}
 	}
+	return true
 }
 
-// decodeExprText stores a scalar's source text in an expression field.
-func (d *decoder) decodeExprText(n *yaml.Node, v reflect.Value, where string) {
+// decodeExprText stores a scalar's source text in an expression field. Like the other decode
+// functions it reports whether the value itself had the right shape; problems inside nested values
+// are reported but do not make the containing field bad.
+func (d *decoder) decodeExprText(n *yaml.Node, v reflect.Value, where string) bool {
 	if n.Kind != yaml.ScalarNode {
 		d.errs.add(d.at(n), "%s: want an expression, got %s", where, describe(n))
-		return
+		return false
 	}
 	if !isNull(n) {
 		v.SetString(n.Value)
 	}
+	return true
 }
 
-func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, owner any, field, where string) {
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, owner any, field, where string) bool {
 	if isNull(n) {
 		v.Set(reflect.MakeSlice(v.Type(), 0, 0))
-		return
+		return true
 	}
 	if n.Kind != yaml.SequenceNode {
 		d.errs.add(d.at(n), "%s: want a list, got %s", where, describe(n))
-		return
+		return false
 	}
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	v.Set(s) // elements are decoded in place, so their addresses stay valid for the posTable
@@ -285,92 +306,92 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, owner any, field, w
 		d.pos.set(owner, fmt.Sprintf("%s[%d]", field, i), fieldPos{Key: d.at(el), Val: d.at(el)})
 		d.decodeValue(el, s.Index(i), fmt.Sprintf("%s[%d]", where, i), s.Index(i).Addr().Interface())
 	}
+	return true
 }
 
-func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, owner any, field, where string) {
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, owner any, field, where string) bool {
 	if isNull(n) {
-		return
+		return true
 	}
 	if n.Kind != yaml.MappingNode {
 		d.errs.add(d.at(n), "%s: want a mapping, got %s", where, describe(n))
-		return
+		return false
 	}
 	m := reflect.MakeMap(v.Type())
 	et := v.Type().Elem()
 	for _, kv := range d.mappingPairs(n, where) {
 		k, val := kv[0], resolve(kv[1])
-		d.pos.set(owner, field+"."+k.Value, fieldPos{Key: d.at(k), Val: d.at(val)})
 		ev := reflect.New(et).Elem()
-		d.decodeValue(val, ev, where+"."+k.Value, entryKey{owner, field + "." + k.Value})
+		ok := d.decodeValue(val, ev, where+"."+k.Value, entryKey{owner, field + "." + k.Value})
+		d.pos.set(owner, field+"."+k.Value, fieldPos{Key: d.at(k), Val: d.at(val), Bad: !ok})
 		m.SetMapIndex(reflect.ValueOf(k.Value), ev)
 	}
 	v.Set(m)
+	return true
 }
 
 // decodeValue decodes a scalar, pointer, struct or any-typed value; owner identifies v in the
 // posTable when v is a struct.
-func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, where string, owner any) {
+func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, where string, owner any) bool {
 	n = resolve(n)
 	t := v.Type()
 	switch {
 	case t == anyType:
 		v.Set(reflect.ValueOf(d.plain(n, where)))
-		return
+		return true
 	case t == durationType:
-		d.decodeDuration(n, v, where)
-		return
+		return d.decodeDuration(n, v, where)
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		if isNull(n) && t.Elem().Kind() != reflect.Struct {
-			return
+			return true
 		}
 		p := reflect.New(t.Elem())
-		d.decodeValue(n, p.Elem(), where, p.Interface()) // a pointer's target never moves
+		ok := d.decodeValue(n, p.Elem(), where, p.Interface()) // a pointer's target never moves
 		v.Set(p)
+		return ok
 	case reflect.Struct:
 		label := typeLabels[t]
 		if _, inMap := owner.(entryKey); inMap || label == "" {
 			label = where
 		}
-		d.decodeStruct(n, v, label, owner)
-	case reflect.Slice:
-		d.decodeSlice(n, v, nil, "", where)
-	case reflect.Map:
-		d.decodeMap(n, v, nil, "", where)
+		return d.decodeStruct(n, v, label, owner)
 	case reflect.String:
 		if isNull(n) {
-			return
+			return true
 		}
 		if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!str" && n.ShortTag() != "!!timestamp") {
 			d.errs.add(d.at(n), "%s: want a string, got %s%s", where, describe(n), quoteHint(n))
-			return
+			return false
 		}
 		v.SetString(n.Value)
 	case reflect.Bool:
 		if isNull(n) {
-			return
+			return true
 		}
 		var b bool
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
 			d.errs.add(d.at(n), "%s: want true or false, got %s", where, describe(n))
-			return
+			return false
 		}
 		v.SetBool(b)
 	case reflect.Int, reflect.Int64:
 		if isNull(n) {
-			return
+			return true
 		}
 		var i int64
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil {
 			d.errs.add(d.at(n), "%s: want an integer, got %s", where, describe(n))
-			return
+			return false
 		}
 		v.SetInt(i)
 	default:
-		// Every model field type is handled above; reaching here is a bug in the model.
+		// Every model field type is handled above (slices and maps by decodeStruct); reaching
+		// here is a bug in the model.
 		panic(fmt.Sprintf("runbook: cannot decode %s into %s", where, t))
 	}
+	return true
 }
 
 // quoteHint suggests quoting a scalar that YAML read as a number or bool where a string is wanted.
@@ -381,24 +402,25 @@ func quoteHint(n *yaml.Node) string {
 	return ""
 }
 
-func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, where string) {
+func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, where string) bool {
 	if isNull(n) {
-		return
+		return true
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
 		d.errs.add(d.at(n), "%s: want a duration like \"30s\" or \"5m\", got %s", where, describe(n))
-		return
+		return false
 	}
 	dur, err := time.ParseDuration(n.Value)
 	if err != nil {
 		d.errs.add(d.at(n), "%s: %q is not a duration (like 30s or 5m)", where, n.Value)
-		return
+		return false
 	}
 	if dur < 0 {
 		d.errs.add(d.at(n), "%s: %q is negative", where, n.Value)
-		return
+		return false
 	}
 	v.SetInt(int64(dur))
+	return true
 }
 
 // plain converts a YAML value into the Go values encoding/json would produce, so that with: values

@@ -33,7 +33,7 @@ func checkEnvironment(env *Environment, name string, pos posTable, errs *ErrorLi
 		if !pos.has(env, role.field) {
 			continue
 		}
-		if _, ok := env.Regions[role.region]; !ok {
+		if _, ok := env.Regions[role.region]; !ok && len(regions) > 0 {
 			errs.add(pos.val(env, role.field), "%s %q is not one of the regions (%s)", role.field, role.region, strings.Join(regions, ", "))
 		}
 	}
@@ -64,9 +64,9 @@ func checkEnvironment(env *Environment, name string, pos posTable, errs *ErrorLi
 		default:
 			errs.add(pos.val(owner, "kafka_auth"), "%s.kafka_auth must be iam or none, got %q", where, rc.KafkaAuth)
 		}
-		os := entryKey{owner, "opensearch"}
-		if pos.has(os, "kind") && rc.OpenSearch.Kind != "serverless" && rc.OpenSearch.Kind != "managed" {
-			errs.add(pos.val(os, "kind"), "%s.opensearch.kind must be serverless or managed, got %q%s", where, rc.OpenSearch.Kind,
+		osKey := entryKey{owner, "opensearch"}
+		if pos.has(osKey, "kind") && rc.OpenSearch.Kind != "serverless" && rc.OpenSearch.Kind != "managed" {
+			errs.add(pos.val(osKey, "kind"), "%s.opensearch.kind must be serverless or managed, got %q%s", where, rc.OpenSearch.Kind,
 				didYouMean(rc.OpenSearch.Kind, []string{"serverless", "managed"}))
 		}
 	}

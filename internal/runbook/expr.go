@@ -50,7 +50,8 @@ type Scope struct {
 	Steps map[string]map[string]any
 	// Run describes the run: id, mode, runbook, environment, requested_by, trigger.
 	Run map[string]any
-	// Peers maps each Region of the environment to the other one, for peer(region).
+	// Peers maps each Region of the environment to the other one, for peer(region); peer of any
+	// other value is "".
 	Peers map[string]string
 }
 
@@ -85,11 +86,9 @@ func compile(src string, s Scope, asBool bool) (*vm.Program, error) {
 			if !ok {
 				return nil, fmt.Errorf("peer: want a Region name, got %s", typeName(args[0]))
 			}
-			p, ok := peers[r]
-			if !ok {
-				return nil, fmt.Errorf("peer: %q is not a Region of this environment (have: %s)", r, strings.Join(sortedKeys(peers), ", "))
-			}
-			return p, nil
+			// Like Environment.Peer, a Region outside the pair has no peer: "", which a check
+			// can test for (peer(params.target) != '').
+			return peers[r], nil
 		}, new(func(string) string)),
 	}
 	for _, b := range disabledBuiltins {

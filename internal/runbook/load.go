@@ -39,8 +39,12 @@ func newSource(path string, text []byte) Source {
 	return Source{Path: path, Text: text, SHA256: hex.EncodeToString(sum[:])}
 }
 
-// baseName is the name a file declares: its base name without the .yaml or .yml extension.
+// baseName is the name a file declares: its base name without the .yaml or .yml extension, or ""
+// for an inline source (no path), which skips the name check.
 func baseName(path string) string {
+	if path == "" {
+		return ""
+	}
 	b := filepath.Base(path)
 	return strings.TrimSuffix(strings.TrimSuffix(b, ".yaml"), ".yml")
 }

@@ -133,6 +133,10 @@ func (c *checker) checkStepRef(id string, pos Pos, ctx refCtx) {
 		c.add(pos, "steps.%s is not a step of this runbook%s", id, didYouMean(id, sortedKeys(c.steps)))
 	case ctx.cur == nil:
 		c.add(pos, "steps.%s is not an earlier step (target_region is evaluated when the run starts)", id)
+	case target.step == ctx.cur.step:
+		c.add(pos, "steps.%s is not an earlier step (it is this step)", id)
+	case slices.Contains(ctx.cur.in, target.step):
+		c.add(pos, "steps.%s is not an earlier step (this step is inside it)", id)
 	case target.comp && !ctx.cur.comp:
 		c.add(pos, "steps.%s is not an earlier step (it only runs during rollback)", id)
 	case siblings(ctx.cur, target):

@@ -3,6 +3,7 @@ package runbook
 //go:generate go test -run TestJSONSchemaFile -update .
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -71,11 +72,14 @@ func JSONSchema() []byte {
 	root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
 	root["title"] = "Switchyard runbook"
 	root["$defs"] = g.defs
-	b, err := json.MarshalIndent(root, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep "params.<name>" readable in the file
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(root); err != nil {
 		panic(fmt.Sprintf("runbook: marshal JSON schema: %v", err)) // plain maps and strings
 	}
-	return append(b, '\n')
+	return b.Bytes()
 }
 
 type schemaGen struct {

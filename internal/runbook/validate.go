@@ -31,6 +31,7 @@ type branch struct {
 type stepInfo struct {
 	step *Step
 	anc  []branch // the parallel branches the step is inside, outermost first
+	in   []*Step  // the parallel and steps groups the step is inside
 	comp bool     // declared in a compensate list
 }
 
@@ -82,17 +83,17 @@ func (c *checker) checkRunbook() {
 	}
 
 	c.steps = map[string]*stepInfo{}
-	c.collect(rb.Steps, nil, false)
+	c.collect(rb.Steps, nil, nil, false)
 
 	if rb.TargetRegion != "" {
 		pos := c.pos.val(rb, "target_region")
 		if catalog.LooksLikeRegion(strings.TrimSpace(rb.TargetRegion)) {
-			c.add(pos, "target_region is an expression: write '%s' (quoted inside the YAML string) or ${{ params.target_region }}", strings.TrimSpace(rb.TargetRegion))
+			c.add(pos, "target_region is an expression, and a bare %[1]s is not one: write \"'%[1]s'\" for a fixed Region, or ${{ params.target_region }}", strings.TrimSpace(rb.TargetRegion))
 		} else {
 			c.checkBare(rb.TargetRegion, pos, refCtx{visible: map[string]bool{}}, false)
 		}
 	}
-	c.walkSeq(rb.Steps, map[string]bool{}, nil, false)
+	c.walkSeq(rb.Steps, map[string]bool{}, nil, nil, false)
 	for i := range rb.Steps {
 		c.fillReadOnly(&rb.Steps[i])
 	}
@@ -190,7 +191,7 @@ func paramFits(p ParamType, a catalog.Type) bool {
 
 // collect registers every step id, reporting bad and duplicate ids, so that references can be
 // told apart: unknown, later, in a sibling branch, or a compensation.
-func (c *checker) collect(steps []Step, anc []branch, comp bool) {
+func (c *checker) collect(steps []Step, anc []branch, in []*Step, comp bool) {
 	for i := range steps {
 		s := &steps[i]
 		if c.pos.has(s, "id") {
@@ -200,39 +201,42 @@ func (c *checker) collect(steps []Step, anc []branch, comp bool) {
 			case c.steps[s.ID] != nil:
 				c.add(s.Pos, "duplicate step id %q (first declared at %s)", s.ID, short(c.steps[s.ID].step.Pos))
 			default:
-				c.steps[s.ID] = &stepInfo{step: s, anc: anc, comp: comp}
+				c.steps[s.ID] = &stepInfo{step: s, anc: anc, in: in, comp: comp}
 			}
 		}
+		inner := append(slices.Clip(in), s)
 		for j := range s.Parallel {
-			c.collect(s.Parallel[j:j+1], append(slices.Clip(anc), branch{s, j}), comp)
+			c.collect(s.Parallel[j:j+1], append(slices.Clip(anc), branch{s, j}), inner, comp)
 		}
-		c.collect(s.Steps, anc, comp)
-		c.collect(s.Compensate, anc, true)
+		c.collect(s.Steps, anc, inner, comp)
+		c.collect(s.Compensate, anc, in, true)
 	}
 }
 
-// walkSeq checks steps that run in order: each sees what came before it.
-func (c *checker) walkSeq(steps []Step, visible map[string]bool, anc []branch, comp bool) {
+// walkSeq checks steps that run in order: each sees what came before it. anc and in locate the
+// steps as in stepInfo.
+func (c *checker) walkSeq(steps []Step, visible map[string]bool, anc []branch, in []*Step, comp bool) {
 	vis := maps.Clone(visible)
 	for i := range steps {
 		s := &steps[i]
-		c.walkStep(s, vis, anc, comp)
+		c.walkStep(s, vis, anc, in, comp)
 		markDone(vis, s)
 	}
 }
 
-func (c *checker) walkStep(s *Step, vis map[string]bool, anc []branch, comp bool) {
-	c.checkStep(s, refCtx{cur: &stepInfo{step: s, anc: anc, comp: comp}, visible: vis})
+func (c *checker) walkStep(s *Step, vis map[string]bool, anc []branch, in []*Step, comp bool) {
+	c.checkStep(s, refCtx{cur: &stepInfo{step: s, anc: anc, in: in, comp: comp}, visible: vis})
+	inner := append(slices.Clip(in), s)
 	for j := range s.Parallel {
 		// Branches start together: each sees what the parallel step saw, not its siblings.
-		c.walkStep(&s.Parallel[j], vis, append(slices.Clip(anc), branch{s, j}), comp)
+		c.walkStep(&s.Parallel[j], vis, append(slices.Clip(anc), branch{s, j}), inner, comp)
 	}
-	c.walkSeq(s.Steps, vis, anc, comp)
+	c.walkSeq(s.Steps, vis, anc, inner, comp)
 	if len(s.Compensate) > 0 {
 		// A compensation runs after its step finished, so it sees the step and all it contains.
 		cv := maps.Clone(vis)
 		markDone(cv, s)
-		c.walkSeq(s.Compensate, cv, anc, true)
+		c.walkSeq(s.Compensate, cv, anc, in, true)
 	}
 }
 
@@ -249,6 +253,18 @@ func markDone(vis map[string]bool, s *Step) {
 	}
 }
 
+// shortDur formats a duration as authors write it: 1m, not 1m0s.
+func shortDur(d Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 func stepLabel(s *Step) string {
 	if s.ID == "" {
 		return "step"
@@ -261,13 +277,16 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 	label := stepLabel(s)
 	var kinds []string
 	for _, k := range kindKeys {
-		if c.pos.has(s, k) {
+		if c.pos.written(s, k) {
 			kinds = append(kinds, k)
 		}
 	}
 	kind := ""
 	switch len(kinds) {
 	case 0:
+		if c.pos.written(s, unknownKey) {
+			break // most likely a misspelt kind ("acton"), already reported
+		}
 		c.add(s.Pos, "%s has no kind: give it one of %s", label, strings.Join(kindKeys, ", "))
 	case 1:
 		kind = kinds[0]
@@ -295,7 +314,7 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 			c.add(c.pos.val(r, "attempts"), "%s: retry.attempts must be at least 1 (the first try counts), got %d", label, r.Attempts)
 		}
 		if r.Backoff > 0 && r.MaxBackoff > 0 && r.MaxBackoff < r.Backoff {
-			c.add(c.pos.val(r, "max_backoff"), "%s: retry.max_backoff %s is shorter than retry.backoff %s", label, r.MaxBackoff, r.Backoff)
+			c.add(c.pos.val(r, "max_backoff"), "%s: retry.max_backoff %s is shorter than retry.backoff %s", label, shortDur(r.MaxBackoff), shortDur(r.Backoff))
 		}
 	}
 	if ctx.cur.comp && c.pos.has(s, "compensate") {
@@ -305,6 +324,9 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		c.checkBare(s.If, c.pos.val(s, "if"), ctx, true)
 	}
 
+	if kind != "" && !c.pos.has(s, kind) {
+		kind = "" // its value did not decode; the decoder said why
+	}
 	switch kind {
 	case KindAction, KindCheck:
 		name := s.Action
@@ -527,6 +549,11 @@ func (c *checker) checkTemplate(v any, pos Pos, ctx refCtx) bool {
 	case map[string]any:
 		ok := true
 		for _, k := range sortedKeys(v) {
+			if strings.Contains(k, "${{") {
+				// Render resolves values only: a key must be known before the map is built.
+				c.add(pos, "key %q: map keys are not rendered; build the whole map in one expression, like ${{ {(params.region): 100} }}", k)
+				ok = false
+			}
 			ok = c.checkTemplate(v[k], pos, ctx) && ok
 		}
 		return ok
@@ -566,7 +593,7 @@ func (c *checker) checkWait(s *Step, label string, ctx refCtx) {
 		w.Interval = Duration(defaultWaitInterval)
 	}
 	if w.Timeout > 0 && w.Interval > w.Timeout {
-		c.add(c.pos.val(w, "interval"), "%s: wait_until.interval %s is longer than its timeout %s", label, w.Interval, w.Timeout)
+		c.add(c.pos.val(w, "interval"), "%s: wait_until.interval %s is longer than its timeout %s", label, shortDur(w.Interval), shortDur(w.Timeout))
 	}
 }
 
