@@ -18,21 +18,21 @@ import (
 
 // Notifier delivers a run's messages: Slack when configured, the log otherwise.
 type Notifier interface {
-	Notify(ctx context.Context, n workflows.Notification) error
+	Notify(ctx context.Context, n workflows.Notification) (workflows.NotifyResult, error)
 }
 
 // LogNotifier writes notifications to a structured log; it is the notifier when Slack is not set up.
 type LogNotifier struct{ Logger *slog.Logger }
 
 // Notify logs n.
-func (l LogNotifier) Notify(_ context.Context, n workflows.Notification) error {
+func (l LogNotifier) Notify(_ context.Context, n workflows.Notification) (workflows.NotifyResult, error) {
 	logger := l.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
 	logger.Info("notify", "kind", n.Kind, "environment", n.Environment, "workflow_id", n.WorkflowID,
 		"runbook", n.Runbook, "step", n.Step, "text", n.Text)
-	return nil
+	return workflows.NotifyResult{}, nil
 }
 
 // Engine holds the interpreter's own activities.
@@ -161,7 +161,7 @@ func (e *Engine) WaitUntil(ctx context.Context, req workflows.WaitRequest) (map[
 }
 
 // Notify delivers a notification through the configured notifier.
-func (e *Engine) Notify(ctx context.Context, n workflows.Notification) error {
+func (e *Engine) Notify(ctx context.Context, n workflows.Notification) (workflows.NotifyResult, error) {
 	if e.Notifier == nil {
 		return LogNotifier{}.Notify(ctx, n)
 	}

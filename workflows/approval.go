@@ -58,32 +58,51 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 	defer delete(r.approvals, s.ID)
 	st.Status = StatusWaiting
 	r.setCurrent(ctx)
-	if err := r.notify(ctx, "approval_request", s.ID, a.state.Message, "", &a.state); err != nil {
-		r.logger.Warn("approval request notification failed; approvals via CLI and UI still work", "err", err)
-	}
+	state := a.state
+	r.out.post(Notification{Kind: NotifyApprovalRequest, Step: s.ID, Text: a.state.Message, Approval: &state})
 
-	ok, err := workflow.AwaitWithTimeout(ctx, spec.Timeout.D(), func() bool { return a.decided })
+	// Escalate once, when 80% of the time is gone, so someone acts before the default applies.
+	escalateAt := spec.Timeout.D() * 4 / 5
+	ok, err := workflow.AwaitWithTimeout(ctx, escalateAt, func() bool { return a.decided })
 	if err != nil {
 		return nil, "", StatusCanceled, err
+	}
+	if !ok {
+		r.out.post(Notification{Kind: NotifyApprovalEscalation, Step: s.ID, Approval: &state, Text: fmt.Sprintf(
+			"Still waiting for approval of %q; in %s the run will %s.", s.ID, spec.Timeout.D()-escalateAt, onTimeoutVerb(onTimeout))})
+		ok, err = workflow.AwaitWithTimeout(ctx, spec.Timeout.D()-escalateAt, func() bool { return a.decided })
+		if err != nil {
+			return nil, "", StatusCanceled, err
+		}
 	}
 	st.Status = StatusRunning
 	if !ok {
 		a.decided = true
 		a.state.Status = ApprovalTimedOut
-		_ = r.notify(ctx, "approval_update", s.ID, fmt.Sprintf("No decision within %s: %s", spec.Timeout, onTimeoutText(onTimeout)), "", &a.state)
+		final := a.state
+		r.out.post(Notification{Kind: NotifyApprovalUpdate, Step: s.ID, Approval: &final,
+			Text: fmt.Sprintf("No decision within %s: %s", spec.Timeout, onTimeoutText(onTimeout))})
 		if onTimeout == string(runbook.TimeoutProceed) {
 			return approvalResult(a), "no decision within " + spec.Timeout.String() + "; proceeding as configured", StatusSucceeded, nil
 		}
 		return approvalResult(a), "", StatusFailed, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("approval %q timed out after %s", s.ID, spec.Timeout), ErrApprovalTimout, nil)
 	}
-	_ = r.notify(ctx, "approval_update", s.ID, describeOutcome(&a.state), "", &a.state)
+	final := a.state
+	r.out.post(Notification{Kind: NotifyApprovalUpdate, Step: s.ID, Approval: &final, Text: describeOutcome(&a.state)})
 	if a.state.Status == ApprovalRejected {
 		last := a.state.Votes[len(a.state.Votes)-1]
 		return approvalResult(a), "", StatusFailed, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("approval %q rejected by %s: %s", s.ID, last.By, last.Comment), ErrApprovalDenied, nil)
 	}
 	return approvalResult(a), describeOutcome(&a.state), StatusSucceeded, nil
+}
+
+func onTimeoutVerb(onTimeout string) string {
+	if onTimeout == string(runbook.TimeoutProceed) {
+		return "proceed without approval"
+	}
+	return "abort"
 }
 
 func onTimeoutText(onTimeout string) string {

@@ -32,6 +32,7 @@ func RunbookWorkflow(ctx workflow.Context, in RunInput) (*Result, error) {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrInvalidInput, nil)
 	}
 	r := newRun(ctx, in)
+	r.out = startOutbox(ctx, r)
 	if err := r.registerHandlers(ctx); err != nil {
 		return nil, err
 	}
@@ -73,6 +74,7 @@ type run struct {
 	rollback bool
 	// approvals by step id; only steps currently waiting are decidable.
 	approvals map[string]*approval
+	out       *outbox
 	logger    interface {
 		Info(string, ...any)
 		Warn(string, ...any)
@@ -175,6 +177,9 @@ func (r *run) execute(ctx workflow.Context) error {
 	if err := r.upsertStartAttributes(ctx); err != nil {
 		return err
 	}
+	r.out.stepUpdates = loaded.Environment.Slack != nil && r.in.Mode == ModeExecute
+	r.out.post(Notification{Kind: NotifyRunStarted, Text: fmt.Sprintf("%s on %s (%s) requested by %s via %s",
+		r.in.Runbook, r.in.Environment, r.in.Mode, orUnknown(r.in.RequestedBy), r.in.Trigger.Kind)})
 
 	err = r.runSteps(ctx, "", r.rb.Steps)
 	if err != nil && r.rollback && r.in.Mode == ModeExecute {
@@ -328,6 +333,7 @@ func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) erro
 	now := workflow.Now(ctx)
 	st.StartedAt, st.Status = &now, StatusRunning
 	r.setCurrent(ctx)
+	r.out.step(st)
 
 	sctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
@@ -410,6 +416,7 @@ func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, s
 	}
 	r.scope.Steps[s.ID] = view
 	r.setCurrent(ctx)
+	r.out.step(st)
 }
 
 // errorMessage unwraps Temporal's activity and child-workflow envelopes (ids and event numbers an
@@ -694,27 +701,8 @@ func (r *run) execNotify(ctx workflow.Context, st *StepState, s *runbook.Step) (
 	if r.in.Mode == ModePlan {
 		return nil, "would notify: " + text, StatusPlanned, nil
 	}
-	if err := r.notify(ctx, "message", s.ID, text, s.Notify.Channel, nil); err != nil {
-		return nil, "", StatusFailed, err
-	}
+	r.out.post(Notification{Kind: NotifyMessage, Step: s.ID, Text: text, Channel: s.Notify.Channel})
 	return map[string]any{"text": text}, text, StatusSucceeded, nil
-}
-
-// notify posts through the Notify activity. It retries for a long time: a Slack outage must not
-// fail a DR run, and the message catches up when Slack is back.
-func (r *run) notify(ctx workflow.Context, kind, step, text, channel string, a *ApprovalState) error {
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 20},
-		Summary:             "notify " + kind,
-	})
-	if channel == "" && r.loaded != nil && r.loaded.Environment.Slack != nil {
-		channel = r.loaded.Environment.Slack.Channel
-	}
-	return workflow.ExecuteActivity(actx, NotifyActivity, Notification{
-		Environment: r.in.Environment, Channel: channel, WorkflowID: r.info.WorkflowExecution.ID,
-		RunID: r.info.WorkflowExecution.RunID, Runbook: r.in.Runbook, Kind: kind, Step: step, Text: text, Approval: a,
-	}).Get(ctx, nil)
 }
 
 // compensate runs the compensations of completed steps, newest first. A failing compensation is
@@ -760,6 +748,12 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 	if uerr := workflow.UpsertTypedSearchAttributes(actx, SAOutcome.ValueSet(r.progress.Outcome)); uerr != nil {
 		r.logger.Warn("set Outcome search attribute", "err", uerr)
 	}
+	summary := fmt.Sprintf("%s on %s: %s", r.in.Runbook, r.in.Environment, r.progress.Outcome)
+	if r.progress.Error != "" {
+		summary += ": " + r.progress.Error
+	}
+	r.out.post(Notification{Kind: NotifySummary, Text: summary})
+	r.out.drain(actx)
 	// Let in-flight approval updates return before the run closes, so callers get an answer.
 	_ = workflow.Await(actx, func() bool { return workflow.AllHandlersFinished(actx) })
 
@@ -778,6 +772,13 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 	// The run failed: fail the workflow (so the UI shows it red) but carry the report as details.
 	return nil, temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("runbook %s %s: %s", r.in.Runbook, r.progress.Outcome, r.progress.Error), ErrStepFailed, err, res)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
 }
 
 func summarize(result map[string]any) string {

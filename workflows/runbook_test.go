@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -84,8 +85,32 @@ approvers: [alice, bob, carol]
 
 type fixture struct {
 	testsuite.WorkflowTestSuite
-	env *testsuite.TestWorkflowEnvironment
-	rec *recorder
+	env   *testsuite.TestWorkflowEnvironment
+	rec   *recorder
+	notes *noteRecorder
+}
+
+// noteRecorder is a Notifier that keeps what a run posted, in order.
+type noteRecorder struct {
+	mu    sync.Mutex
+	notes []workflows.Notification
+}
+
+func (n *noteRecorder) Notify(_ context.Context, note workflows.Notification) (workflows.NotifyResult, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.notes = append(n.notes, note)
+	return workflows.NotifyResult{Channel: "C1", TS: fmt.Sprintf("ts-%d", len(n.notes))}, nil
+}
+
+func (n *noteRecorder) kinds() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, x := range n.notes {
+		out = append(out, x.Kind)
+	}
+	return out
 }
 
 // newFixture writes runbooks into a temporary folder and wires the real loader, the real core
@@ -98,13 +123,13 @@ func newFixture(t *testing.T, runbooks map[string]string) *fixture {
 	for name, src := range runbooks {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(src), 0o644))
 	}
-	f := &fixture{rec: &recorder{fail: map[string]bool{}}}
+	f := &fixture{rec: &recorder{fail: map[string]bool{}}, notes: &noteRecorder{}}
 	f.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	f.env = f.NewTestWorkflowEnvironment()
 	reg := activities.NewCatalogRegistry(activities.Options{})
 	activities.Register(reg, catalog.Spec{Name: "test.record", Kind: catalog.KindAction, Description: "record a call"}, f.rec.record)
 	reg.RegisterActivities(f.env)
-	(&activities.Engine{RunbookDir: dir, Registry: reg, Notifier: activities.LogNotifier{}}).Register(f.env)
+	(&activities.Engine{RunbookDir: dir, Registry: reg, Notifier: f.notes}).Register(f.env)
 	workflows.Register(f.env)
 	f.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.OperationID("test")})
 	return f
@@ -300,6 +325,20 @@ func TestApprovalTimeoutAppliesDefault(t *testing.T) {
 			require.Equal(t, tc.wantCalls, f.rec.got())
 		})
 	}
+}
+
+func TestApprovalEscalatesThenEditsTheRequestInPlace(t *testing.T) {
+	f := newFixture(t, map[string]string{"appr": approvalBook("1", "abort")})
+	_, err := f.run(t, workflows.RunInput{Runbook: "appr"})
+	require.Error(t, err)
+	require.Equal(t, []string{
+		workflows.NotifyRunStarted, workflows.NotifyApprovalRequest, workflows.NotifyApprovalEscalation,
+		workflows.NotifyApprovalUpdate, workflows.NotifySummary,
+	}, f.notes.kinds())
+	update := f.notes.notes[3]
+	require.Equal(t, "ts-2", update.MessageTS, "the timeout must edit the request message, leaving no live buttons")
+	require.Equal(t, "ts-1", update.ThreadTS, "every message goes in the run's thread")
+	require.Equal(t, workflows.ApprovalTimedOut, update.Approval.Status)
 }
 
 func TestRejectionStopsTheRun(t *testing.T) {

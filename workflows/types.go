@@ -195,9 +195,35 @@ type Notification struct {
 	WorkflowID  string `json:"workflow_id"`
 	RunID       string `json:"run_id"`
 	Runbook     string `json:"runbook"`
-	// Kind is message, approval_request, approval_update, step or summary.
-	Kind     string         `json:"kind"`
-	Step     string         `json:"step,omitempty"`
-	Text     string         `json:"text"`
-	Approval *ApprovalState `json:"approval,omitempty"`
+	// Kind is one of the Notify* constants.
+	Kind string `json:"kind"`
+	Step string `json:"step,omitempty"`
+	// Status is the step's status for NotifyStep.
+	Status      string         `json:"status,omitempty"`
+	Text        string         `json:"text"`
+	Approval    *ApprovalState `json:"approval,omitempty"`
+	RequestedBy string         `json:"requested_by,omitempty"`
+	Trigger     string         `json:"trigger,omitempty"`
+	Mode        string         `json:"mode,omitempty"`
+	// ThreadTS is the run's first message: every later message of the run goes in its thread.
+	ThreadTS string `json:"thread_ts,omitempty"`
+	// MessageTS, for NotifyApprovalUpdate, is the approval request message to edit in place.
+	MessageTS string `json:"message_ts,omitempty"`
+}
+
+// Notification kinds.
+const (
+	NotifyRunStarted         = "run_started"
+	NotifyMessage            = "message"
+	NotifyStep               = "step"
+	NotifyApprovalRequest    = "approval_request"
+	NotifyApprovalEscalation = "approval_escalation"
+	NotifyApprovalUpdate     = "approval_update"
+	NotifySummary            = "summary"
+)
+
+// NotifyResult says where a notification landed, so later ones can thread under it or edit it.
+type NotifyResult struct {
+	Channel string `json:"channel,omitempty"`
+	TS      string `json:"ts,omitempty"`
 }

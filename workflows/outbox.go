@@ -1,0 +1,103 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// outbox posts a run's notifications in order, from one goroutine, without making steps wait:
+// a Slack outage or a slow API must never delay a failover. Messages go in the thread of the
+// run's first message; approval updates edit the request message in place.
+type outbox struct {
+	r       *run
+	ch      workflow.Channel
+	pending int
+	thread  string
+	// approvalTS maps an approval step to its request message, for edits.
+	approvalTS map[string]string
+	// stepUpdates posts each step's start and end (only when Slack is configured, to keep
+	// histories of unconfigured runs small).
+	stepUpdates bool
+	failures    int
+}
+
+// notifyTimeout bounds how long one message may keep retrying; after it the message is dropped
+// and counted, so that the run can still finish while Slack is down.
+const notifyTimeout = 30 * time.Minute
+
+func startOutbox(ctx workflow.Context, r *run) *outbox {
+	o := &outbox{r: r, ch: workflow.NewBufferedChannel(ctx, 100000), approvalTS: map[string]string{}}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		// A disconnected context: the messages of a canceled run (its summary above all) still go out.
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+		for {
+			var n Notification
+			o.ch.Receive(ctx, &n)
+			o.send(ctx, n)
+			o.pending--
+		}
+	})
+	return o
+}
+
+func (o *outbox) send(ctx workflow.Context, n Notification) {
+	r := o.r
+	n.Environment, n.WorkflowID, n.RunID, n.Runbook = r.in.Environment, r.info.WorkflowExecution.ID, r.info.WorkflowExecution.RunID, r.in.Runbook
+	n.RequestedBy, n.Trigger, n.Mode = r.in.RequestedBy, r.in.Trigger.Kind, r.in.Mode
+	if n.Channel == "" && r.loaded != nil && r.loaded.Environment.Slack != nil {
+		n.Channel = r.loaded.Environment.Slack.Channel
+	}
+	if n.Kind != NotifyRunStarted {
+		n.ThreadTS = o.thread
+	}
+	if n.Kind == NotifyApprovalUpdate {
+		n.MessageTS = o.approvalTS[n.Step]
+	}
+	var res NotifyResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: notifyTimeout,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+		Summary:                "notify " + n.Kind,
+	}), NotifyActivity, n).Get(ctx, &res)
+	if err != nil {
+		o.failures++
+		r.logger.Warn("notification dropped", "kind", n.Kind, "step", n.Step, "err", err)
+		return
+	}
+	switch n.Kind {
+	case NotifyRunStarted:
+		o.thread = res.TS
+	case NotifyApprovalRequest:
+		o.approvalTS[n.Step] = res.TS
+	}
+}
+
+// post queues n; it never blocks the caller.
+func (o *outbox) post(n Notification) {
+	o.pending++
+	o.ch.SendAsync(n)
+}
+
+// step posts a step's transition when step updates are on.
+func (o *outbox) step(st *StepState) {
+	if !o.stepUpdates || st.Kind == "" {
+		return
+	}
+	text := fmt.Sprintf("%s %s", st.Path, st.Status)
+	if st.Error != "" {
+		text += ": " + st.Error
+	} else if st.Summary != "" && st.Status != StatusRunning {
+		text += ": " + st.Summary
+	}
+	o.post(Notification{Kind: NotifyStep, Step: st.Path, Status: st.Status, Text: text})
+}
+
+// drain waits for queued notifications, at most notifyTimeout, so the summary is posted before
+// the run closes but a Slack outage cannot hold the run open forever.
+func (o *outbox) drain(ctx workflow.Context) {
+	_, _ = workflow.AwaitWithTimeout(ctx, notifyTimeout, func() bool { return o.pending == 0 })
+}
