@@ -8,6 +8,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/switchyard-dr/switchyard/activities"
@@ -100,7 +101,8 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 	env := &devEnv{server: srv}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := client.DialContext(dctx, client.Options{HostPort: srv.FrontendHostPort(), Namespace: o.namespace})
+	c, err := client.DialContext(dctx, client.Options{HostPort: srv.FrontendHostPort(), Namespace: o.namespace,
+		Logger: tlog.NewStructuredLogger(logger.With("component", "worker"))})
 	if err != nil {
 		env.stop()
 		return nil, fmt.Errorf("connect to dev server: %w", err)
@@ -108,7 +110,7 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 	env.client = c
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks})
+	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks, Logger: logger})
 	if err := w.Start(); err != nil {
 		env.stop()
 		return nil, fmt.Errorf("start worker: %w", err)

@@ -318,10 +318,16 @@ func result(ctx context.Context, c client.Client, id, runID string) (*workflows.
 
 func report(w io.Writer, res *workflows.Result, runErr error, asJSON bool) error {
 	if asJSON {
+		var err error
 		if res == nil {
-			return writeJSON(w, map[string]string{"outcome": workflows.OutcomeFailed, "error": runErr.Error()})
+			err = writeJSON(w, map[string]string{"outcome": workflows.OutcomeFailed, "error": runErr.Error()})
+		} else {
+			err = writeJSON(w, res)
 		}
-		return writeJSON(w, res)
+		if err == nil && runErr != nil {
+			return exitError(1) // the JSON already says why; the exit code tells scripts it failed
+		}
+		return err
 	}
 	if res == nil {
 		return fmt.Errorf("run failed: %w", runErr)
