@@ -1,0 +1,112 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Class is what a failed call means for retrying it.
+type Class int
+
+// Classes of failures.
+const (
+	// Transient failures (throttling, 5xx, timeouts, connection errors) are retried with backoff.
+	ClassTransient Class = iota
+	// Permanent failures (access denied, validation, not found) fail the step at once: no retry
+	// can fix them, and retrying would only delay the operator's fix during an incident.
+	ClassPermanent
+)
+
+func (c Class) String() string {
+	if c == ClassPermanent {
+		return "permanent"
+	}
+	return "transient"
+}
+
+// Error types of classified non-retryable errors.
+const (
+	ErrAccessDenied = "AccessDenied"
+	ErrNotFound     = "NotFound"
+	ErrValidation   = "Validation"
+)
+
+var permanentCodes = map[string]string{
+	"AccessDenied": ErrAccessDenied, "AccessDeniedException": ErrAccessDenied, "UnauthorizedOperation": ErrAccessDenied,
+	"UnrecognizedClientException": ErrAccessDenied, "InvalidClientTokenId": ErrAccessDenied, "ExpiredToken": ErrAccessDenied,
+	"ExpiredTokenException": ErrAccessDenied, "SignatureDoesNotMatch": ErrAccessDenied, "MissingAuthenticationToken": ErrAccessDenied,
+	"MissingAuthenticationTokenException": ErrAccessDenied, "ForbiddenException": ErrAccessDenied, "AuthFailure": ErrAccessDenied,
+	"ValidationException": ErrValidation, "ValidationError": ErrValidation, "InvalidParameterValue": ErrValidation,
+	"InvalidParameterException": ErrValidation, "InvalidInput": ErrValidation, "InvalidChangeBatch": ErrValidation,
+	"BadRequestException": ErrValidation, "InvalidParameterCombination": ErrValidation, "MalformedQueryString": ErrValidation,
+	"ConflictException": ErrValidation,
+	"ResourceNotFoundException": ErrNotFound, "NotFoundException": ErrNotFound, "NoSuchBucket": ErrNotFound,
+	"NoSuchKey": ErrNotFound, "NoSuchHostedZone": ErrNotFound, "ResourceNotFound": ErrNotFound,
+	"AWS.SimpleQueueService.NonExistentQueue": ErrNotFound, "QueueDoesNotExist": ErrNotFound,
+}
+
+// Classify decides whether err is worth retrying. Unknown errors are transient: during an incident
+// a retry that fails again costs seconds, while a wrongly permanent error aborts a failover.
+func Classify(err error) (Class, string) {
+	if err == nil {
+		return ClassTransient, ""
+	}
+	if errors.Is(err, context.Canceled) {
+		return ClassPermanent, "Canceled"
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		if t, ok := permanentCodes[apiErr.ErrorCode()]; ok {
+			return ClassPermanent, t
+		}
+		if apiErr.ErrorFault() == smithy.FaultServer {
+			return ClassTransient, ""
+		}
+	}
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) {
+		switch code := respErr.HTTPStatusCode(); {
+		case code == http.StatusTooManyRequests || code >= 500:
+			return ClassTransient, ""
+		case code == http.StatusForbidden || code == http.StatusUnauthorized:
+			return ClassPermanent, ErrAccessDenied
+		case code == http.StatusNotFound:
+			return ClassPermanent, ErrNotFound
+		case code >= 400 && apiErr != nil && !isThrottle(apiErr.ErrorCode()):
+			return ClassPermanent, ErrValidation
+		}
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return ClassTransient, ""
+	}
+	return ClassTransient, ""
+}
+
+func isThrottle(code string) bool {
+	c := strings.ToLower(code)
+	return strings.Contains(c, "throttl") || strings.Contains(c, "toomanyrequests") || strings.Contains(c, "requestlimitexceeded") ||
+		c == "slowdown" || c == "provisionedthroughputexceededexception" || c == "limitexceededexception"
+}
+
+// Wrap names the resource and Region in err and marks permanent failures non-retryable, so an
+// operator reads "AccessDenied on replicator X in us-west-2" instead of a stack of SDK wrappers.
+func Wrap(err error, action, resource, region string) error {
+	if err == nil {
+		return nil
+	}
+	msg := fmt.Sprintf("%s %s in %s: %v", action, resource, region, err)
+	class, typ := Classify(err)
+	if class == ClassPermanent {
+		return temporal.NewNonRetryableApplicationError(msg, typ, err)
+	}
+	return fmt.Errorf("%s %s in %s: %w", action, resource, region, err)
+}
