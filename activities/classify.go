@@ -47,7 +47,7 @@ var permanentCodes = map[string]string{
 	"ValidationException": ErrValidation, "ValidationError": ErrValidation, "InvalidParameterValue": ErrValidation,
 	"InvalidParameterException": ErrValidation, "InvalidInput": ErrValidation, "InvalidChangeBatch": ErrValidation,
 	"BadRequestException": ErrValidation, "InvalidParameterCombination": ErrValidation, "MalformedQueryString": ErrValidation,
-	"ConflictException": ErrValidation,
+	"ConflictException":         ErrValidation,
 	"ResourceNotFoundException": ErrNotFound, "NotFoundException": ErrNotFound, "NoSuchBucket": ErrNotFound,
 	"NoSuchKey": ErrNotFound, "NoSuchHostedZone": ErrNotFound, "ResourceNotFound": ErrNotFound,
 	"AWS.SimpleQueueService.NonExistentQueue": ErrNotFound, "QueueDoesNotExist": ErrNotFound,
