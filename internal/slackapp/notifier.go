@@ -1,0 +1,214 @@
+package slackapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+// Error types of the Notifier's non-retryable and rate-limit errors, for workflow retry policies
+// and for whoever reads a failed activity in the UI.
+const (
+	ErrSlackRejected    = "SlackRejected"
+	ErrSlackRateLimited = "SlackRateLimited"
+)
+
+// NotifierOptions configures NewNotifier.
+type NotifierOptions struct {
+	// Config needs BotToken; UIBaseURL and Namespace make the run links (required).
+	Config Config
+	// Logger is optional; default slog.Default().
+	Logger *slog.Logger
+	// HTTPClient is optional; default a client with a 15 s timeout, shorter than the activity's
+	// 30 s start-to-close so that a hung connection fails as a retryable error.
+	HTTPClient *http.Client
+}
+
+// Notifier posts a run's notifications to Slack. It implements activities.Notifier.
+type Notifier struct {
+	cfg    Config
+	api    *slack.Client
+	logger *slog.Logger
+	// channelIDs maps channel names (#ops) to ids (C…) learned from posts: chat.update accepts
+	// only ids, while environments may name their channel.
+	channelIDs sync.Map
+}
+
+// NewNotifier returns a Notifier posting with the bot token.
+func NewNotifier(opts NotifierOptions) (*Notifier, error) {
+	if err := opts.Config.validate(false); err != nil {
+		return nil, fmt.Errorf("slack notifier: %w", err)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Notifier{cfg: opts.Config, api: opts.Config.api(opts.Config.BotToken, opts.HTTPClient), logger: logger.With("component", "slack")}, nil
+}
+
+// Notify delivers n. Transient failures (rate limits, 5xx, network) come back as retryable errors
+// so that the workflow's outbox retries them in order; failures no retry can fix (unknown channel,
+// bot not in the channel, bad token) come back non-retryable, saying what to fix.
+func (s *Notifier) Notify(ctx context.Context, n workflows.Notification) (workflows.NotifyResult, error) {
+	if n.Channel == "" {
+		// The environment has no Slack channel: the run is not announced anywhere, by design.
+		s.logger.Info("notify (no slack channel)", "kind", n.Kind, "environment", n.Environment,
+			"workflow_id", n.WorkflowID, "step", n.Step, "text", n.Text)
+		return workflows.NotifyResult{}, nil
+	}
+	meta := runMeta{WorkflowID: n.WorkflowID, RunID: n.RunID, Runbook: n.Runbook, Environment: n.Environment, RequestedBy: n.RequestedBy}
+	switch n.Kind {
+	case workflows.NotifyRunStarted:
+		text := fmt.Sprintf("%s on %s started (%s) by %s", n.Runbook, n.Environment, n.Mode, n.RequestedBy)
+		return s.post(ctx, n, "", slack.MsgOptionText(text, false), slack.MsgOptionBlocks(runStartedBlocks(s.cfg, n)...))
+	case workflows.NotifyApprovalRequest:
+		st := approvalOf(n)
+		return s.post(ctx, n, n.ThreadTS, slack.MsgOptionText(approvalFallback(meta, st), false),
+			slack.MsgOptionBlocks(approvalBlocks(s.cfg, meta, st)...))
+	case workflows.NotifyApprovalUpdate:
+		st := approvalOf(n)
+		opts := []slack.MsgOption{slack.MsgOptionText(approvalFallback(meta, st), false), slack.MsgOptionBlocks(approvalBlocks(s.cfg, meta, st)...)}
+		if n.MessageTS == "" {
+			// The request itself was never posted (Slack was down past the outbox's limit): post
+			// the final state instead, so the thread still says how the approval ended.
+			return s.post(ctx, n, n.ThreadTS, opts...)
+		}
+		return s.update(ctx, n, opts...)
+	case workflows.NotifyApprovalEscalation:
+		var who []string
+		if n.Approval != nil {
+			who = n.Approval.Approvers
+		}
+		text := fmt.Sprintf(":alarm_clock: %s %s", mentions(who), escapeText(n.Text))
+		// Broadcast to the channel: the point is to reach people who muted the thread.
+		return s.post(ctx, n, n.ThreadTS, slack.MsgOptionText(text, false), slack.MsgOptionBroadcast())
+	case workflows.NotifyStep, workflows.NotifyMessage, workflows.NotifySummary:
+		text := escapeText(n.Text)
+		if n.Kind == workflows.NotifyStep {
+			text = stepIcon(n.Status) + " " + text
+		}
+		if n.Kind == workflows.NotifySummary {
+			text = "*Summary:* " + text + "\n" + runLink(s.cfg, n.WorkflowID, n.RunID)
+		}
+		return s.post(ctx, n, n.ThreadTS, slack.MsgOptionText(text, false))
+	}
+	return workflows.NotifyResult{}, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("slack notifier: unknown notification kind %q", n.Kind), ErrSlackRejected, nil)
+}
+
+func approvalOf(n workflows.Notification) workflows.ApprovalState {
+	if n.Approval != nil {
+		return *n.Approval
+	}
+	return workflows.ApprovalState{Step: n.Step, Status: workflows.ApprovalWaiting, Message: n.Text}
+}
+
+func stepIcon(status string) string {
+	switch status {
+	case workflows.StatusSucceeded:
+		return ":white_check_mark:"
+	case workflows.StatusFailed:
+		return ":x:"
+	case workflows.StatusRunning:
+		return ":arrow_forward:"
+	case workflows.StatusWaiting:
+		return ":raised_hand:"
+	case workflows.StatusSkipped:
+		return ":fast_forward:"
+	case workflows.StatusCanceled:
+		return ":no_entry_sign:"
+	}
+	return ":small_blue_diamond:"
+}
+
+func (s *Notifier) post(ctx context.Context, n workflows.Notification, thread string, opts ...slack.MsgOption) (workflows.NotifyResult, error) {
+	if thread != "" {
+		opts = append(opts, slack.MsgOptionTS(thread))
+	}
+	opts = append(opts, slack.MsgOptionDisableLinkUnfurl())
+	ch, ts, err := s.api.PostMessageContext(ctx, n.Channel, opts...)
+	if err != nil {
+		return workflows.NotifyResult{}, classify("chat.postMessage", n, err)
+	}
+	if ch != "" && ch != n.Channel {
+		s.channelIDs.Store(n.Channel, ch)
+	}
+	return workflows.NotifyResult{Channel: ch, TS: ts}, nil
+}
+
+func (s *Notifier) update(ctx context.Context, n workflows.Notification, opts ...slack.MsgOption) (workflows.NotifyResult, error) {
+	channel := n.Channel
+	if id, ok := s.channelIDs.Load(channel); ok {
+		channel = id.(string)
+	}
+	ch, ts, _, err := s.api.UpdateMessageContext(ctx, channel, n.MessageTS, opts...)
+	if err != nil {
+		return workflows.NotifyResult{}, classify("chat.update", n, err)
+	}
+	return workflows.NotifyResult{Channel: ch, TS: ts}, nil
+}
+
+// transientSlackErrors are Web API error codes that a later attempt may not get.
+var transientSlackErrors = map[string]bool{
+	"ratelimited": true, "rate_limited": true, "internal_error": true, "fatal_error": true,
+	"service_unavailable": true, "request_timeout": true, "team_added_to_org": true,
+}
+
+// classify turns a Slack client error into what the activity should return. Unknown Web API error
+// codes are treated as permanent: they are nearly all request errors, and retrying one for the
+// outbox's 30 minutes would hold back every later message of the run.
+func classify(method string, n workflows.Notification, err error) error {
+	where := fmt.Sprintf("slack %s to channel %s (environment %s, %s)", method, n.Channel, n.Environment, n.Kind)
+	if rl, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+		return temporal.NewApplicationErrorWithOptions(fmt.Sprintf("%s: rate limited, retry after %s", where, rl.RetryAfter),
+			ErrSlackRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: rl.RetryAfter, Cause: err})
+	}
+	if sc, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		if sc.Code >= 500 || sc.Code == http.StatusTooManyRequests || sc.Code == http.StatusRequestTimeout {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: HTTP %s (is the Slack API URL right?)", where, sc.Status), ErrSlackRejected, err)
+	}
+	if se, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		if transientSlackErrors[se.Err] {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s: Slack refused it: %s%s", where, se.Err, hint(se, n)), ErrSlackRejected, err)
+	}
+	// Network errors, timeouts, a truncated response: all worth another attempt.
+	return fmt.Errorf("%s: %w", where, err)
+}
+
+func hint(se slack.SlackErrorResponse, n workflows.Notification) string {
+	switch se.Err {
+	case "channel_not_found":
+		return fmt.Sprintf(" (the channel does not exist or the app cannot see it: set slack.channel of environment %s to the id (C…) of a channel the app is in)", n.Environment)
+	case "not_in_channel":
+		return fmt.Sprintf(" (invite the app to %s: /invite @Switchyard)", n.Channel)
+	case "is_archived":
+		return fmt.Sprintf(" (channel %s is archived: unarchive it or change slack.channel of environment %s)", n.Channel, n.Environment)
+	case "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive":
+		return " (SLACK_BOT_TOKEN is missing, wrong or revoked: copy the Bot User OAuth Token of the installed app)"
+	case "missing_scope":
+		return fmt.Sprintf(" (the app lacks a scope: add %s in the app's OAuth settings and reinstall it; docs/slack/manifest.yaml lists them)", orDefault(se.Needed, "chat:write"))
+	case "message_not_found", "cant_update_message":
+		return " (the approval message was deleted or was not posted by this app)"
+	}
+	return ""
+}
+
+func orDefault(s, d string) string {
+	if strings.TrimSpace(s) == "" {
+		return d
+	}
+	return s
+}
