@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/devserver"
 	"github.com/switchyard-dr/switchyard/internal/logging"
+	"github.com/switchyard-dr/switchyard/internal/slackapp"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -22,6 +23,8 @@ type devOptions struct {
 	ip, dbFile, runbooks, namespace string
 	port, uiPort                    int
 	logLevel                        string
+	// getenv reads SLACK_* settings; nil means Slack is off (tests).
+	getenv func(string) string
 }
 
 // runDev runs everything a laptop needs in one process: the Temporal server with its Web UI, and a
@@ -39,6 +42,7 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
+	o.getenv = cio.getenv
 	logger, err := logging.New(cio.stderr, "text", o.logLevel)
 	if err != nil {
 		return err
@@ -110,7 +114,12 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 	env.client = c
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks, Logger: logger})
+	notifier, err := slackNotifier(o.getenv, srv.UIURL(), o.namespace, logger)
+	if err != nil {
+		env.stop()
+		return nil, err
+	}
+	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks, Logger: logger, Notifier: notifier})
 	if err := w.Start(); err != nil {
 		env.stop()
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -118,4 +127,27 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 	env.worker = w
 	logger.Info("dev environment started", "frontend", srv.FrontendHostPort(), "ui", srv.UIURL())
 	return env, nil
+}
+
+// slackNotifier posts to Slack when SLACK_BOT_TOKEN is set, with links to the embedded UI.
+func slackNotifier(getenv func(string) string, uiURL, namespace string, logger *slog.Logger) (activities.Notifier, error) {
+	if getenv == nil {
+		return nil, nil
+	}
+	cfg := slackapp.ConfigFromEnv(getenv)
+	if !cfg.Enabled() {
+		return nil, nil
+	}
+	if cfg.UIBaseURL == "" {
+		cfg.UIBaseURL = uiURL
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = namespace
+	}
+	n, err := slackapp.NewNotifier(slackapp.NotifierOptions{Config: cfg, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("slack: %w", err)
+	}
+	logger.Info("slack notifications on", "ui", cfg.UIBaseURL)
+	return n, nil
 }

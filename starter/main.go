@@ -61,6 +61,9 @@ func commands() map[string]command {
 		"approve":  {"approve a waiting step: approve ID --step S --as USER [--comment ...]", runApprove},
 		"reject":   {"reject a waiting step: reject ID --step S --as USER --comment REASON", runReject},
 		"cancel":   {"cancel a run: cancel ID", runCancel},
+		"verify":   {"prove the recovered Region has every document: verify --env ENV --source R --target R [--follow]", runVerify},
+		"bench":    {"measure on the lab: bench backfill|failover [flags] --json", runBench},
+		"serve":    {"run the intake for Slack (HTTP and Socket Mode): serve --addr HOST:PORT", runServe},
 	}
 }
 

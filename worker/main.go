@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/logging"
+	"github.com/switchyard-dr/switchyard/internal/slackapp"
 	"github.com/switchyard-dr/switchyard/internal/temporalconn"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
@@ -78,7 +80,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks, Logger: logger})
+	notifier, err := slackNotifier(getenv, logger)
+	if err != nil {
+		return err
+	}
+	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks, Logger: logger, Notifier: notifier})
 	logger.Info("worker started", "task_queue", workflows.TaskQueue, "address", copts.HostPort, "namespace", copts.Namespace, "runbooks", o.runbooks)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -93,4 +99,19 @@ func envOr(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
+}
+
+// slackNotifier posts run threads and approvals to Slack when SLACK_BOT_TOKEN is set; otherwise
+// the worker logs its notifications and approvals go through the CLI and the Temporal UI.
+func slackNotifier(getenv func(string) string, logger *slog.Logger) (activities.Notifier, error) {
+	cfg := slackapp.ConfigFromEnv(getenv)
+	if !cfg.Enabled() {
+		return nil, nil
+	}
+	n, err := slackapp.NewNotifier(slackapp.NotifierOptions{Config: cfg, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("slack notifications on")
+	return n, nil
 }

@@ -12,14 +12,6 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
-// Activity names of backfill verification. They are persisted in histories like every name in
-// names.go.
-const (
-	BackfillEnvironmentActivity = "switchyard.BackfillEnvironment"
-	BackfillGatesActivity       = "switchyard.BackfillGates"
-	BackfillCompareActivity     = "switchyard.BackfillCompare"
-)
-
 // Error types of backfill verification failures.
 const (
 	// ErrBackfillNotConverged: the timeout passed with documents still missing or gates closed.

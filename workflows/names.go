@@ -26,6 +26,11 @@ const (
 	LoadRunbookActivity = "switchyard.LoadRunbook"
 	WaitUntilActivity   = "switchyard.WaitUntil"
 	NotifyActivity      = "switchyard.Notify"
+
+	// Backfill verification's activities.
+	BackfillEnvironmentActivity = "switchyard.BackfillEnvironment"
+	BackfillGatesActivity       = "switchyard.BackfillGates"
+	BackfillCompareActivity     = "switchyard.BackfillCompare"
 )
 
 // Update, signal and query names.

@@ -16,6 +16,9 @@ type outbox struct {
 	ch      workflow.Channel
 	pending int
 	thread  string
+	// threadChannel is the channel id the run's first message landed in; replies must name the
+	// id, not the "#name" the environment gives.
+	threadChannel string
 	// approvalTS maps an approval step to its request message, for edits.
 	approvalTS map[string]string
 	// stepUpdates posts each step's start and end (only when Slack is configured, to keep
@@ -47,11 +50,17 @@ func (o *outbox) send(ctx workflow.Context, n Notification) {
 	r := o.r
 	n.Environment, n.WorkflowID, n.RunID, n.Runbook = r.in.Environment, r.info.WorkflowExecution.ID, r.info.WorkflowExecution.RunID, r.in.Runbook
 	n.RequestedBy, n.Trigger, n.Mode = r.in.RequestedBy, r.in.Trigger.Kind, r.in.Mode
+	// A notify step that names its own channel posts a top-level message there; everything else
+	// belongs in the run's thread.
+	inThread := n.Channel == "" && n.Kind != NotifyRunStarted
 	if n.Channel == "" && r.loaded != nil && r.loaded.Environment.Slack != nil {
 		n.Channel = r.loaded.Environment.Slack.Channel
 	}
-	if n.Kind != NotifyRunStarted {
+	if inThread {
 		n.ThreadTS = o.thread
+		if o.threadChannel != "" {
+			n.Channel = o.threadChannel
+		}
 	}
 	if n.Kind == NotifyApprovalUpdate {
 		n.MessageTS = o.approvalTS[n.Step]
@@ -70,7 +79,7 @@ func (o *outbox) send(ctx workflow.Context, n Notification) {
 	}
 	switch n.Kind {
 	case NotifyRunStarted:
-		o.thread = res.TS
+		o.thread, o.threadChannel = res.TS, res.Channel
 	case NotifyApprovalRequest:
 		o.approvalTS[n.Step] = res.TS
 	}

@@ -10,4 +10,5 @@ type WorkflowRegistry interface {
 // Register registers every workflow under its stable type name.
 func Register(w WorkflowRegistry) {
 	w.RegisterWorkflowWithOptions(RunbookWorkflow, workflow.RegisterOptions{Name: RunbookWorkflowType})
+	w.RegisterWorkflowWithOptions(BackfillVerificationWorkflow, workflow.RegisterOptions{Name: BackfillVerificationType})
 }
