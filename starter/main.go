@@ -63,6 +63,7 @@ func commands() map[string]command {
 		"cancel":   {"cancel a run: cancel ID", runCancel},
 		"verify":   {"prove the recovered Region has every document: verify --env ENV --source R --target R [--follow]", runVerify},
 		"bench":    {"measure on the lab: bench backfill|failover [flags] --json", runBench},
+		"report":   {"print a run's report (steps, approvals, RTO, RPO evidence): report ID [--format md|json]", runReport},
 		"serve":    {"run the intake for Slack (HTTP and Socket Mode): serve --addr HOST:PORT", runServe},
 	}
 }

@@ -261,6 +261,7 @@ func (r *run) declare(prefix string, steps []runbook.Step) {
 		r.index[path] = len(r.progress.Steps)
 		r.progress.Steps = append(r.progress.Steps, StepState{
 			Path: path, ID: s.ID, Kind: s.Kind(), Name: s.Name, What: what(s), Status: StatusPending,
+			Milestone: string(s.Milestone),
 		})
 		r.declare(path, s.Parallel)
 		r.declare(path, s.Steps)
@@ -748,9 +749,14 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 	if uerr := workflow.UpsertTypedSearchAttributes(actx, SAOutcome.ValueSet(r.progress.Outcome)); uerr != nil {
 		r.logger.Warn("set Outcome search attribute", "err", uerr)
 	}
+	m := Measure(&r.progress)
+	r.progress.Measures = &m
 	summary := fmt.Sprintf("%s on %s: %s", r.in.Runbook, r.in.Environment, r.progress.Outcome)
 	if r.progress.Error != "" {
 		summary += ": " + r.progress.Error
+	}
+	if ms := m.String(); ms != "" {
+		summary += " — " + ms
 	}
 	r.out.post(Notification{Kind: NotifySummary, Text: summary})
 	r.out.drain(actx)

@@ -90,6 +90,8 @@ type StepState struct {
 	Error     string         `json:"error,omitempty"`
 	Approval  *ApprovalState `json:"approval,omitempty"`
 	ChildID   string         `json:"child_id,omitempty"`
+	// Milestone is the runbook's milestone mark on this step (traffic_verified ends RTO).
+	Milestone string `json:"milestone,omitempty"`
 }
 
 // Progress is what the progress query returns.
@@ -108,6 +110,8 @@ type Progress struct {
 	// Ignored lists decisions that arrived by signal and were refused, so they are visible.
 	Ignored []string `json:"ignored,omitempty"`
 	Error   string   `json:"error,omitempty"`
+	// Measures are the run's RTO and RPO evidence, filled in when the run ends.
+	Measures *Measures `json:"measures,omitempty"`
 }
 
 // Result is a run's final report.

@@ -81,6 +81,19 @@ const (
 	OnFailureRollback FailurePolicy = "rollback"
 )
 
+// Milestone names a moment of a DR operation that reports measure.
+type Milestone string
+
+// Milestones.
+const (
+	// MilestoneTrafficShifted: writes were redirected (DNS or configuration changed).
+	MilestoneTrafficShifted Milestone = "traffic_shifted"
+	// MilestoneTrafficVerified: writes are proven to land in the target Region; RTO ends here.
+	MilestoneTrafficVerified Milestone = "traffic_verified"
+	// MilestoneBackfillVerified: the recovered Region is proven to hold every document.
+	MilestoneBackfillVerified Milestone = "backfill_verified"
+)
+
 // Step is one entry of a runbook's ordered steps. Exactly one of the kind fields (Action, Check,
 // WaitUntil, Approval, Parallel, Steps, Runbook, Notify) is set.
 type Step struct {
@@ -93,6 +106,10 @@ type Step struct {
 	OnFailure FailurePolicy `yaml:"on_failure,omitempty" json:"on_failure,omitempty"`
 	// Compensate runs during rollback, newest completed step first, to undo this step.
 	Compensate []Step `yaml:"compensate,omitempty" json:"compensate,omitempty"`
+	// Milestone marks the step whose success is a moment the run report measures: RTO runs from
+	// the trigger to the end of the traffic_verified step. Naming it in the runbook, not guessing
+	// it from step ids, keeps the measurement honest when runbooks are edited.
+	Milestone Milestone `yaml:"milestone,omitempty" json:"milestone,omitempty"`
 
 	// Action names a catalog action; With holds its arguments.
 	Action string `yaml:"action,omitempty" json:"action,omitempty"`

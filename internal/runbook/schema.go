@@ -34,6 +34,7 @@ var schemaDescriptions = map[string]string{
 	"Step.timeout":             "Go duration like 30s or 5m.",
 	"Step.on_failure":          "What a failure does: abort (default), continue, or rollback (run compensations, newest first).",
 	"Step.compensate":          "Steps that undo this one during rollback.",
+	"Step.milestone":           "Marks a moment the run report measures: traffic_shifted, traffic_verified (RTO ends when this step succeeds) or backfill_verified.",
 	"Step.action":              "Catalog action to run.",
 	"Step.check":               "Catalog check to run once; not ok fails the step.",
 	"Step.with":                "Arguments of the action or check, or params of the nested runbook. Strings may contain ${{ expression }}.",
@@ -55,6 +56,7 @@ var schemaEnums = map[string][]string{
 	"Runbook.lock":  {LockEnvironment, LockNone},
 	"ParamType":     {string(TypeString), string(TypeRegion), string(TypeDuration), string(TypeInt), string(TypeBool)},
 	"FailurePolicy": {string(OnFailureAbort), string(OnFailureContinue), string(OnFailureRollback)},
+	"Milestone":     {string(MilestoneTrafficShifted), string(MilestoneTrafficVerified), string(MilestoneBackfillVerified)},
 	"TimeoutAction": {string(TimeoutAbort), string(TimeoutProceed)},
 }
 

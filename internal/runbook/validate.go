@@ -309,6 +309,12 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		c.add(c.pos.val(s, "on_failure"), "%s: on_failure must be abort, continue or rollback, got %q%s", label, s.OnFailure,
 			didYouMean(string(s.OnFailure), []string{"abort", "continue", "rollback"}))
 	}
+	switch s.Milestone {
+	case "", MilestoneTrafficShifted, MilestoneTrafficVerified, MilestoneBackfillVerified:
+	default:
+		c.add(c.pos.val(s, "milestone"), "%s: milestone must be traffic_shifted, traffic_verified or backfill_verified, got %q%s", label, s.Milestone,
+			didYouMean(string(s.Milestone), []string{"traffic_shifted", "traffic_verified", "backfill_verified"}))
+	}
 	if r := s.Retry; r != nil {
 		if c.pos.has(r, "attempts") && r.Attempts < 1 {
 			c.add(c.pos.val(r, "attempts"), "%s: retry.attempts must be at least 1 (the first try counts), got %d", label, r.Attempts)

@@ -1,0 +1,168 @@
+// Package report turns a finished run into the document people read after a DR operation: the
+// steps with their times and attempts, who approved what, the measured RTO and the RPO evidence.
+// It is computed from the run's own result — what the workflow recorded in its history — so the
+// report of a run is the same whenever and wherever it is rendered.
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+// Report is a run's report; its JSON form is what `--json` prints.
+type Report struct {
+	WorkflowID  string            `json:"workflow_id"`
+	Runbook     string            `json:"runbook"`
+	Environment string            `json:"environment"`
+	Mode        string            `json:"mode"`
+	Outcome     string            `json:"outcome"`
+	Error       string            `json:"error,omitempty"`
+	RequestedBy string            `json:"requested_by,omitempty"`
+	Trigger     workflows.Trigger `json:"trigger"`
+	StartedAt   time.Time         `json:"started_at"`
+	EndedAt     *time.Time        `json:"ended_at,omitempty"`
+	Seconds     float64           `json:"seconds"`
+	// RTOSeconds and the RPO figures are null when the run did not measure them.
+	RTOSeconds    *float64   `json:"rto_seconds"`
+	RTOFrom       string     `json:"rto_from,omitempty"`
+	MissingDocs   *int64     `json:"missing_docs"`
+	DuplicateDocs *int64     `json:"duplicate_docs"`
+	Steps         []Step     `json:"steps"`
+	Approvals     []Approval `json:"approvals,omitempty"`
+	SHA256        string     `json:"runbook_sha256,omitempty"`
+}
+
+// Step is one step's line in the report.
+type Step struct {
+	Path      string     `json:"path"`
+	Kind      string     `json:"kind"`
+	What      string     `json:"what,omitempty"`
+	Status    string     `json:"status"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Seconds   float64    `json:"seconds"`
+	Attempts  int        `json:"attempts,omitempty"`
+	Summary   string     `json:"summary,omitempty"`
+	Error     string     `json:"error,omitempty"`
+	Milestone string     `json:"milestone,omitempty"`
+}
+
+// Approval is one approval step's decision trail.
+type Approval struct {
+	Step   string           `json:"step"`
+	Status string           `json:"status"`
+	Votes  []workflows.Vote `json:"votes,omitempty"`
+}
+
+// FromProgress builds the report of the run id from its final (or current) progress.
+func FromProgress(id string, p *workflows.Progress) *Report {
+	m := workflows.Measure(p)
+	if p.Measures != nil {
+		m = *p.Measures
+	}
+	r := &Report{WorkflowID: id, Runbook: p.Runbook, Environment: p.Environment, Mode: p.Mode, Outcome: p.Outcome,
+		Error: p.Error, RequestedBy: p.RequestedBy, Trigger: p.Trigger, StartedAt: p.StartedAt, EndedAt: p.EndedAt,
+		RTOSeconds: m.RTOSeconds, RTOFrom: m.RTOFrom, MissingDocs: m.MissingDocs, DuplicateDocs: m.DuplicateDocs,
+		SHA256: p.SHA256, Steps: []Step{}}
+	if p.EndedAt != nil {
+		r.Seconds = p.EndedAt.Sub(p.StartedAt).Seconds()
+	}
+	for _, st := range p.Steps {
+		s := Step{Path: st.Path, Kind: st.Kind, What: st.What, Status: st.Status, StartedAt: st.StartedAt, EndedAt: st.EndedAt,
+			Attempts: st.Attempts, Summary: st.Summary, Error: st.Error, Milestone: st.Milestone}
+		if st.StartedAt != nil && st.EndedAt != nil {
+			s.Seconds = st.EndedAt.Sub(*st.StartedAt).Seconds()
+		}
+		r.Steps = append(r.Steps, s)
+		if st.Approval != nil {
+			r.Approvals = append(r.Approvals, Approval{Step: st.Path, Status: st.Approval.Status, Votes: st.Approval.Votes})
+		}
+	}
+	return r
+}
+
+// Markdown renders the report for a ticket, a post-incident review or a Slack snippet.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s on %s: %s\n\n", r.Runbook, r.Environment, r.Outcome)
+	fmt.Fprintf(&b, "- Run: `%s`\n", r.WorkflowID)
+	trig := r.Trigger.Kind
+	if r.Trigger.Alarm != "" {
+		trig += " (" + r.Trigger.Alarm + ")"
+	}
+	fmt.Fprintf(&b, "- Requested by: %s; trigger: %s; mode: %s\n", orDash(r.RequestedBy), orDash(trig), orDash(r.Mode))
+	fmt.Fprintf(&b, "- Started: %s; duration: %s\n", r.StartedAt.UTC().Format(time.RFC3339), seconds(r.Seconds))
+	if r.RTOSeconds != nil {
+		fmt.Fprintf(&b, "- **RTO: %s** (from %s to traffic verified in the target Region)\n", seconds(*r.RTOSeconds), strings.ReplaceAll(r.RTOFrom, "_", " "))
+	}
+	if r.MissingDocs != nil {
+		fmt.Fprintf(&b, "- **RPO evidence:** %d missing, %d duplicate documents after backfill verification\n", *r.MissingDocs, *r.DuplicateDocs)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(&b, "- Error: %s\n", r.Error)
+	}
+	if r.SHA256 != "" {
+		fmt.Fprintf(&b, "- Runbook sha256: `%s`\n", r.SHA256)
+	}
+	b.WriteString("\n## Steps\n\n| step | kind | status | start | seconds | attempts | summary |\n|---|---|---|---|---:|---:|---|\n")
+	for _, s := range r.Steps {
+		start := ""
+		if s.StartedAt != nil {
+			start = "+" + seconds(s.StartedAt.Sub(r.StartedAt).Seconds())
+		}
+		summary := s.Summary
+		if s.Error != "" {
+			summary = "**" + s.Error + "**"
+		}
+		if s.Milestone != "" {
+			summary = "_" + s.Milestone + "_ " + summary
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.1f | %d | %s |\n", s.Path, kindWhat(s), s.Status, start, s.Seconds, s.Attempts, cell(summary))
+	}
+	if len(r.Approvals) > 0 {
+		b.WriteString("\n## Approvals\n\n| step | status | who | decision | when | comment |\n|---|---|---|---|---|---|\n")
+		for _, a := range r.Approvals {
+			votes := append([]workflows.Vote(nil), a.Votes...)
+			sort.SliceStable(votes, func(i, j int) bool { return votes[i].At.Before(votes[j].At) })
+			if len(votes) == 0 {
+				fmt.Fprintf(&b, "| %s | %s | | | | |\n", a.Step, a.Status)
+			}
+			for _, v := range votes {
+				d := "rejected"
+				if v.Approve {
+					d = "approved"
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s | %s via %s | %s | %s |\n", a.Step, a.Status, v.By, d, orDash(v.Source), v.At.UTC().Format(time.RFC3339), cell(v.Comment))
+			}
+		}
+	}
+	return b.String()
+}
+
+func kindWhat(s Step) string {
+	if s.What != "" {
+		return s.Kind + " `" + s.What + "`"
+	}
+	return s.Kind
+}
+
+func seconds(s float64) string {
+	return (time.Duration(s * float64(time.Second))).Round(100 * time.Millisecond).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cell keeps a value inside one Markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}

@@ -1,0 +1,56 @@
+package report
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+func TestReportCarriesStepsApprovalsRTOAndRPO(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	at := func(s float64) *time.Time { v := t0.Add(time.Duration(s * float64(time.Second))); return &v }
+	p := &workflows.Progress{Runbook: "failback", Environment: "lab", Mode: "execute", Outcome: "succeeded", StartedAt: t0, EndedAt: at(90),
+		Steps: []workflows.StepState{
+			{Path: "approve", Kind: "approval", Status: "succeeded", StartedAt: at(1), EndedAt: at(30),
+				Approval: &workflows.ApprovalState{Status: "approved", Votes: []workflows.Vote{{By: "alice", Approve: true, Source: "slack", At: t0.Add(29 * time.Second), Comment: "go | now"}}}},
+			{Path: "backfill", Kind: "runbook", What: "backfill-verification", Status: "succeeded", StartedAt: at(30), EndedAt: at(40), Milestone: "backfill_verified",
+				Result: map[string]any{"verify": map[string]any{"ok": true, "missing": 0, "duplicates": 4}}},
+			{Path: "verify_writes", Kind: "check", What: "opensearch.ingesting", Status: "succeeded", StartedAt: at(41), EndedAt: at(60.5), Attempts: 2, Milestone: "traffic_verified"},
+		}}
+	r := FromProgress("switchyard/lab", p)
+	md := r.Markdown()
+	for _, want := range []string{"# failback on lab: succeeded", "**RTO: 1m0.5s**", "0 missing, 4 duplicate documents",
+		"| verify_writes | check `opensearch.ingesting` | succeeded | +41s | 19.5 | 2 |", "| approve | approved | alice | approved via slack |", `go \| now`} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["outcome"] != "succeeded" || got["rto_seconds"] != 60.5 || got["missing_docs"] != float64(0) || got["duplicate_docs"] != float64(4) {
+		t.Errorf("json = %s", b)
+	}
+	if steps, _ := got["steps"].([]any); len(steps) != 3 {
+		t.Errorf("json steps = %v", got["steps"])
+	}
+}
+
+func TestReportWithoutMeasurementsSaysNull(t *testing.T) {
+	r := FromProgress("x", &workflows.Progress{Runbook: "demo", Outcome: "failed", Error: "boom", StartedAt: time.Unix(0, 0)})
+	b, _ := json.Marshal(r)
+	if !strings.Contains(string(b), `"rto_seconds":null`) || !strings.Contains(string(b), `"missing_docs":null`) || !strings.Contains(string(b), `"steps":[]`) {
+		t.Errorf("json = %s", b)
+	}
+	if md := r.Markdown(); strings.Contains(md, "RTO") || !strings.Contains(md, "- Error: boom") {
+		t.Errorf("markdown:\n%s", md)
+	}
+}
