@@ -41,6 +41,10 @@ const (
 	// ApproveSignal carries the same decision for callers that cannot send updates (the Temporal
 	// UI's "Send a Signal" form); invalid decisions are recorded and ignored.
 	ApproveSignal = "approve"
+	// AlarmSignal attaches an alarm (a Trigger) to a running DR operation: the intake signals it,
+	// with start, to switchyard/<environment>, so an alarm storm starts one run and the others
+	// show up in its history and thread instead of starting more.
+	AlarmSignal = "alarm"
 	// ProgressQuery returns the run's Progress.
 	ProgressQuery = "progress"
 )

@@ -143,7 +143,47 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 			r.decide(ctx, d)
 		}
 	})
+	alarms := workflow.GetSignalChannel(ctx, AlarmSignal)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var t Trigger
+			if !alarms.Receive(ctx, &t) {
+				return
+			}
+			r.attachAlarm(ctx, t)
+		}
+	})
 	return nil
+}
+
+// attachAlarm records an alarm that fired during the run. Only the first of each alarm name is
+// posted to the run's thread: a storm must not flood the channel.
+func (r *run) attachAlarm(ctx workflow.Context, t Trigger) {
+	now := workflow.Now(ctx)
+	at := now
+	if t.At != nil {
+		at = *t.At
+	}
+	name := t.Alarm
+	if name == "" {
+		name = t.Kind
+	}
+	for i := range r.progress.Alarms {
+		if a := &r.progress.Alarms[i]; a.Alarm == name {
+			a.Count++
+			if at.After(a.Last) {
+				a.Last = at
+			}
+			return
+		}
+	}
+	r.progress.Alarms = append(r.progress.Alarms, AttachedAlarm{Alarm: name, Detail: t.Detail, First: at, Last: at, Count: 1})
+	if name == r.in.Trigger.Alarm {
+		return // the alarm that started the run, delivered with the start
+	}
+	if r.out != nil {
+		r.out.post(Notification{Kind: NotifyMessage, Text: fmt.Sprintf("alarm %s fired during this run; attached to it, no new run started", name)})
+	}
 }
 
 // execute loads the runbook and runs its steps; the returned error is the run's failure.

@@ -493,3 +493,23 @@ func TestBadInputFailsNonRetryably(t *testing.T) {
 		})
 	}
 }
+
+func TestAlarmsDuringARunAttachAndAreCounted(t *testing.T) {
+	f := newFixture(t, map[string]string{"appr": approvalBook("1", "abort")})
+	for i, name := range []string{"pipeline-not-ingesting", "pipeline-not-ingesting", "collection-unreachable", "pipeline-not-ingesting"} {
+		f.env.RegisterDelayedCallback(func() {
+			f.env.SignalWorkflow(workflows.AlarmSignal, workflows.Trigger{Kind: "alarm", Alarm: name})
+		}, time.Duration(i+1)*time.Second)
+	}
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SignalWorkflow(workflows.ApproveSignal, workflows.Decision{Step: "gate", Approve: true, By: "bob", Source: "ui"})
+	}, time.Minute)
+	res, err := f.run(t, workflows.RunInput{Runbook: "appr", RequestedBy: "alice"})
+	require.NoError(t, err)
+	require.Len(t, res.Alarms, 2)
+	require.Equal(t, "pipeline-not-ingesting", res.Alarms[0].Alarm)
+	require.Equal(t, 3, res.Alarms[0].Count)
+	require.Equal(t, "collection-unreachable", res.Alarms[1].Alarm)
+	require.Equal(t, 1, res.Alarms[1].Count)
+	require.Equal(t, []string{"act"}, f.rec.got(), "attached alarms start nothing")
+}

@@ -59,6 +59,15 @@ func (t *Trigger) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// AttachedAlarm is an alarm that fired while the run was going; identical repeats are counted.
+type AttachedAlarm struct {
+	Alarm  string    `json:"alarm"`
+	Detail string    `json:"detail,omitempty"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
+	Count  int       `json:"count"`
+}
+
 // Step statuses.
 const (
 	StatusPending   = "pending"
@@ -110,6 +119,8 @@ type Progress struct {
 	// Ignored lists decisions that arrived by signal and were refused, so they are visible.
 	Ignored []string `json:"ignored,omitempty"`
 	Error   string   `json:"error,omitempty"`
+	// Alarms are the alarms attached to the run by the alarm signal, one entry per alarm name.
+	Alarms []AttachedAlarm `json:"alarms,omitempty"`
 	// Measures are the run's RTO and RPO evidence, filled in when the run ends.
 	Measures *Measures `json:"measures,omitempty"`
 }
