@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -512,4 +514,47 @@ func TestAlarmsDuringARunAttachAndAreCounted(t *testing.T) {
 	require.Equal(t, "collection-unreachable", res.Alarms[1].Alarm)
 	require.Equal(t, 1, res.Alarms[1].Count)
 	require.Equal(t, []string{"act"}, f.rec.got(), "attached alarms start nothing")
+}
+
+func TestLocalStepsRunAsLocalActivities(t *testing.T) {
+	f := newFixture(t, map[string]string{"loc": `schema: switchyard/v1
+name: loc
+lock: none
+steps:
+  - id: fast
+    action: test.record
+    local: true
+    with: {name: fast}
+  - id: scheduled
+    action: test.record
+    with: {name: scheduled}
+  - id: gate
+    check: core.assert
+    local: true
+    with: {that: "${{ steps.fast.result.name == 'fast' }}", reason: local results flow}
+`})
+	var local, scheduled []string
+	f.env.SetOnLocalActivityStartedListener(func(info *activity.Info, _ context.Context, _ []any) {
+		local = append(local, info.ActivityType.Name)
+	})
+	f.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		scheduled = append(scheduled, info.ActivityType.Name)
+	})
+	res, err := f.run(t, workflows.RunInput{Runbook: "loc"})
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusSucceeded, stepStatus(res, "gate"))
+	require.Equal(t, []string{"fast", "scheduled"}, f.rec.got())
+	require.Contains(t, local, "test.record")
+	require.Contains(t, local, "core.assert")
+	require.Equal(t, 1, count(scheduled, "test.record"), "only the step without local: true is scheduled")
+}
+
+func count(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
 }

@@ -128,6 +128,13 @@ type Step struct {
 	Runbook string  `yaml:"runbook,omitempty" json:"runbook,omitempty"`
 	Notify  *Notify `yaml:"notify,omitempty" json:"notify,omitempty"`
 
+	// Local runs an action or check as a local activity (in the worker that runs the workflow,
+	// ~1 ms overhead) or, when false, as a scheduled activity (~50-100 ms, any worker, visible
+	// while pending). Unset means the catalog's choice: short single calls run locally.
+	Local *bool `yaml:"local,omitempty" json:"local,omitempty"`
+	// RunLocal is the loader's decision from Local and the catalog.
+	RunLocal bool `yaml:"-" json:"run_local,omitempty"`
+
 	// ReadOnly is filled in by the loader from the catalog: true for checks, waits and read-only
 	// actions. Plan mode runs only read-only steps.
 	ReadOnly bool `yaml:"-" json:"read_only,omitempty"`

@@ -309,6 +309,9 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		c.add(c.pos.val(s, "on_failure"), "%s: on_failure must be abort, continue or rollback, got %q%s", label, s.OnFailure,
 			didYouMean(string(s.OnFailure), []string{"abort", "continue", "rollback"}))
 	}
+	if s.Local != nil && kind != KindAction && kind != KindCheck {
+		c.add(c.pos.key(s, "local"), "%s: local: applies to action and check steps only", label)
+	}
 	switch s.Milestone {
 	case "", MilestoneTrafficShifted, MilestoneTrafficVerified, MilestoneBackfillVerified:
 	default:
@@ -643,12 +646,19 @@ func (c *checker) fillReadOnly(s *Step) bool {
 	}
 	ro := false
 	switch s.Kind() {
-	case KindCheck, KindWaitUntil:
+	case KindWaitUntil:
 		ro = true
+	case KindCheck:
+		ro = true
+		if c.cat != nil {
+			spec, ok := c.cat.Lookup(s.Check)
+			s.RunLocal = ok && spec.Local
+		}
 	case KindAction:
 		if c.cat != nil {
 			spec, ok := c.cat.Lookup(s.Action)
 			ro = ok && spec.ReadOnly
+			s.RunLocal = ok && spec.Local
 		}
 	case KindParallel, KindSequence:
 		ro = true
@@ -658,6 +668,9 @@ func (c *checker) fillReadOnly(s *Step) bool {
 				ro = c.fillReadOnly(&children[i]) && ro
 			}
 		}
+	}
+	if s.Local != nil {
+		s.RunLocal = *s.Local
 	}
 	// approval and notify have effects on people; a nested runbook decides for its own steps.
 	s.ReadOnly = ro
