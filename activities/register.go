@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -17,21 +18,44 @@ type Options struct {
 	// Notifier delivers messages; nil logs them.
 	Notifier Notifier
 	// HTTP is the client for http.* entries; nil uses a 30 s timeout client.
-	HTTP   *http.Client
+	HTTP *http.Client
+	// AWS builds the per-Region AWS clients every cloud entry and the backfill verification
+	// share; nil uses a default factory.
+	AWS    *awsclients.Factory
 	Logger *slog.Logger
 }
 
 // NewCatalogRegistry builds the registry of every catalog entry this build offers.
 func NewCatalogRegistry(opts Options) *Registry {
+	r, _ := newCatalog(opts)
+	return r
+}
+
+// newCatalog builds the registry and returns the backfill activities it registered checks of,
+// so RegisterAll can register that same value's workflow activities. One AWS client factory
+// serves every entry, so each Region's configuration (credentials, assumed role) is resolved
+// once per process.
+func newCatalog(opts Options) (*Registry, *Backfill) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	factory := opts.AWS
+	if factory == nil {
+		factory = awsclients.New(awsclients.Options{Logger: logger})
+	}
 	r := NewRegistry()
 	RegisterCore(r, &Core{HTTP: opts.HTTP})
-	return r
+	RegisterCloud(r, NewCloud(CloudOptions{RunbookDir: opts.RunbookDir, AWS: factory, Logger: logger}))
+	b := NewBackfill(BackfillOptions{RunbookDir: opts.RunbookDir, AWS: factory, Logger: logger})
+	RegisterBackfillChecks(r, b)
+	return r, b
 }
 
 // RegisterAll registers the catalog and the interpreter's activities on w and returns the
 // registry, whose catalog validates runbooks.
 func RegisterAll(w ActivityRegistry, opts Options) *Registry {
-	reg := NewCatalogRegistry(opts)
+	reg, backfill := newCatalog(opts)
 	reg.RegisterActivities(w)
 	notifier := opts.Notifier
 	if notifier == nil {
@@ -39,6 +63,7 @@ func RegisterAll(w ActivityRegistry, opts Options) *Registry {
 	}
 	e := &Engine{RunbookDir: opts.RunbookDir, Registry: reg, Notifier: notifier}
 	e.Register(w)
+	backfill.Register(w)
 	return reg
 }
 

@@ -1,0 +1,188 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/opensearch"
+	ostypes "github.com/aws/aws-sdk-go-v2/service/opensearch/types"
+	"github.com/aws/aws-sdk-go-v2/service/opensearchserverless"
+	aosstypes "github.com/aws/aws-sdk-go-v2/service/opensearchserverless/types"
+	"go.temporal.io/sdk/temporal"
+)
+
+// CollectionArgs is the input of opensearch.collection_active.
+type CollectionArgs struct {
+	Environment  string `json:"environment" catalog:"required" doc:"the environment, usually ${{ run.environment }}"`
+	Region       string `json:"region" catalog:"region,required" doc:"the Region of the collection"`
+	Collection   string `json:"collection,omitempty" doc:"collection name; default: the Region's opensearch.collection"`
+	CollectionID string `json:"collection_id,omitempty" doc:"collection id, used instead of the name when given (default: the Region's opensearch.collection_id)"`
+}
+
+// CollectionResult is the output of opensearch.collection_active.
+type CollectionResult struct {
+	OK       bool   `json:"ok"`
+	Reason   string `json:"reason"`
+	Name     string `json:"name"`
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Endpoint string `json:"endpoint"`
+}
+
+// CollectionActive checks that the Region's OpenSearch Serverless collection is ACTIVE
+// (BatchGetCollection, by name, so no ListCollections round trip). Serverless has no cluster
+// health; this is its health signal.
+func (c *Cloud) CollectionActive(ctx context.Context, in CollectionArgs) (CollectionResult, error) {
+	t, err := c.target(in.Environment, in.Region)
+	if err != nil {
+		return CollectionResult{}, err
+	}
+	if t.rc.OpenSearch.Kind == "managed" && in.Collection == "" && in.CollectionID == "" {
+		return CollectionResult{}, badArgs("%s of environment %s has a managed domain, not a collection; use opensearch.domain_status", t.region, t.envName)
+	}
+	in2 := &opensearchserverless.BatchGetCollectionInput{}
+	id := in.CollectionID
+	if id == "" && in.Collection == "" {
+		id = t.rc.OpenSearch.CollectionID
+	}
+	name := in.Collection
+	if id != "" {
+		in2.Ids = []string{id}
+	} else {
+		if name, err = orEnv(name, t.rc.OpenSearch.Collection, "collection", "opensearch.collection", t.region); err != nil {
+			return CollectionResult{}, err
+		}
+		in2.Names = []string{name}
+	}
+	resource := "collection " + name + id
+	ac, err := c.opts.AWS.OpenSearchServerless(ctx, t.aws)
+	if err != nil {
+		return CollectionResult{}, Permanent(err)
+	}
+	out, err := ac.BatchGetCollection(ctx, in2)
+	if err != nil {
+		return CollectionResult{}, Wrap(err, "get", resource, t.region)
+	}
+	if len(out.CollectionDetails) == 0 {
+		reason := "not found"
+		if len(out.CollectionErrorDetails) > 0 {
+			e := out.CollectionErrorDetails[0]
+			reason = aws.ToString(e.ErrorCode) + ": " + aws.ToString(e.ErrorMessage)
+		}
+		return CollectionResult{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("get %s in %s: %s", resource, t.region, reason), ErrNotFound, nil)
+	}
+	d := out.CollectionDetails[0]
+	res := CollectionResult{Name: aws.ToString(d.Name), ID: aws.ToString(d.Id), Status: string(d.Status), Endpoint: aws.ToString(d.CollectionEndpoint)}
+	if d.Status == aosstypes.CollectionStatusActive {
+		res.OK, res.Reason = true, fmt.Sprintf("collection %s in %s is ACTIVE", res.Name, t.region)
+	} else {
+		res.Reason = fmt.Sprintf("collection %s in %s is %s, not ACTIVE", res.Name, t.region, res.Status)
+		if msg := aws.ToString(d.FailureMessage); msg != "" {
+			res.Reason += ": " + msg
+		}
+	}
+	return res, nil
+}
+
+// DomainArgs is the input of opensearch.domain_status.
+type DomainArgs struct {
+	Environment string `json:"environment" catalog:"required" doc:"the environment, usually ${{ run.environment }}"`
+	Region      string `json:"region,omitempty" catalog:"region" doc:"the Region of the domain (required unless zonal)"`
+	Zonal       bool   `json:"zonal,omitempty" doc:"ask about the environment's zonal domain instead"`
+	Domain      string `json:"domain,omitempty" doc:"domain name; default: the environment's"`
+	AllowYellow bool   `json:"allow_yellow,omitempty" doc:"let Yellow cluster health pass"`
+}
+
+// ZoneHealth is one Availability Zone of a domain as DescribeDomainHealth reports it.
+type ZoneHealth struct {
+	Zone               string `json:"zone"`
+	Status             string `json:"status" doc:"Active, StandBy or NotAvailable"`
+	AvailableDataNodes int    `json:"available_data_nodes"`
+	ConfiguredNodes    int    `json:"configured_data_nodes"`
+}
+
+// DomainResult is the output of opensearch.domain_status.
+type DomainResult struct {
+	OK            bool         `json:"ok"`
+	Reason        string       `json:"reason"`
+	Domain        string       `json:"domain"`
+	Processing    bool         `json:"processing" doc:"a configuration change is being applied"`
+	DomainState   string       `json:"domain_state" doc:"Active, Processing or NotAvailable"`
+	ClusterHealth string       `json:"cluster_health" doc:"Green, Yellow, Red or NotAvailable"`
+	ActiveZones   int          `json:"active_zones"`
+	StandbyZones  int          `json:"standby_zones"`
+	Zones         []ZoneHealth `json:"zones"`
+	MultiAZ       bool         `json:"multi_az_with_standby"`
+}
+
+// DomainStatus checks a managed domain through the control plane: DescribeDomain for whether a
+// change is in progress, DescribeDomainHealth for cluster health and the per-zone picture
+// (which zone is active, which standby, nodes available per zone). The control plane answers
+// even when the data plane is unreachable from the worker.
+func (c *Cloud) DomainStatus(ctx context.Context, in DomainArgs) (DomainResult, error) {
+	o, err := c.osTarget(in.Environment, in.Region, in.Zonal)
+	if err != nil {
+		return DomainResult{}, err
+	}
+	domain, err := orEnv(in.Domain, o.domain, "domain", "opensearch.domain", o.t.region)
+	if err != nil {
+		return DomainResult{}, err
+	}
+	oc, err := c.opts.AWS.OpenSearch(ctx, o.t.aws)
+	if err != nil {
+		return DomainResult{}, Permanent(err)
+	}
+	dout, err := oc.DescribeDomain(ctx, &opensearch.DescribeDomainInput{DomainName: aws.String(domain)})
+	if err != nil {
+		return DomainResult{}, Wrap(err, "describe domain", domain, o.t.region)
+	}
+	res := DomainResult{Domain: domain, Zones: []ZoneHealth{}}
+	if ds := dout.DomainStatus; ds != nil {
+		res.Processing = aws.ToBool(ds.Processing)
+		if cc := ds.ClusterConfig; cc != nil {
+			res.MultiAZ = aws.ToBool(cc.MultiAZWithStandbyEnabled)
+		}
+	}
+	hout, err := oc.DescribeDomainHealth(ctx, &opensearch.DescribeDomainHealthInput{DomainName: aws.String(domain)})
+	if err != nil {
+		return res, Wrap(err, "describe health of domain", domain, o.t.region)
+	}
+	res.DomainState, res.ClusterHealth = string(hout.DomainState), string(hout.ClusterHealth)
+	res.ActiveZones, res.StandbyZones = atoiPtr(hout.ActiveAvailabilityZoneCount), atoiPtr(hout.StandByAvailabilityZoneCount)
+	var notAvailable []string
+	for _, env := range hout.EnvironmentInformation {
+		for _, z := range env.AvailabilityZoneInformation {
+			zh := ZoneHealth{Zone: aws.ToString(z.AvailabilityZoneName), Status: string(z.ZoneStatus),
+				AvailableDataNodes: atoiPtr(z.AvailableDataNodeCount), ConfiguredNodes: atoiPtr(z.ConfiguredDataNodeCount)}
+			res.Zones = append(res.Zones, zh)
+			if z.ZoneStatus == ostypes.ZoneStatusNotAvailable {
+				notAvailable = append(notAvailable, zh.Zone)
+			}
+		}
+	}
+	healthy := res.ClusterHealth == string(ostypes.DomainHealthGreen) || (in.AllowYellow && res.ClusterHealth == string(ostypes.DomainHealthYellow))
+	desc := fmt.Sprintf("domain %s in %s: %s, health %s, %d active and %d standby zones", domain, o.t.region, res.DomainState, res.ClusterHealth, res.ActiveZones, res.StandbyZones)
+	if len(notAvailable) > 0 {
+		desc += ", not available: " + strings.Join(notAvailable, ", ")
+	}
+	switch {
+	case res.DomainState != string(ostypes.DomainStateActive):
+		res.Reason = desc
+	case !healthy:
+		res.Reason = desc
+	default:
+		res.OK, res.Reason = true, desc
+		if res.Processing {
+			res.Reason += " (a change is being applied)"
+		}
+	}
+	return res, nil
+}
+
+func atoiPtr(s *string) int {
+	n, _ := strconv.Atoi(aws.ToString(s))
+	return n
+}
