@@ -63,5 +63,6 @@ func RegisterCloud(r *Registry, c *Cloud) {
 
 	// Monitoring
 	Register(r, local(check("cloudwatch.alarm_state", "Check that none of the Region's alarms (default: the environment's) is in ALARM.", "cloudwatch:DescribeAlarms")), c.AlarmState)
+	Register(r, check("cloudwatch.soak", "Watch the Region's alarms for a duration after a traffic shift; not ok the moment one fires (the rollback trigger of a gradual shift).", "cloudwatch:DescribeAlarms"), c.Soak)
 	Register(r, local(check("s3.dlq_objects", "Count the pipeline's dead-letter objects since a time (ok when within max_objects).", "s3:ListBucket")), c.DLQObjects)
 }

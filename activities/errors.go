@@ -17,3 +17,10 @@ func Permanent(err error) error {
 	}
 	return temporal.NewNonRetryableApplicationError(err.Error(), ErrPermanent, err)
 }
+
+// IsRetryable reports whether Temporal would retry err: everything but non-retryable
+// application errors.
+func IsRetryable(err error) bool {
+	var appErr *temporal.ApplicationError
+	return !errors.As(err, &appErr) || !appErr.NonRetryable()
+}
