@@ -64,6 +64,7 @@ func commands() map[string]command {
 		"verify":   {"prove the recovered Region has every document: verify --env ENV --source R --target R [--follow]", runVerify},
 		"bench":    {"measure on the lab: bench backfill|failover [flags] --json", runBench},
 		"report":   {"print a run's report (steps, approvals, RTO, RPO evidence): report ID [--format md|json]", runReport},
+		"demo":     {"a scripted DR drill on a private lab: impair, fail over, heal, fail back; then the report: demo [--json]", runDemo},
 		"serve":    {"run the intake for Slack (HTTP and Socket Mode): serve --addr HOST:PORT", runServe},
 	}
 }

@@ -94,17 +94,7 @@ func runRun(ctx context.Context, args []string, cio cmdIO) error {
 	}
 	defer c.Close()
 
-	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                workflows.TaskQueue,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SARunbook.ValueSet(in.Runbook), workflows.SAEnvironment.ValueSet(in.Environment),
-			workflows.SATrigger.ValueSet(in.Trigger.Kind)),
-		StaticSummary: fmt.Sprintf("%s on %s (%s) by %s", in.Runbook, in.Environment, in.Mode, in.RequestedBy),
-	}, workflows.RunbookWorkflowType, in)
+	wr, err := c.ExecuteWorkflow(ctx, startOptions(id, in), workflows.RunbookWorkflowType, in)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
@@ -121,6 +111,22 @@ func runRun(ctx context.Context, args []string, cio cmdIO) error {
 		return nil
 	}
 	return follow(ctx, c, wr.GetID(), wr.GetRunID(), o.json, cio.stdout)
+}
+
+// startOptions are how every run starts: a running id is never reused (the DR lock), a closed
+// one may be, and the search attributes make runs filterable in the UI from the first moment.
+func startOptions(id string, in workflows.RunInput) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                workflows.TaskQueue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SARunbook.ValueSet(in.Runbook), workflows.SAEnvironment.ValueSet(in.Environment),
+			workflows.SATrigger.ValueSet(in.Trigger.Kind)),
+		StaticSummary: fmt.Sprintf("%s on %s (%s) by %s", in.Runbook, in.Environment, in.Mode, in.RequestedBy),
+	}
 }
 
 // localRunbook loads the runbook from the local folder when there is one, to type params; a

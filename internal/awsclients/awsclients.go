@@ -5,6 +5,9 @@
 package awsclients
 
 import (
+	"net"
+	"net/url"
+
 	"context"
 	"errors"
 	"fmt"
@@ -92,7 +95,13 @@ func (f *Factory) Config(ctx context.Context, r Region) (aws.Config, error) {
 	}
 	if r.Endpoint != "" {
 		cfg.BaseEndpoint = aws.String(r.Endpoint)
-		cfg.Credentials = aws.NewCredentialsCache(&fallback{primary: cfg.Credentials, lab: f.opts.LabCredentials})
+		if isLoopback(r.Endpoint) {
+			// A lab on this machine: asking the default chain first would probe EC2 instance
+			// metadata, which takes seconds to time out on a laptop and proves nothing.
+			cfg.Credentials = credentials.StaticCredentialsProvider{Value: f.opts.LabCredentials}
+		} else {
+			cfg.Credentials = aws.NewCredentialsCache(&fallback{primary: cfg.Credentials, lab: f.opts.LabCredentials})
+		}
 	}
 	if r.AssumeRoleARN != "" {
 		stsClient := sts.NewFromConfig(cfg)
@@ -202,4 +211,18 @@ func (p *fallback) Retrieve(ctx context.Context) (aws.Credentials, error) {
 		}
 	}
 	return credentials.NewStaticCredentialsProvider(p.lab.AccessKeyID, p.lab.SecretAccessKey, p.lab.SessionToken).Retrieve(ctx)
+}
+
+// isLoopback reports whether endpoint points at this machine (the lab's default).
+func isLoopback(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
