@@ -16,7 +16,7 @@ import (
 	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 
-	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/lab/labevent"
 	"github.com/switchyard-dr/switchyard/internal/lab/opensearchtwin"
 )
 
@@ -40,7 +40,7 @@ func eventBatch(start, n int) [][]byte {
 	docs := make([][]byte, n)
 	for i := range docs {
 		seq := start + i
-		e := lab.NewEvent(uint64(seq), base.Add(time.Duration(seq)*3*time.Millisecond), "us-east-1", "bench", true)
+		e := labevent.New(uint64(seq), base.Add(time.Duration(seq)*3*time.Millisecond), "us-east-1", "bench", true)
 		docs[i], _ = json.Marshal(e)
 	}
 	return docs
@@ -93,9 +93,9 @@ func BenchmarkIngest(b *testing.B) {
 
 func BenchmarkIngestHTTPBulk(b *testing.B) {
 	f := newFixture(b, opensearchtwin.Options{})
-	evs := make([]lab.Event, 1000)
+	evs := make([]labevent.Event, 1000)
 	for i := range evs {
-		evs[i] = lab.NewEvent(uint64(i), base.Add(time.Duration(i)*time.Millisecond), "us-east-1", "bench", true)
+		evs[i] = labevent.New(uint64(i), base.Add(time.Duration(i)*time.Millisecond), "us-east-1", "bench", true)
 	}
 	body := ndjson(evs)
 	b.SetBytes(int64(len(body)))

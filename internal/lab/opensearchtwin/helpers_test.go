@@ -18,7 +18,7 @@ import (
 	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 
-	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/lab/labevent"
 	"github.com/switchyard-dr/switchyard/internal/lab/opensearchtwin"
 )
 
@@ -76,16 +76,16 @@ func newFixture(t testing.TB, opts opensearchtwin.Options) *fixture {
 
 // events generates n producer events; every `same` consecutive events share a timestamp, so
 // sorting has ties to break.
-func events(n int, step time.Duration, same int, start time.Time, region string) []lab.Event {
-	out := make([]lab.Event, n)
+func events(n int, step time.Duration, same int, start time.Time, region string) []labevent.Event {
+	out := make([]labevent.Event, n)
 	for i := range out {
 		at := start.Add(time.Duration(i/same) * step)
-		out[i] = lab.NewEvent(uint64(i), at, region, "drill-1", true)
+		out[i] = labevent.New(uint64(i), at, region, "drill-1", true)
 	}
 	return out
 }
 
-func ndjson(evs []lab.Event) []byte {
+func ndjson(evs []labevent.Event) []byte {
 	var b bytes.Buffer
 	for _, e := range evs {
 		b.WriteString(`{"index":{}}` + "\n")

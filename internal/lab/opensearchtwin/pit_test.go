@@ -12,7 +12,7 @@ import (
 
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 
-	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/lab/labevent"
 	"github.com/switchyard-dr/switchyard/internal/lab/opensearchtwin"
 )
 
@@ -21,7 +21,7 @@ type sortedEvent struct {
 	id string
 }
 
-func sortEvents(t testing.TB, evs []lab.Event, desc bool) []string {
+func sortEvents(t testing.TB, evs []labevent.Event, desc bool) []string {
 	keys := make([]sortedEvent, len(evs))
 	for i, e := range evs {
 		keys[i] = sortedEvent{mustTime(t, e.Timestamp).UnixMilli(), e.EventID}
@@ -58,7 +58,7 @@ func scanPIT(t *testing.T, f *fixture, pitID string, page int, order string) []s
 			return ids
 		}
 		for _, h := range resp.Hits.Hits {
-			var e lab.Event
+			var e labevent.Event
 			if err := json.Unmarshal(h.Source, &e); err != nil {
 				t.Fatalf("source: %v", err)
 			}

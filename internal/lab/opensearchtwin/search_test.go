@@ -12,7 +12,7 @@ import (
 
 	"github.com/opensearch-project/opensearch-go/v4/opensearchapi"
 
-	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/lab/labevent"
 	"github.com/switchyard-dr/switchyard/internal/lab/opensearchtwin"
 )
 
@@ -147,7 +147,7 @@ func TestSearchQueries(t *testing.T) {
 	f := newFixture(t, opensearchtwin.Options{})
 	evs := events(4000, 97*time.Millisecond, 1, base, "us-east-1")
 	f.bulk(t, day1, ndjson(evs))
-	type pred func(e lab.Event) bool
+	type pred func(e labevent.Event) bool
 	countWhere := func(p pred) int {
 		n := 0
 		for _, e := range evs {
@@ -165,12 +165,12 @@ func TestSearchQueries(t *testing.T) {
 	}{
 		{"bool filter term+range, must_not, range on time",
 			fmt.Sprintf(`{"bool":{"filter":[{"term":{"level.keyword":"ERROR"}},{"range":{"duration_ms":{"gte":1000}}},{"range":{"timestamp":{"gte":%q}}}],"must_not":[{"term":{"service.keyword":"auth"}}]}}`, lo.Format(time.RFC3339Nano)),
-			func(e lab.Event) bool {
+			func(e labevent.Event) bool {
 				return e.Level == "ERROR" && e.DurationMS >= 1000 && e.Service != "auth" && !mustTime(t, e.Timestamp).Before(lo)
 			}},
 		{"should with minimum_should_match",
 			`{"bool":{"should":[{"term":{"status_code":500}},{"term":{"status_code":503}},{"terms":{"service.keyword":["search"]}}],"minimum_should_match":2}}`,
-			func(e lab.Event) bool {
+			func(e labevent.Event) bool {
 				n := 0
 				for _, b := range []bool{e.StatusCode == 500, e.StatusCode == 503, e.Service == "search"} {
 					if b {
@@ -180,20 +180,20 @@ func TestSearchQueries(t *testing.T) {
 				return n >= 2
 			}},
 		{"terms on keyword", `{"terms":{"level.keyword":["WARN","DEBUG"]}}`,
-			func(e lab.Event) bool { return e.Level == "WARN" || e.Level == "DEBUG" }},
+			func(e labevent.Event) bool { return e.Level == "WARN" || e.Level == "DEBUG" }},
 		{"term on a text field matches the analyzed token", `{"term":{"level":"error"}}`,
-			func(e lab.Event) bool { return e.Level == "ERROR" }},
+			func(e labevent.Event) bool { return e.Level == "ERROR" }},
 		{"term on a text field with the original case matches nothing", `{"term":{"level":"ERROR"}}`,
-			func(lab.Event) bool { return false }},
+			func(labevent.Event) bool { return false }},
 		{"match on text", `{"match":{"message":"upstream"}}`,
-			func(e lab.Event) bool { return strings.Contains(e.Message, "upstream") }},
-		{"exists", `{"exists":{"field":"event_id"}}`, func(lab.Event) bool { return true }},
-		{"exists on a missing field", `{"exists":{"field":"nope"}}`, func(lab.Event) bool { return false }},
+			func(e labevent.Event) bool { return strings.Contains(e.Message, "upstream") }},
+		{"exists", `{"exists":{"field":"event_id"}}`, func(labevent.Event) bool { return true }},
+		{"exists on a missing field", `{"exists":{"field":"nope"}}`, func(labevent.Event) bool { return false }},
 		{"range on numbers, exclusive", `{"range":{"status_code":{"gt":200,"lt":500}}}`,
-			func(e lab.Event) bool { return e.StatusCode > 200 && e.StatusCode < 500 }},
+			func(e labevent.Event) bool { return e.StatusCode > 200 && e.StatusCode < 500 }},
 		{"range on a second date field", fmt.Sprintf(`{"range":{"test_timestamp":{"lt":%q}}}`, lo.Format(time.RFC3339)),
-			func(e lab.Event) bool { return mustTime(t, e.TestTimestamp).Before(lo) }},
-		{"match_all", `{"match_all":{}}`, func(lab.Event) bool { return true }},
+			func(e labevent.Event) bool { return mustTime(t, e.TestTimestamp).Before(lo) }},
+		{"match_all", `{"match_all":{}}`, func(labevent.Event) bool { return true }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,7 +206,7 @@ func TestSearchQueries(t *testing.T) {
 				t.Fatalf("%d hits, want %d", len(resp.Hits.Hits), min(want, 50))
 			}
 			for _, h := range resp.Hits.Hits {
-				var e lab.Event
+				var e labevent.Event
 				if err := json.Unmarshal(h.Source, &e); err != nil {
 					t.Fatalf("source: %v", err)
 				}
@@ -241,7 +241,7 @@ func TestSearchQueries(t *testing.T) {
 	t.Run("from and size page in insertion order", func(t *testing.T) {
 		resp := f.search(t, []string{day1}, `{"from":10,"size":3}`)
 		for i, h := range resp.Hits.Hits {
-			var e lab.Event
+			var e labevent.Event
 			_ = json.Unmarshal(h.Source, &e)
 			if e.EventID != evs[10+i].EventID {
 				t.Fatalf("hit %d = %s, want %s", i, e.EventID, evs[10+i].EventID)

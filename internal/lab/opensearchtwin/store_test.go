@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/lab/labevent"
 )
 
 func quiet() Options { return Options{Logger: discardLogger()} }
@@ -151,7 +151,7 @@ func TestTokens(t *testing.T) {
 func labDocs(start, n int, at time.Time) [][]byte {
 	docs := make([][]byte, n)
 	for i := range docs {
-		e := lab.NewEvent(uint64(start+i), at.Add(time.Duration(start+i)*3*time.Millisecond), "us-east-1", "drill-7", true)
+		e := labevent.New(uint64(start+i), at.Add(time.Duration(start+i)*3*time.Millisecond), "us-east-1", "drill-7", true)
 		docs[i], _ = json.Marshal(e)
 	}
 	return docs

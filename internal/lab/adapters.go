@@ -1,0 +1,310 @@
+package lab
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
+	"github.com/switchyard-dr/switchyard/internal/lab/kafkatwin"
+)
+
+// The adapters below let the AWS twin answer control-plane calls from the running twins, so
+// that DescribeReplicator shows the state the data path is really in and StopPipeline really
+// stops consuming. Names and ARNs are the lab's fixed ones (runbooks/environments/lab.yaml),
+// not the twins' generated ones.
+
+// s3DLQ writes a pipeline's dead letters into the Region's S3 twin.
+type s3DLQ struct {
+	twin   *awstwin.Twin
+	region string
+}
+
+func (d s3DLQ) PutObject(_ context.Context, bucket, key string, body []byte) error {
+	if err := d.twin.PutObject(d.region, bucket, key, body); err != nil {
+		return fmt.Errorf("dlq: %w", err)
+	}
+	return nil
+}
+
+// ---- MSK ----
+
+type mskBackend struct {
+	l  *Lab
+	rg *region
+}
+
+func (m mskBackend) Clusters(context.Context) ([]awstwin.Cluster, error) {
+	return []awstwin.Cluster{{
+		ARN: clusterARN(m.rg.name, m.rg.role), Name: clusterName(m.rg.role), State: "ACTIVE",
+		CurrentVersion: "K3AEGXETSR30VB", CreationTime: m.l.started, KafkaVersion: "3.8.x",
+		BrokerNodes: len(m.rg.cluster.Bootstrap()), Tags: map[string]string{"switchyard:lab": "true"},
+	}}, nil
+}
+
+func (m mskBackend) Replicators(context.Context) ([]awstwin.Replicator, error) {
+	return []awstwin.Replicator{m.describe()}, nil
+}
+
+func (m mskBackend) arn() string {
+	return replicatorARN(m.rg.name, m.l.regions[m.l.peer(m.rg.name)].role, m.rg.role)
+}
+
+// describe converts the inbound replicator's description, replacing the twin's ARNs by the
+// lab's.
+func (m mskBackend) describe() awstwin.Replicator {
+	d := m.rg.inbound.Describe()
+	out := awstwin.Replicator{
+		ARN: m.arn(), Name: d.ReplicatorName, CurrentVersion: d.CurrentVersion, State: string(d.ReplicatorState),
+		CreationTime: d.CreationTime, ServiceExecutionRoleARN: "arn:aws:iam::" + AccountID + ":role/lab-msk-replicator",
+		Tags: map[string]string{"switchyard:lab": "true"},
+	}
+	if d.StateInfo != nil {
+		out.StateInfoCode, out.StateInfoMessage = d.StateInfo.Code, d.StateInfo.Message
+	}
+	for _, kc := range d.KafkaClusters {
+		role := m.l.regions[kc.Region].role
+		out.KafkaClusters = append(out.KafkaClusters, awstwin.ReplicatorCluster{
+			Alias: kc.KafkaClusterAlias, MSKClusterARN: clusterARN(kc.Region, role),
+			SubnetIDs: []string{"subnet-lab-" + kc.Region + "a"}, SecurityGroupIDs: []string{"sg-lab-" + kc.Region},
+		})
+	}
+	for _, ri := range d.ReplicationInfoList {
+		out.ReplicationInfo = append(out.ReplicationInfo, awstwin.ReplicationInfo{
+			SourceAlias: ri.SourceKafkaClusterAlias, TargetAlias: ri.TargetKafkaClusterAlias, TargetCompressionType: ri.TargetCompressionType,
+			TopicReplication: awstwin.TopicReplication{
+				TopicsToReplicate: ri.TopicReplication.TopicsToReplicate, TopicsToExclude: ri.TopicReplication.TopicsToExclude,
+				CopyAccessControlListsForTopics: ri.TopicReplication.CopyAccessControlListsForTopics,
+				CopyTopicConfigurations:         ri.TopicReplication.CopyTopicConfigurations,
+				DetectAndCopyNewTopics:          ri.TopicReplication.DetectAndCopyNewTopics,
+				StartingPosition:                ri.TopicReplication.StartingPosition,
+				TopicNameConfiguration:          ri.TopicReplication.TopicNameConfiguration,
+			},
+			ConsumerGroupReplication: awstwin.ConsumerGroupReplication{
+				ConsumerGroupsToReplicate:       ri.ConsumerGroupReplication.ConsumerGroupsToReplicate,
+				ConsumerGroupsToExclude:         ri.ConsumerGroupReplication.ConsumerGroupsToExclude,
+				DetectAndCopyNewConsumerGroups:  ri.ConsumerGroupReplication.DetectAndCopyNewConsumerGroups,
+				SynchroniseConsumerGroupOffsets: ri.ConsumerGroupReplication.SynchroniseConsumerGroupOffsets,
+				ConsumerGroupOffsetSyncMode:     ri.ConsumerGroupReplication.ConsumerGroupOffsetSyncMode,
+			},
+		})
+	}
+	return out
+}
+
+func (m mskBackend) UpdateReplicationInfo(_ context.Context, in awstwin.ReplicationInfoUpdate) (awstwin.Replicator, error) {
+	if in.ReplicatorARN != m.arn() {
+		return awstwin.Replicator{}, fmt.Errorf("replicator %s: %w", in.ReplicatorARN, awstwin.ErrNotFound)
+	}
+	srcARN := clusterARN(m.l.peer(m.rg.name), m.l.regions[m.l.peer(m.rg.name)].role)
+	tgtARN := clusterARN(m.rg.name, m.rg.role)
+	if (in.SourceKafkaClusterARN != "" && in.SourceKafkaClusterARN != srcARN) || (in.TargetKafkaClusterARN != "" && in.TargetKafkaClusterARN != tgtARN) {
+		return awstwin.Replicator{}, fmt.Errorf("replicator %s copies %s to %s; source and target cannot be changed: %w",
+			m.rg.inbound.Name(), srcARN, tgtARN, awstwin.ErrInvalidInput)
+	}
+	up := kafkatwin.UpdateReplicationInfoInput{CurrentVersion: in.CurrentVersion}
+	if t := in.TopicReplication; t != nil {
+		up.TopicReplication = &kafkatwin.TopicReplicationUpdate{
+			TopicsToReplicate: t.TopicsToReplicate, TopicsToExclude: t.TopicsToExclude,
+			CopyAccessControlListsForTopics: t.CopyAccessControlListsForTopics, CopyTopicConfigurations: t.CopyTopicConfigurations,
+			DetectAndCopyNewTopics: t.DetectAndCopyNewTopics,
+		}
+	}
+	if g := in.ConsumerGroupReplication; g != nil {
+		up.ConsumerGroupReplication = &kafkatwin.ConsumerGroupReplicationUpdate{
+			ConsumerGroupsToReplicate: g.ConsumerGroupsToReplicate, ConsumerGroupsToExclude: g.ConsumerGroupsToExclude,
+			DetectAndCopyNewConsumerGroups: g.DetectAndCopyNewConsumerGroups, SynchroniseConsumerGroupOffsets: g.SynchroniseConsumerGroupOffsets,
+		}
+	}
+	_, err := m.rg.inbound.Update(up)
+	switch {
+	case errors.Is(err, kafkatwin.ErrStaleVersion):
+		return awstwin.Replicator{}, fmt.Errorf("%w: %w", awstwin.ErrVersionMismatch, err)
+	case errors.Is(err, kafkatwin.ErrReplicatorNotRunning):
+		return awstwin.Replicator{}, fmt.Errorf("%w: %w", awstwin.ErrInvalidState, err)
+	case errors.Is(err, kafkatwin.ErrInvalidUpdate):
+		return awstwin.Replicator{}, fmt.Errorf("%w: %w", awstwin.ErrInvalidInput, err)
+	case err != nil:
+		return awstwin.Replicator{}, err
+	}
+	return m.describe(), nil
+}
+
+// ---- OSIS ----
+
+type osisBackend struct {
+	l  *Lab
+	rg *region
+
+	mu      sync.Mutex
+	updated time.Time
+}
+
+func (o *osisBackend) pipeline() awstwin.Pipeline {
+	o.mu.Lock()
+	updated := o.updated
+	o.mu.Unlock()
+	if updated.IsZero() {
+		updated = o.l.started
+	}
+	p := o.rg.pipeline
+	return awstwin.Pipeline{
+		Name: p.Name(), ARN: fmt.Sprintf("arn:aws:osis:%s:%s:pipeline/%s", o.rg.name, AccountID, p.Name()),
+		Status: string(p.Status()), MinUnits: 1, MaxUnits: 4, CreatedAt: o.l.started, LastUpdatedAt: updated,
+		ConfigurationBody:  o.configurationBody(),
+		IngestEndpointURLs: []string{p.Name() + "-lab." + o.rg.name + ".osis.amazonaws.com"},
+		Destinations:       []awstwin.PipelineDestination{{ServiceName: "OpenSearch_Serverless", Endpoint: o.rg.osGW.URL()}},
+		Tags:               map[string]string{"switchyard:lab": "true"},
+	}
+}
+
+// configurationBody is the sample's pipeline body with the lab's names.
+func (o *osisBackend) configurationBody() string {
+	rg := o.rg
+	return fmt.Sprintf(`version: "2"
+%s:
+  source:
+    kafka:
+      acknowledgments: true
+      topics:
+        - name: %q
+          group_id: %q
+      aws:
+        msk: { arn: %q }
+        region: %q
+  sink:
+    - opensearch:
+        hosts: [%q]
+        index: "application-logs-${yyyy.MM.dd}"
+        aws: { serverless: true, region: %q }
+        dlq:
+          s3: { bucket: %q, region: %q }
+`, SubPipeline, Topic, consumerGroup(rg.role), clusterARN(rg.name, rg.role), rg.name, rg.osGW.URL(), rg.name, dlqBucket(rg.name), rg.name)
+}
+
+func (o *osisBackend) Pipelines(context.Context) ([]awstwin.Pipeline, error) {
+	return []awstwin.Pipeline{o.pipeline()}, nil
+}
+
+func (o *osisBackend) StartPipeline(ctx context.Context, name string) (awstwin.Pipeline, error) {
+	return o.transition(ctx, name, o.rg.pipeline.Start)
+}
+
+func (o *osisBackend) StopPipeline(ctx context.Context, name string) (awstwin.Pipeline, error) {
+	return o.transition(ctx, name, o.rg.pipeline.Stop)
+}
+
+func (o *osisBackend) transition(ctx context.Context, name string, do func(context.Context) (kafkatwin.PipelineStatus, error)) (awstwin.Pipeline, error) {
+	if name != o.rg.pipeline.Name() {
+		return awstwin.Pipeline{}, fmt.Errorf("pipeline %s: %w", name, awstwin.ErrNotFound)
+	}
+	before := o.rg.pipeline.Status()
+	st, err := do(ctx)
+	if errors.Is(err, kafkatwin.ErrValidation) {
+		return awstwin.Pipeline{}, fmt.Errorf("%w: %w", awstwin.ErrInvalidState, err)
+	}
+	if err != nil {
+		return awstwin.Pipeline{}, err
+	}
+	if st != before {
+		o.mu.Lock()
+		o.updated = time.Now()
+		o.mu.Unlock()
+	}
+	p := o.pipeline()
+	p.Status = string(st)
+	return p, nil
+}
+
+// ---- AOSS ----
+
+type aossBackend struct {
+	l  *Lab
+	rg *region
+}
+
+// collectionID is a stable 20-character id, shaped like AOSS's.
+func collectionID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return hex.EncodeToString(sum[:])[:20]
+}
+
+func (a aossBackend) Collections(context.Context) ([]awstwin.Collection, error) {
+	name := collectionName(a.rg.role)
+	id := collectionID(name)
+	status := "ACTIVE"
+	if !a.rg.osGW.Reachable() || !a.rg.collection.Available() {
+		// The lab's reading of an unreachable collection: AOSS has no "unreachable" status,
+		// and FAILED is the one a health check treats as not serving.
+		status = "FAILED"
+	}
+	return []awstwin.Collection{{
+		ID: id, Name: name, ARN: fmt.Sprintf("arn:aws:aoss:%s:%s:collection/%s", a.rg.name, AccountID, id),
+		Status: status, Type: "TIMESERIES", Description: "Switchyard lab collection (" + a.rg.role + ")",
+		CollectionEndpoint: a.rg.osGW.URL(), DashboardEndpoint: a.rg.osGW.URL() + "/_dashboards",
+		StandbyReplicas: "ENABLED", CreatedDate: a.l.started, LastModifiedDate: a.l.started,
+	}}, nil
+}
+
+// ---- OpenSearch Service (the zonal domain) ----
+
+type domainBackend struct{ l *Lab }
+
+// Each zone holds two data nodes and a dedicated master; every index has one copy per zone.
+const dataNodesPerZone = 2
+
+func (d domainBackend) Domains(context.Context) ([]awstwin.Domain, error) {
+	zs := d.l.zonal.ZoneStats()
+	indices := len(d.l.zonal.Stats())
+	reachable := d.l.zonalGW.Reachable()
+	h := awstwin.DomainHealth{DomainState: "Active", MasterNode: "Available", TotalShards: indices * len(zs)}
+	var serving, standbyUp, masters int
+	for _, z := range zs {
+		zh := awstwin.ZoneHealth{Name: z.Zone, ConfiguredDataNodeCount: dataNodesPerZone, TotalShards: indices}
+		w, err := strconv.ParseFloat(z.Weight, 64)
+		up := z.Available && !z.Decommissioned && reachable
+		switch {
+		case !up:
+			zh.Status = "NotAvailable"
+			zh.TotalUnAssignedShards = indices
+		case err == nil && w == 0:
+			zh.Status = "StandBy"
+			standbyUp++
+		default:
+			zh.Status = "Active"
+			serving++
+		}
+		if up {
+			zh.AvailableDataNodeCount = dataNodesPerZone
+			masters++
+		}
+		h.DataNodeCount += zh.AvailableDataNodeCount
+		h.TotalUnAssignedShards += zh.TotalUnAssignedShards
+		h.Zones = append(h.Zones, zh)
+	}
+	h.MasterEligibleNodeCount = masters
+	switch {
+	case masters*2 <= len(zs):
+		h.MasterNode, h.ClusterHealth = "UnAvailable", "Red"
+		if masters == 0 {
+			h.DomainState, h.ClusterHealth = "NotAvailable", "NotAvailable"
+		}
+	case h.TotalUnAssignedShards == 0:
+		h.ClusterHealth = "Green"
+	case serving+standbyUp > 0:
+		h.ClusterHealth = "Yellow"
+	default:
+		h.ClusterHealth = "Red"
+	}
+	return []awstwin.Domain{{
+		Name: ZonalDomain, Endpoint: d.l.zonalGW.Addr(), EngineVersion: "OpenSearch_2.19",
+		InstanceType: "r6g.large.search", InstanceCount: dataNodesPerZone * len(zs),
+		DedicatedMasterCount: len(zs), DedicatedMasterType: "m6g.large.search",
+		MultiAZWithStandby: true, AvailabilityZoneCount: len(zs), Health: h,
+	}}, nil
+}

@@ -1,0 +1,99 @@
+package lab
+
+import (
+	"strings"
+
+	"github.com/switchyard-dr/switchyard/internal/runbook"
+)
+
+// Endpoints are where the lab listens, in the shape `starter lab --json` prints.
+type Endpoints struct {
+	Regions  map[string]RegionEndpoints `json:"regions"`
+	FaultAPI string                     `json:"fault_api"`
+	// Zonal is the three-zone managed domain for zonal failover.
+	Zonal ZonalEndpoints `json:"zonal"`
+	// AlarmQueues are the URLs of the alarm event queue by Region.
+	AlarmQueues map[string]string `json:"alarm_queues"`
+}
+
+// RegionEndpoints are one Region's endpoints.
+type RegionEndpoints struct {
+	// AWSEndpoint serves every AWS service of the Region (BaseEndpoint, AWS_ENDPOINT_URL).
+	AWSEndpoint string `json:"aws_endpoint"`
+	// KafkaBootstrap is the comma-separated broker list.
+	KafkaBootstrap string `json:"kafka_bootstrap"`
+	// OpenSearchURL is the collection endpoint.
+	OpenSearchURL string `json:"opensearch_url"`
+}
+
+// ZonalEndpoints locate the zonal domain.
+type ZonalEndpoints struct {
+	OpenSearchURL string `json:"opensearch_url"`
+	Region        string `json:"region"`
+	Domain        string `json:"domain"`
+}
+
+// Endpoints returns the lab's endpoints, with the ports actually bound.
+func (l *Lab) Endpoints() Endpoints {
+	ep := Endpoints{Regions: map[string]RegionEndpoints{}, AlarmQueues: map[string]string{}, FaultAPI: l.faultGW.URL(),
+		Zonal: ZonalEndpoints{OpenSearchURL: l.zonalGW.URL(), Region: l.opts.Primary, Domain: ZonalDomain}}
+	for _, name := range l.order {
+		rg := l.regions[name]
+		ep.Regions[name] = RegionEndpoints{AWSEndpoint: rg.awsGW.URL(), KafkaBootstrap: strings.Join(rg.cluster.Bootstrap(), ","),
+			OpenSearchURL: rg.osGW.URL()}
+		ep.AlarmQueues[name] = rg.awsGW.URL() + "/" + AccountID + "/" + AlarmQueue
+	}
+	return ep
+}
+
+// Environment returns the runbook environment bound to this lab's actual endpoints: with
+// random ports, the only correct one.
+func (l *Lab) Environment() *runbook.Environment {
+	return environment(l.opts, l.Endpoints())
+}
+
+// DefaultEnvironment is the environment of a lab on the default ports:
+// runbooks/environments/lab.yaml, built from code (a test keeps the two equal).
+func DefaultEnvironment() *runbook.Environment {
+	o := Options{}.withDefaults()
+	ep := Endpoints{Regions: map[string]RegionEndpoints{}, Zonal: ZonalEndpoints{OpenSearchURL: "http://" + hostPort(o.Host, o.Ports.Zonal)}}
+	for name, p := range map[string]RegionPorts{o.Primary: o.Ports.Primary, o.Secondary: o.Ports.Secondary} {
+		ep.Regions[name] = RegionEndpoints{AWSEndpoint: "http://" + hostPort(o.Host, p.AWS), KafkaBootstrap: hostPort(o.Host, p.Kafka),
+			OpenSearchURL: "http://" + hostPort(o.Host, p.OpenSearch)}
+	}
+	return environment(o, ep)
+}
+
+func environment(o Options, ep Endpoints) *runbook.Environment {
+	env := &runbook.Environment{
+		Schema: "switchyard/v1", Name: "lab", Description: "The local lab twin of the two-Region architecture.",
+		Primary: o.Primary, Secondary: o.Secondary, Topic: Topic,
+		IndexPattern: IndexPattern, IndexTemplate: "application-logs-${yyyy.MM.dd}",
+		TimestampField: "timestamp", IDField: "event_id",
+		Regions: map[string]runbook.RegionConfig{},
+		Traffic: &runbook.Traffic{HostedZoneID: HostedZoneID, RecordName: RecordName, RecordType: "CNAME", TTL: 5,
+			SetIdentifiers: map[string]string{}, Values: map[string]string{}},
+		Zonal: &runbook.Zonal{Endpoint: ep.Zonal.OpenSearchURL, Region: o.Primary, Kind: "managed", Domain: ZonalDomain, Attribute: "zone",
+			Zones: []string{o.Primary + "a", o.Primary + "b", o.Primary + "c"}},
+		Slack: &runbook.Slack{Channel: "#switchyard-lab"},
+	}
+	for _, name := range []string{o.Primary, o.Secondary} {
+		role, peerRole := rolePrimary, roleSecondary
+		if name == o.Secondary {
+			role, peerRole = roleSecondary, rolePrimary
+		}
+		e := ep.Regions[name]
+		env.Regions[name] = runbook.RegionConfig{
+			Role: role, AWSEndpoint: e.AWSEndpoint, MSKClusterARN: clusterARN(name, role),
+			KafkaBootstrap: strings.Split(e.KafkaBootstrap, ","), KafkaAuth: "none",
+			InboundReplicatorARN: replicatorARN(name, peerRole, role), ConsumerGroup: consumerGroup(role),
+			Pipeline: pipelineName(role), SubPipeline: SubPipeline,
+			OpenSearch: runbook.OpenSearch{Kind: "serverless", Collection: collectionName(role), Endpoint: e.OpenSearchURL},
+			DLQBucket:  dlqBucket(name),
+			Alarms:     []string{alarmNotIngesting(name), alarmUnreachable(name)},
+		}
+		env.Traffic.SetIdentifiers[name] = name
+		env.Traffic.Values[name] = ingestHost(name)
+	}
+	return env
+}

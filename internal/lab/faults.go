@@ -1,0 +1,390 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
+)
+
+// FaultKind names a fault the lab can inject.
+type FaultKind string
+
+// Fault kinds. Each acts on the twins' real mechanisms, so clients meet the failure they would
+// meet in AWS, not an error code the lab invented.
+const (
+	// FaultImpairRegion takes a Region away: its Kafka refuses connections, its collection's
+	// endpoint stops listening (the pipeline stalls), and its AWS endpoint drops every request
+	// except Route 53's, which is global. The zonal domain goes too when it is in the Region.
+	FaultImpairRegion FaultKind = "impair-region"
+	// FaultStopReplicator pauses a replicator (MessageLag grows, state stays RUNNING).
+	FaultStopReplicator FaultKind = "stop-replicator"
+	// FaultSlowReplicator delays every batch a replicator copies by Delay (default 1s).
+	FaultSlowReplicator FaultKind = "slow-replicator"
+	// FaultPartition cuts the path between the Regions: both replicators lose their source
+	// (and report FAILED after ReplicatorFailAfter) while each Region keeps working.
+	FaultPartition FaultKind = "partition"
+	// FaultDLQShare sends Share (default 1) of a Region's documents to its DLQ bucket.
+	FaultDLQShare FaultKind = "dlq-share"
+	// FaultThrottle answers Share (default 1) of the control-plane calls matching Region and
+	// Service ("" = all) with the service's throttling error.
+	FaultThrottle FaultKind = "throttle"
+	// FaultFail answers Share (default 1) of the matching control-plane calls with HTTP 500.
+	FaultFail FaultKind = "fail"
+	// FaultLatency adds Delay to every matching control-plane call (benchmarks).
+	FaultLatency FaultKind = "latency"
+	// FaultZoneOutage fails one zone of the three-zone domain.
+	FaultZoneOutage FaultKind = "zone-outage"
+)
+
+// FaultKinds lists every kind, for usage messages.
+var FaultKinds = []FaultKind{FaultImpairRegion, FaultStopReplicator, FaultSlowReplicator, FaultPartition, FaultDLQShare,
+	FaultThrottle, FaultFail, FaultLatency, FaultZoneOutage}
+
+// Fault is one injected fault: what the fault API takes and lists.
+type Fault struct {
+	// ID identifies the fault (kind plus its target, e.g. "impair-region:us-east-1"); it is
+	// derived, so injecting the same fault twice updates it instead of stacking.
+	ID   string    `json:"id,omitempty"`
+	Kind FaultKind `json:"kind"`
+	// Region: impair-region, dlq-share; throttle, fail and latency ("" = every Region); for the
+	// replicator faults, the Region the replicator copies into.
+	Region string `json:"region,omitempty"`
+	// Replicator names a replicator (lab-primary-to-secondary); alternative to Region.
+	Replicator string `json:"replicator,omitempty"`
+	// Service is a SigV4 signing name (kafka, osis, aoss, es, route53, monitoring, s3, sqs,
+	// ssm) for throttle, fail and latency; "" means every service.
+	Service string   `json:"service,omitempty"`
+	Zone    string   `json:"zone,omitempty"`
+	Share   float64  `json:"share,omitempty"`
+	Delay   Duration `json:"delay,omitempty"`
+	// Since is when the fault was injected (set by the lab).
+	Since time.Time `json:"since,omitzero"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as a Go duration string ("1.5s"); a
+// JSON number is read as seconds.
+type Duration time.Duration
+
+// MarshalJSON implements json.Marshaler.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var secs float64
+		if nerr := json.Unmarshal(b, &secs); nerr != nil {
+			return fmt.Errorf("duration: want a string like \"1.5s\" or seconds, got %s", b)
+		}
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ErrInvalidFault is returned for a fault that names an unknown kind or target.
+var ErrInvalidFault = errors.New("invalid fault")
+
+// cpRule is an active control-plane fault.
+type cpRule struct {
+	id      string
+	kind    FaultKind
+	region  string
+	service string
+	share   float64
+	delay   time.Duration
+}
+
+func (r cpRule) matches(fc awstwin.FaultContext) bool {
+	return (r.region == "" || r.region == fc.Region) && (r.service == "" || r.service == fc.Service)
+}
+
+var knownServices = []string{awstwin.ServiceKafka, awstwin.ServiceOSIS, awstwin.ServiceAOSS, awstwin.ServiceOpenSearch,
+	awstwin.ServiceRoute53, awstwin.ServiceCloudWatch, awstwin.ServiceS3, awstwin.ServiceSQS, awstwin.ServiceSSM}
+
+// normalize validates f, fills defaults and derives its ID.
+func (l *Lab) normalize(f Fault) (Fault, error) {
+	bad := func(format string, a ...any) (Fault, error) {
+		return Fault{}, fmt.Errorf("%w: %s", ErrInvalidFault, fmt.Sprintf(format, a...))
+	}
+	needRegion := func() error {
+		if _, err := l.region(f.Region); err != nil {
+			return fmt.Errorf("%w: %s needs --region %s or %s", ErrInvalidFault, f.Kind, l.opts.Primary, l.opts.Secondary)
+		}
+		return nil
+	}
+	if f.Share < 0 || f.Share > 1 {
+		return bad("share %v is not between 0 and 1", f.Share)
+	}
+	if f.Delay < 0 {
+		return bad("delay %s is negative", time.Duration(f.Delay))
+	}
+	switch f.Kind {
+	case FaultImpairRegion:
+		if err := needRegion(); err != nil {
+			return Fault{}, err
+		}
+		f.ID = string(f.Kind) + ":" + f.Region
+	case FaultStopReplicator, FaultSlowReplicator:
+		target := ""
+		for _, name := range l.order {
+			if rep := l.regions[name].inbound; rep.Name() == f.Replicator || (f.Replicator == "" && name == f.Region) {
+				target = name
+			}
+		}
+		if target == "" {
+			return bad("%s needs --replicator %s|%s or the --region it copies into",
+				f.Kind, l.regions[l.opts.Secondary].inbound.Name(), l.regions[l.opts.Primary].inbound.Name())
+		}
+		f.Region, f.Replicator = target, l.regions[target].inbound.Name()
+		if f.Kind == FaultSlowReplicator && f.Delay == 0 {
+			f.Delay = Duration(time.Second)
+		}
+		f.ID = string(f.Kind) + ":" + f.Replicator
+	case FaultPartition:
+		f.ID = string(f.Kind)
+	case FaultDLQShare:
+		if err := needRegion(); err != nil {
+			return Fault{}, err
+		}
+		if f.Share == 0 {
+			f.Share = 1
+		}
+		f.ID = string(f.Kind) + ":" + f.Region
+	case FaultThrottle, FaultFail, FaultLatency:
+		if f.Region != "" {
+			if err := needRegion(); err != nil {
+				return Fault{}, err
+			}
+		}
+		if f.Service != "" && !slices.Contains(knownServices, f.Service) {
+			return bad("service %q is not one of %s", f.Service, strings.Join(knownServices, ", "))
+		}
+		if f.Kind == FaultLatency {
+			if f.Delay == 0 {
+				return bad("latency needs --delay")
+			}
+		} else if f.Share == 0 {
+			f.Share = 1
+		}
+		f.ID = string(f.Kind) + ":" + orStar(f.Region) + ":" + orStar(f.Service)
+	case FaultZoneOutage:
+		known := false
+		for _, z := range l.zonal.ZoneStats() {
+			known = known || z.Zone == f.Zone
+		}
+		if !known {
+			return bad("zone-outage needs --zone %sa, %sb or %sc", l.opts.Primary, l.opts.Primary, l.opts.Primary)
+		}
+		f.ID = string(f.Kind) + ":" + f.Zone
+	default:
+		kinds := make([]string, len(FaultKinds))
+		for i, k := range FaultKinds {
+			kinds[i] = string(k)
+		}
+		return bad("unknown kind %q (kinds: %s)", f.Kind, strings.Join(kinds, ", "))
+	}
+	return f, nil
+}
+
+func orStar(s string) string {
+	if s == "" {
+		return "*"
+	}
+	return s
+}
+
+// Inject applies a fault, or updates it when a fault with the same ID is active, and returns
+// it as recorded.
+func (l *Lab) Inject(ctx context.Context, f Fault) (Fault, error) {
+	f, err := l.normalize(f)
+	if err != nil {
+		return Fault{}, err
+	}
+	l.opMu.Lock()
+	defer l.opMu.Unlock()
+	l.fmu.Lock()
+	prev, ok := l.faults[f.ID]
+	l.fmu.Unlock()
+	f.Since = time.Now().UTC()
+	if ok {
+		f.Since = prev.Since
+	}
+	if err := l.apply(ctx, f, true); err != nil {
+		return Fault{}, fmt.Errorf("inject %s: %w", f.ID, err)
+	}
+	l.fmu.Lock()
+	l.faults[f.ID] = f
+	l.fmu.Unlock()
+	l.log.Warn("lab fault injected", "fault", f.ID, "share", f.Share, "delay", time.Duration(f.Delay))
+	return f, nil
+}
+
+// Heal removes the fault with f's ID (f.ID, or derived from its kind and target) and reports
+// whether it was active. Healing a fault that is not active succeeds.
+func (l *Lab) Heal(ctx context.Context, f Fault) (bool, error) {
+	id := f.ID
+	if id == "" {
+		nf, err := l.normalize(f)
+		if err != nil {
+			return false, err
+		}
+		id = nf.ID
+	}
+	l.opMu.Lock()
+	defer l.opMu.Unlock()
+	l.fmu.Lock()
+	active, ok := l.faults[id]
+	l.fmu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	if err := l.apply(ctx, active, false); err != nil {
+		return false, fmt.Errorf("heal %s: %w", id, err)
+	}
+	l.fmu.Lock()
+	delete(l.faults, id)
+	l.fmu.Unlock()
+	l.log.Info("lab fault healed", "fault", id)
+	return true, nil
+}
+
+// HealAll removes every fault and returns the IDs healed.
+func (l *Lab) HealAll(ctx context.Context) ([]string, error) {
+	var healed []string
+	var errs []error
+	for _, f := range l.Faults() {
+		ok, err := l.Heal(ctx, Fault{ID: f.ID})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ok {
+			healed = append(healed, f.ID)
+		}
+	}
+	return healed, errors.Join(errs...)
+}
+
+// Faults lists the active faults by ID.
+func (l *Lab) Faults() []Fault {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	out := make([]Fault, 0, len(l.faults))
+	for _, f := range l.faults {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b Fault) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// apply sets (on) or clears a fault's effect. Callers hold l.opMu; l.fmu guards only what the
+// control-plane hook reads, so a slow effect (stopping a replicator) never stalls AWS calls.
+// Every effect is a desired state, so applying twice is harmless.
+func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
+	switch f.Kind {
+	case FaultImpairRegion:
+		rg := l.regions[f.Region]
+		l.fmu.Lock()
+		l.impaired[f.Region] = on
+		l.fmu.Unlock()
+		errs := []error{rg.cluster.SetReachable(!on), rg.osGW.SetReachable(!on)}
+		if f.Region == l.opts.Primary {
+			errs = append(errs, l.zonalGW.SetReachable(!on))
+		}
+		return errors.Join(errs...)
+	case FaultStopReplicator:
+		rep := l.regions[f.Region].inbound
+		if !on {
+			rep.Resume()
+			return nil
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return rep.Stop(sctx)
+	case FaultSlowReplicator:
+		d := time.Duration(f.Delay)
+		if !on {
+			d = 0
+		}
+		l.regions[f.Region].inbound.SetSlow(d)
+	case FaultPartition:
+		for _, link := range l.links {
+			link.SetUp(!on)
+		}
+	case FaultDLQShare:
+		share := f.Share
+		if !on {
+			share = 0
+		}
+		l.regions[f.Region].pipeline.SetDLQShare(share)
+	case FaultThrottle, FaultFail, FaultLatency:
+		l.fmu.Lock()
+		defer l.fmu.Unlock()
+		l.rules = slices.DeleteFunc(l.rules, func(r cpRule) bool { return r.id == f.ID })
+		if on {
+			l.rules = append(l.rules, cpRule{id: f.ID, kind: f.Kind, region: f.Region, service: f.Service, share: f.Share, delay: time.Duration(f.Delay)})
+		}
+	case FaultZoneOutage:
+		return l.zonal.SetZoneAvailable(f.Zone, !on)
+	}
+	return nil
+}
+
+// controlPlaneFault is the AWS twin's fault hook. An impaired Region outranks everything; then
+// failures, throttling and added latency, in that order.
+func (l *Lab) controlPlaneFault(fc awstwin.FaultContext) awstwin.Fault {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	if l.impaired[fc.Region] && fc.Service != awstwin.ServiceRoute53 {
+		return awstwin.Fault{Kind: awstwin.FaultRegionImpaired}
+	}
+	var latency time.Duration
+	for _, kind := range []FaultKind{FaultFail, FaultThrottle} {
+		for _, r := range l.rules {
+			if r.kind == kind && r.matches(fc) && rand.Float64() < r.share {
+				if kind == FaultFail {
+					return awstwin.Fault{Kind: awstwin.FaultInternalError}
+				}
+				return awstwin.Fault{Kind: awstwin.FaultThrottle}
+			}
+		}
+	}
+	for _, r := range l.rules {
+		if r.kind == FaultLatency && r.matches(fc) {
+			latency = max(latency, r.delay)
+		}
+	}
+	if latency > 0 {
+		return awstwin.Fault{Kind: awstwin.FaultLatency, Delay: latency}
+	}
+	return awstwin.Fault{}
+}
+
+// String renders a fault for the CLI.
+func (f Fault) String() string {
+	var b strings.Builder
+	b.WriteString(f.ID)
+	if f.Share > 0 && f.Kind != FaultImpairRegion {
+		b.WriteString(" share=" + strconv.FormatFloat(f.Share, 'g', -1, 64))
+	}
+	if f.Delay > 0 {
+		b.WriteString(" delay=" + time.Duration(f.Delay).String())
+	}
+	if !f.Since.IsZero() {
+		b.WriteString(" since " + f.Since.Format(time.RFC3339))
+	}
+	return b.String()
+}

@@ -1,0 +1,282 @@
+package lab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/kafka"
+	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
+	"github.com/aws/aws-sdk-go-v2/service/opensearch"
+	estypes "github.com/aws/aws-sdk-go-v2/service/opensearch/types"
+	"github.com/aws/aws-sdk-go-v2/service/osis"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/switchyard-dr/switchyard/internal/lab/kafkatwin"
+)
+
+func apiCode(t *testing.T, err error) string {
+	t.Helper()
+	var ae smithy.APIError
+	require.ErrorAs(t, err, &ae)
+	return ae.ErrorCode()
+}
+
+func TestControlPlaneFaultsThroughTheFaultAPI(t *testing.T) {
+	l := startTestLab(t, nil)
+	ctx := context.Background()
+	fc := NewFaultClient(l.Endpoints().FaultAPI)
+	eastKafka := kafka.NewFromConfig(sdkConfig(l, east))
+	westKafka := kafka.NewFromConfig(sdkConfig(l, west))
+	eastOSIS := osis.NewFromConfig(sdkConfig(l, east))
+
+	_, err := fc.Inject(ctx, Fault{Kind: "meteor"})
+	require.ErrorContains(t, err, "unknown kind")
+	_, err = fc.Inject(ctx, Fault{Kind: FaultImpairRegion, Region: "eu-west-1"})
+	require.ErrorContains(t, err, "needs --region")
+	_, err = fc.Inject(ctx, Fault{Kind: FaultThrottle, Service: "dynamodb"})
+	require.ErrorContains(t, err, "service")
+
+	f, err := fc.Inject(ctx, Fault{Kind: FaultThrottle, Region: east, Service: "kafka"})
+	require.NoError(t, err)
+	require.Equal(t, "throttle:us-east-1:kafka", f.ID)
+	require.Equal(t, 1.0, f.Share, "share defaults to every call")
+	_, err = eastKafka.ListClustersV2(ctx, &kafka.ListClustersV2Input{})
+	require.Equal(t, "TooManyRequestsException", apiCode(t, err))
+	_, err = westKafka.ListClustersV2(ctx, &kafka.ListClustersV2Input{})
+	require.NoError(t, err, "the other Region is not throttled")
+	_, err = eastOSIS.ListPipelines(ctx, &osis.ListPipelinesInput{})
+	require.NoError(t, err, "the other services are not throttled")
+
+	_, err = fc.Inject(ctx, Fault{Kind: FaultFail, Service: "osis"})
+	require.NoError(t, err)
+	_, err = eastOSIS.ListPipelines(ctx, &osis.ListPipelinesInput{})
+	var re *awshttp.ResponseError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, http.StatusInternalServerError, re.HTTPStatusCode())
+
+	list, err := fc.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	require.Equal(t, "fail:*:osis", list[0].ID)
+
+	healed, err := fc.Heal(ctx, Fault{Kind: FaultThrottle, Region: east, Service: "kafka"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"throttle:us-east-1:kafka"}, healed)
+	_, err = eastKafka.ListClustersV2(ctx, &kafka.ListClustersV2Input{})
+	require.NoError(t, err)
+	healed, err = fc.Heal(ctx, Fault{Kind: FaultThrottle, Region: east, Service: "kafka"})
+	require.NoError(t, err, "healing twice is fine")
+	require.Empty(t, healed)
+
+	// Fixed latency: a caller with a shorter deadline than the added delay times out.
+	_, err = fc.Inject(ctx, Fault{Kind: FaultLatency, Region: west, Delay: Duration(30 * time.Second)})
+	require.NoError(t, err)
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	_, err = westKafka.ListClustersV2(short, &kafka.ListClustersV2Input{})
+	cancel()
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	ids, err := fc.HealAll(ctx)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{"fail:*:osis", "latency:us-west-2:*"}, ids)
+	_, err = westKafka.ListClustersV2(ctx, &kafka.ListClustersV2Input{})
+	require.NoError(t, err)
+	_, err = eastOSIS.ListPipelines(ctx, &osis.ListPipelinesInput{})
+	require.NoError(t, err)
+	list, err = fc.List(ctx)
+	require.NoError(t, err)
+	require.Empty(t, list)
+}
+
+func TestZoneOutageShowsInDomainHealth(t *testing.T) {
+	l := startTestLab(t, nil)
+	ctx := context.Background()
+	es := opensearch.NewFromConfig(sdkConfig(l, east))
+	health := func() *opensearch.DescribeDomainHealthOutput {
+		h, err := es.DescribeDomainHealth(ctx, &opensearch.DescribeDomainHealthInput{DomainName: aws.String(ZonalDomain)})
+		require.NoError(t, err)
+		return h
+	}
+	require.Nil(t, l.Zonal().IndexDocs("application-logs-2026.11.22", [][]byte{[]byte(`{"timestamp":"2026-11-22T10:00:00Z","message":"hi"}`)}))
+	h := health()
+	require.Equal(t, estypes.DomainHealthGreen, h.ClusterHealth)
+	require.Equal(t, "3", aws.ToString(h.TotalShards), "one copy of the index per zone")
+	require.Equal(t, "2", aws.ToString(h.ActiveAvailabilityZoneCount))
+	require.Equal(t, "1", aws.ToString(h.StandByAvailabilityZoneCount), "Multi-AZ with standby: one zone is standby")
+	dd, err := es.DescribeDomain(ctx, &opensearch.DescribeDomainInput{DomainName: aws.String(ZonalDomain)})
+	require.NoError(t, err)
+	require.True(t, aws.ToBool(dd.DomainStatus.ClusterConfig.MultiAZWithStandbyEnabled))
+
+	_, err = l.Inject(ctx, Fault{Kind: FaultZoneOutage, Zone: "us-east-1b"})
+	require.NoError(t, err)
+	h = health()
+	require.Equal(t, estypes.DomainHealthYellow, h.ClusterHealth)
+	require.Equal(t, "1", aws.ToString(h.ActiveAvailabilityZoneCount))
+	zones := h.EnvironmentInformation[0].AvailabilityZoneInformation
+	require.Equal(t, "us-east-1b", aws.ToString(zones[1].AvailabilityZoneName))
+	require.Equal(t, estypes.ZoneStatusNotAvailable, zones[1].ZoneStatus)
+	require.Equal(t, "0", aws.ToString(zones[1].AvailableDataNodeCount))
+	require.Equal(t, "1", aws.ToString(h.TotalUnAssignedShards))
+	stats := l.Zonal().ZoneStats()
+	require.False(t, stats[1].Available, "the fault acts on the zonal twin itself")
+
+	_, err = l.Heal(ctx, Fault{Kind: FaultZoneOutage, Zone: "us-east-1b"})
+	require.NoError(t, err)
+	require.Equal(t, estypes.DomainHealthGreen, health().ClusterHealth)
+}
+
+func TestImpairRegionTakesItsDataAndControlPlaneAway(t *testing.T) {
+	l := startTestLab(t, nil)
+	ctx := context.Background()
+	ep := l.Endpoints()
+	_, err := l.Inject(ctx, Fault{Kind: FaultImpairRegion, Region: east})
+	require.NoError(t, err)
+
+	// Control plane: the Region's endpoint drops the connection, as a dark Region does...
+	_, err = kafka.NewFromConfig(sdkConfig(l, east)).ListClustersV2(ctx, &kafka.ListClustersV2Input{})
+	require.Error(t, err)
+	var ae smithy.APIError
+	require.False(t, errors.As(err, &ae), "no AWS error, only a transport failure: %v", err)
+	// ...except for global Route 53, and the other Region is untouched.
+	_, err = route53.NewFromConfig(sdkConfig(l, east)).ListHostedZones(ctx, &route53.ListHostedZonesInput{})
+	require.NoError(t, err)
+	_, err = kafka.NewFromConfig(sdkConfig(l, west)).ListClustersV2(ctx, &kafka.ListClustersV2Input{})
+	require.NoError(t, err)
+
+	// Data plane: Kafka and the collection refuse connections; the zonal domain is in us-east-1.
+	require.False(t, l.Cluster(east).Reachable())
+	cl, err := kgo.NewClient(kgo.SeedBrokers(ep.Regions[east].KafkaBootstrap), kgo.DialTimeout(time.Second))
+	require.NoError(t, err)
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	require.Error(t, cl.Ping(pctx))
+	cancel()
+	cl.Close()
+	for _, u := range []string{ep.Regions[east].OpenSearchURL, ep.Zonal.OpenSearchURL} {
+		_, err = http.Get(u + "/_cat/indices")
+		require.Error(t, err, "%s refuses connections", u)
+	}
+	resp, err := http.Get(ep.Regions[west].OpenSearchURL + "/_cat/indices")
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	// The Region's alarms fire, and the events reach the queue of the Region that is still up.
+	westSQS := sqs.NewFromConfig(sdkConfig(l, west))
+	q := aws.String(ep.AlarmQueues[west])
+	alarmed := map[string]bool{}
+	eventually(t, 20*time.Second, func() (bool, string) {
+		out, err := westSQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 10})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, m := range out.Messages {
+			var ev AlarmEvent
+			require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &ev))
+			if ev.Detail.State.Value == "ALARM" {
+				alarmed[ev.Detail.AlarmName] = true
+			}
+			_, _ = westSQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: m.ReceiptHandle})
+		}
+		return alarmed[alarmUnreachable(east)] && alarmed[alarmReplicationLag(west)],
+			fmt.Sprintf("ALARM events so far: %v", alarmed)
+	})
+	require.False(t, alarmed[alarmUnreachable(west)], "us-west-2's collection stayed reachable")
+
+	healed, err := l.HealAll(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"impair-region:us-east-1"}, healed)
+	require.True(t, l.Cluster(east).Reachable())
+	eventually(t, 10*time.Second, func() (bool, string) {
+		resp, err := http.Get(ep.Regions[east].OpenSearchURL + "/_cat/indices")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return true, ""
+	})
+	_, err = kafka.NewFromConfig(sdkConfig(l, east)).ListClustersV2(ctx, &kafka.ListClustersV2Input{})
+	require.NoError(t, err)
+	eventually(t, 20*time.Second, func() (bool, string) {
+		states := map[string]string{}
+		for _, a := range l.Twin().Alarms(east) {
+			states[a.Name] = a.State
+		}
+		return states[alarmUnreachable(east)] == "OK", fmt.Sprint(states)
+	})
+}
+
+func TestPartitionFailsBothReplicatorsAndStopPausesOne(t *testing.T) {
+	l := startTestLab(t, func(o *Options) { o.ProducerRate = 100; o.InitialWeights = map[string]int64{east: 50, west: 50} })
+	ctx := context.Background()
+	env := l.Environment()
+	describe := func(region string) *kafka.DescribeReplicatorOutput {
+		d, err := kafka.NewFromConfig(sdkConfig(l, region)).DescribeReplicator(ctx,
+			&kafka.DescribeReplicatorInput{ReplicatorArn: aws.String(env.Regions[region].InboundReplicatorARN)})
+		require.NoError(t, err)
+		return d
+	}
+
+	_, err := l.Inject(ctx, Fault{Kind: FaultPartition})
+	require.NoError(t, err)
+	eventually(t, 20*time.Second, func() (bool, string) {
+		e, w := describe(east), describe(west)
+		return e.ReplicatorState == kafkatypes.ReplicatorStateFailed && w.ReplicatorState == kafkatypes.ReplicatorStateFailed,
+			fmt.Sprintf("states %s / %s", e.ReplicatorState, w.ReplicatorState)
+	})
+	require.Equal(t, "KafkaClusterUnreachable", aws.ToString(describe(west).StateInfo.Code))
+	// Each Region still takes writes and indexes them: only the path between them is cut.
+	for _, r := range []string{east, west} {
+		base := l.Pipeline(r).Metrics().DocumentsSuccess
+		eventually(t, 10*time.Second, func() (bool, string) {
+			n := l.Pipeline(r).Metrics().DocumentsSuccess
+			return n > base, fmt.Sprintf("%s indexed %d (was %d)", r, n, base)
+		})
+	}
+	eventually(t, 20*time.Second, func() (bool, string) {
+		states := map[string]string{}
+		for _, r := range []string{east, west} {
+			for _, a := range l.Twin().Alarms(r) {
+				states[a.Name] = a.State
+			}
+		}
+		return states[alarmReplicationLag(east)] == "ALARM" && states[alarmReplicationLag(west)] == "ALARM", fmt.Sprint(states)
+	})
+
+	_, err = l.Heal(ctx, Fault{Kind: FaultPartition})
+	require.NoError(t, err)
+	eventually(t, 20*time.Second, func() (bool, string) {
+		e, w := describe(east), describe(west)
+		return e.ReplicatorState == kafkatypes.ReplicatorStateRunning && w.ReplicatorState == kafkatypes.ReplicatorStateRunning,
+			fmt.Sprintf("states %s / %s", e.ReplicatorState, w.ReplicatorState)
+	})
+
+	// Stopping a replicator leaves it RUNNING (as a stalled MSK Replicator is) while its lag grows.
+	f, err := l.Inject(ctx, Fault{Kind: FaultStopReplicator, Region: west})
+	require.NoError(t, err)
+	require.Equal(t, "stop-replicator:lab-primary-to-secondary", f.ID)
+	rep := l.InboundReplicator(west)
+	eventually(t, 10*time.Second, func() (bool, string) {
+		lag, err := rep.MessageLagContext(ctx)
+		return err == nil && lag > 50, fmt.Sprintf("lag %d, %v", lag, err)
+	})
+	require.Equal(t, kafkatypes.ReplicatorStateRunning, describe(west).ReplicatorState)
+	_, err = l.Inject(ctx, Fault{Kind: FaultSlowReplicator, Replicator: "lab-secondary-to-primary", Delay: Duration(50 * time.Millisecond)})
+	require.NoError(t, err)
+	_, err = l.HealAll(ctx)
+	require.NoError(t, err)
+	eventually(t, 20*time.Second, func() (bool, string) {
+		lag, err := rep.MessageLagContext(ctx)
+		return err == nil && lag < 50, fmt.Sprintf("lag %d after healing, %v", lag, err)
+	})
+	require.Equal(t, kafkatwin.ReplicatorRunning, rep.State())
+}
