@@ -52,11 +52,11 @@ func RegisterCloud(r *Registry, c *Cloud) {
 
 	// Traffic
 	Register(r, local(read("route53.weights", "Read the weights of the environment's weighted record set, by Region.", "route53:ListResourceRecordSets")), c.Route53Weights)
-	// Local although it may wait for INSYNC: the wait is bounded (Route 53 propagates within
-	// about a minute), the call is idempotent if a crash repeats it, and it sits on every
-	// failover's critical path.
-	Register(r, local(act("route53.set_weights", "Set the weighted records to the desired weights per Region, changing only what differs; optionally wait for INSYNC.",
-		"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets", "route53:GetChange")), c.SetRoute53Weights)
+	// Not local although it sits on every failover's critical path: with wait it holds the
+	// step until INSYNC (about a minute on AWS), and a local activity that long delays every
+	// progress query until the workflow task's next heartbeat.
+	Register(r, act("route53.set_weights", "Set the weighted records to the desired weights per Region, changing only what differs; optionally wait for INSYNC.",
+		"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets", "route53:GetChange"), c.SetRoute53Weights)
 	Register(r, read("route53.wait_insync", "Wait until a Route 53 change is INSYNC (empty change_id: nothing to wait for).", "route53:GetChange"), c.WaitRoute53Change)
 	Register(r, local(read("ssm.get_parameter", "Read an SSM parameter.", "ssm:GetParameter")), c.GetParameter)
 	Register(r, local(act("ssm.put_parameter", "Set an SSM parameter to a desired value, writing only when it differs.", "ssm:GetParameter", "ssm:PutParameter")), c.PutParameter)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/devserver"
+	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/logging"
 	"github.com/switchyard-dr/switchyard/internal/slackapp"
 	"github.com/switchyard-dr/switchyard/workflows"
@@ -23,6 +24,10 @@ type devOptions struct {
 	ip, dbFile, runbooks, namespace string
 	port, uiPort                    int
 	logLevel                        string
+	// withLab starts the lab on its default ports (runbooks/environments/lab.yaml) beside the
+	// server; labRate is its producers' events per second.
+	withLab bool
+	labRate float64
 	// getenv reads SLACK_* settings; nil means Slack is off (tests).
 	getenv func(string) string
 }
@@ -39,6 +44,8 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 	fs.StringVar(&o.namespace, "namespace", "default", "Temporal namespace")
 	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&o.withLab, "lab", true, "also run the lab (two Regions on the ports of runbooks/environments/lab.yaml)")
+	fs.Float64Var(&o.labRate, "lab-rate", 20, "events per second the lab's producers write (0: none)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -46,6 +53,18 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 	logger, err := logging.New(cio.stderr, "text", o.logLevel)
 	if err != nil {
 		return err
+	}
+	if o.withLab {
+		// The lab first: the worker's activities talk to it from the first run on.
+		lctx, cancel := context.WithTimeout(ctx, time.Minute)
+		l, err := lab.Start(lctx, lab.Options{Logger: logger.With("component", "lab"), ProducerRate: o.labRate, WithEventIDs: true})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("start the lab (is another lab or `starter dev` running? --lab=false runs without it): %w", err)
+		}
+		defer l.Close()
+		printEndpoints(cio.stdout, l.Endpoints(), o.labRate)
+		fmt.Fprintln(cio.stdout)
 	}
 	env, err := startDev(ctx, o, logger)
 	if err != nil {
@@ -58,6 +77,8 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
   Task queue:        %s
 Start a runbook from the UI (Start Workflow: task queue %q, workflow type %q) or:
   go run ./starter run demo --env lab --follow
+  go run ./starter run failover --env lab --param target=us-west-2 --follow
+Break the lab with: go run ./starter lab fault impair-region --region us-east-1
 Press Ctrl-C to stop.
 `, orNone(env.server.UIURL()), env.server.FrontendHostPort(), o.namespace, workflows.TaskQueue, workflows.TaskQueue, workflows.RunbookWorkflowType)
 	<-ctx.Done()
