@@ -8,6 +8,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -28,6 +29,8 @@ type devOptions struct {
 	// server; labRate is its producers' events per second.
 	withLab bool
 	labRate float64
+	// interceptors wrap the worker (benchmarks time the activities with one).
+	interceptors []interceptor.WorkerInterceptor
 	// getenv reads SLACK_* settings; nil means Slack is off (tests).
 	getenv func(string) string
 }
@@ -133,8 +136,9 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 		return nil, fmt.Errorf("connect to dev server: %w", err)
 	}
 	env.client = c
-	w := worker.New(c, workflows.TaskQueue, worker.Options{})
+	w := worker.New(c, workflows.TaskQueue, worker.Options{Interceptors: o.interceptors})
 	workflows.Register(w)
+	// Drill schedules start their runbook through this launcher (see internal/triggers).
 	notifier, err := slackNotifier(o.getenv, srv.UIURL(), o.namespace, logger)
 	if err != nil {
 		env.stop()

@@ -66,7 +66,8 @@ func commands() map[string]command {
 		"report":   {"print a run's report (steps, approvals, RTO, RPO evidence): report ID [--format md|json]", runReport},
 		"demo":     {"a scripted DR drill on a private lab: impair, fail over, heal, fail back; then the report: demo [--json]", runDemo},
 		"lab":      {"run the lab twin alone, or drive it: lab [--json] | lab fault KIND ... | lab heal [ID] | lab faults", func(ctx context.Context, a []string, c cmdIO) error { return runLab(ctx, a, c.stdout, c.stderr) }},
-		"serve":    {"run the intake for Slack (HTTP and Socket Mode): serve --addr HOST:PORT", runServe},
+		"serve":    {"run the intake for Slack and alarms (SQS, SNS): serve --addr HOST:PORT [--alarm-queue URL]", runServe},
+		"schedule": {"manage drill and plan-evaluation schedules: schedule create drill|plan, list, trigger, delete", runSchedule},
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/catalog"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
+	"github.com/switchyard-dr/switchyard/internal/triggers"
 )
 
 // runValidate checks runbook folders and files and prints every problem as path:line:col.
@@ -45,14 +47,22 @@ func validatePath(p string, cat *catalog.Catalog) (string, error) {
 	}
 	if info.IsDir() {
 		set, err := runbook.LoadDir(p, cat)
-		if err != nil {
+		rules, terr := triggers.LoadDir(p)
+		if err := errors.Join(err, terr); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("%d runbooks, %d environments", len(set.Runbooks), len(set.Environments)), nil
+		return fmt.Sprintf("%d runbooks, %d environments, %d trigger rules files", len(set.Runbooks), len(set.Environments), len(rules.Files)), nil
 	}
 	src, err := os.ReadFile(p)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", p, err)
+	}
+	if filepath.Base(filepath.Dir(p)) == triggers.Dir {
+		// Rules are checked against the runbooks and environments of the folder above.
+		if _, err := triggers.LoadFiles(filepath.Dir(filepath.Dir(p)), p); err != nil {
+			return "", err
+		}
+		return "trigger rules", nil
 	}
 	if filepath.Base(filepath.Dir(p)) == "environments" {
 		if _, err := runbook.ParseEnvironment(p, src); err != nil {

@@ -80,6 +80,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)
+	// Drill schedules start their runbook through this launcher (see internal/triggers).
 	notifier, err := slackNotifier(getenv, logger)
 	if err != nil {
 		return err

@@ -18,6 +18,8 @@ const TaskQueue = "switchyard"
 const (
 	RunbookWorkflowType      = "RunbookWorkflow"
 	BackfillVerificationType = "BackfillVerificationWorkflow"
+	// ScheduledRunWorkflowType is what drill schedules start (persisted in schedules).
+	ScheduledRunWorkflowType = "ScheduledRunWorkflow"
 )
 
 // Activity names of the interpreter's own activities. Catalog actions and checks are registered

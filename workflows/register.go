@@ -11,4 +11,5 @@ type WorkflowRegistry interface {
 func Register(w WorkflowRegistry) {
 	w.RegisterWorkflowWithOptions(RunbookWorkflow, workflow.RegisterOptions{Name: RunbookWorkflowType})
 	w.RegisterWorkflowWithOptions(BackfillVerificationWorkflow, workflow.RegisterOptions{Name: BackfillVerificationType})
+	w.RegisterWorkflowWithOptions(ScheduledRunWorkflow, workflow.RegisterOptions{Name: ScheduledRunWorkflowType})
 }
