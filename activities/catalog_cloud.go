@@ -19,50 +19,49 @@ func RegisterCloud(r *Registry, c *Cloud) {
 	kafkaIAM := []string{"kafka-cluster:Connect", "kafka-cluster:DescribeGroup", "kafka-cluster:DescribeTopic"}
 	osData := []string{"aoss:APIAccessAll", "es:ESHttpGet", "es:ESHttpPost"}
 	zoneIAM := []string{"es:ESHttpGet", "es:ESHttpPut", "es:ESHttpDelete"}
-	// local marks entries that make a few short calls and never poll: the interpreter runs them
-	// as local activities (~1 ms overhead instead of ~50-100 ms per scheduled activity). Entries
-	// that wait (start/stop with wait, INSYNC, ingesting, decommission) stay scheduled activities
-	// so they can heartbeat.
-	local := func(s catalog.Spec) catalog.Spec { s.Local = true; return s }
+	// No cloud entry runs as a local activity by default, although most make one short call: a
+	// local activity holds the workflow task while it runs and retries, and during an outage —
+	// when calls time out and retry — that would leave `starter status` and the UI without
+	// answers exactly when people look. Runbooks opt in per step with local: true.
 
 	// MSK
-	Register(r, local(check("msk.cluster_active", "Check that the Region's MSK cluster is ACTIVE (DescribeClusterV2).", "kafka:DescribeClusterV2")), c.ClusterActive)
-	Register(r, local(check("msk.replicator_running", "Check that the replicator copying into the Region is RUNNING (DescribeReplicator).", "kafka:DescribeReplicator")), c.ReplicatorRunning)
-	Register(r, local(check("msk.replicator_lag", "Check the replicator's MessageLag (and optionally ReplicationLatency) from CloudWatch in its target Region.", "cloudwatch:GetMetricData")), c.ReplicatorLag)
-	Register(r, local(check("msk.consumer_lag", "Check a consumer group's lag (default: the OSI pipeline's) at the Region's brokers.", kafkaIAM...)), c.ConsumerLag)
-	Register(r, local(check("msk.group_idle", "Check that a consumer group has no active members, so the replicator's offset sync commits to it.", kafkaIAM...)), c.GroupIdle)
+	Register(r, check("msk.cluster_active", "Check that the Region's MSK cluster is ACTIVE (DescribeClusterV2).", "kafka:DescribeClusterV2"), c.ClusterActive)
+	Register(r, check("msk.replicator_running", "Check that the replicator copying into the Region is RUNNING (DescribeReplicator).", "kafka:DescribeReplicator"), c.ReplicatorRunning)
+	Register(r, check("msk.replicator_lag", "Check the replicator's MessageLag (and optionally ReplicationLatency) from CloudWatch in its target Region.", "cloudwatch:GetMetricData"), c.ReplicatorLag)
+	Register(r, check("msk.consumer_lag", "Check a consumer group's lag (default: the OSI pipeline's) at the Region's brokers.", kafkaIAM...), c.ConsumerLag)
+	Register(r, check("msk.group_idle", "Check that a consumer group has no active members, so the replicator's offset sync commits to it.", kafkaIAM...), c.GroupIdle)
 
 	// OpenSearch Ingestion
-	Register(r, local(check("osi.pipeline_status", "Check an OSI pipeline's status (default: ACTIVE); with wait_until, wait for a status.", "osis:GetPipeline")), c.PipelineStatus)
+	Register(r, check("osi.pipeline_status", "Check an OSI pipeline's status (default: ACTIVE); with wait_until, wait for a status.", "osis:GetPipeline"), c.PipelineStatus)
 	Register(r, act("osi.start_pipeline", "Bring an OSI pipeline to ACTIVE (no-op when ACTIVE or STARTING), optionally waiting.", "osis:GetPipeline", "osis:StartPipeline"), c.StartPipeline)
 	Register(r, act("osi.stop_pipeline", "Bring an OSI pipeline to STOPPED (no-op when STOPPED or STOPPING), optionally waiting.", "osis:GetPipeline", "osis:StopPipeline"), c.StopPipeline)
-	Register(r, local(check("osi.pipeline_metrics", "Check an OSI pipeline's documentsSuccess, documentErrors and DLQ records over a window (AWS/OSIS).", "cloudwatch:GetMetricData")), c.PipelineMetrics)
+	Register(r, check("osi.pipeline_metrics", "Check an OSI pipeline's documentsSuccess, documentErrors and DLQ records over a window (AWS/OSIS).", "cloudwatch:GetMetricData"), c.PipelineMetrics)
 
 	// OpenSearch
-	Register(r, local(check("opensearch.collection_active", "Check that the Region's OpenSearch Serverless collection is ACTIVE (BatchGetCollection).", "aoss:BatchGetCollection")), c.CollectionActive)
-	Register(r, local(check("opensearch.domain_status", "Check a managed domain: DescribeDomain and DescribeDomainHealth, with per-zone status.", "es:DescribeDomain", "es:DescribeDomainHealth")), c.DomainStatus)
-	Register(r, local(read("opensearch.count", "Count documents in a time range (_count with a range on the timestamp field).", osData...)), c.Count)
+	Register(r, check("opensearch.collection_active", "Check that the Region's OpenSearch Serverless collection is ACTIVE (BatchGetCollection).", "aoss:BatchGetCollection"), c.CollectionActive)
+	Register(r, check("opensearch.domain_status", "Check a managed domain: DescribeDomain and DescribeDomainHealth, with per-zone status.", "es:DescribeDomain", "es:DescribeDomainHealth"), c.DomainStatus)
+	Register(r, read("opensearch.count", "Count documents in a time range (_count with a range on the timestamp field).", osData...), c.Count)
 	Register(r, check("opensearch.ingesting", "Check that the document count grows within a window: writes land in the collection.", osData...), c.Ingesting)
-	Register(r, local(check("opensearch.cluster_health", "Check _cluster/health of a managed domain (Serverless has none).", "es:ESHttpGet")), c.ClusterHealth)
-	Register(r, local(read("opensearch.zone_weights", "Read the zonal cluster's weighted-routing zone weights.", "es:ESHttpGet")), c.ZoneWeights)
-	Register(r, local(act("opensearch.set_zone_weights", "Set the zonal cluster's zone weights to the desired ones (read failover: weight 0 takes a zone out of searches).", zoneIAM...)), c.SetZoneWeights)
+	Register(r, check("opensearch.cluster_health", "Check _cluster/health of a managed domain (Serverless has none).", "es:ESHttpGet"), c.ClusterHealth)
+	Register(r, read("opensearch.zone_weights", "Read the zonal cluster's weighted-routing zone weights.", "es:ESHttpGet"), c.ZoneWeights)
+	Register(r, act("opensearch.set_zone_weights", "Set the zonal cluster's zone weights to the desired ones (read failover: weight 0 takes a zone out of searches).", zoneIAM...), c.SetZoneWeights)
 	Register(r, act("opensearch.decommission_zone", "Decommission a zone of the zonal cluster (write failover; its weight must be 0), optionally waiting.", zoneIAM...), c.DecommissionZone)
-	Register(r, local(check("opensearch.decommission_status", "Check the zonal cluster's decommission status (default: SUCCESSFUL; NONE after a recommission).", "es:ESHttpGet")), c.DecommissionStatus)
-	Register(r, local(act("opensearch.recommission_zone", "Recommission the decommissioned zone of the zonal cluster (no-op when none).", zoneIAM...)), c.RecommissionZone)
+	Register(r, check("opensearch.decommission_status", "Check the zonal cluster's decommission status (default: SUCCESSFUL; NONE after a recommission).", "es:ESHttpGet"), c.DecommissionStatus)
+	Register(r, act("opensearch.recommission_zone", "Recommission the decommissioned zone of the zonal cluster (no-op when none).", zoneIAM...), c.RecommissionZone)
 
 	// Traffic
-	Register(r, local(read("route53.weights", "Read the weights of the environment's weighted record set, by Region.", "route53:ListResourceRecordSets")), c.Route53Weights)
+	Register(r, read("route53.weights", "Read the weights of the environment's weighted record set, by Region.", "route53:ListResourceRecordSets"), c.Route53Weights)
 	// Not local although it sits on every failover's critical path: with wait it holds the
 	// step until INSYNC (about a minute on AWS), and a local activity that long delays every
 	// progress query until the workflow task's next heartbeat.
 	Register(r, act("route53.set_weights", "Set the weighted records to the desired weights per Region, changing only what differs; optionally wait for INSYNC.",
 		"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets", "route53:GetChange"), c.SetRoute53Weights)
 	Register(r, read("route53.wait_insync", "Wait until a Route 53 change is INSYNC (empty change_id: nothing to wait for).", "route53:GetChange"), c.WaitRoute53Change)
-	Register(r, local(read("ssm.get_parameter", "Read an SSM parameter.", "ssm:GetParameter")), c.GetParameter)
-	Register(r, local(act("ssm.put_parameter", "Set an SSM parameter to a desired value, writing only when it differs.", "ssm:GetParameter", "ssm:PutParameter")), c.PutParameter)
+	Register(r, read("ssm.get_parameter", "Read an SSM parameter.", "ssm:GetParameter"), c.GetParameter)
+	Register(r, act("ssm.put_parameter", "Set an SSM parameter to a desired value, writing only when it differs.", "ssm:GetParameter", "ssm:PutParameter"), c.PutParameter)
 
 	// Monitoring
-	Register(r, local(check("cloudwatch.alarm_state", "Check that none of the Region's alarms (default: the environment's) is in ALARM.", "cloudwatch:DescribeAlarms")), c.AlarmState)
+	Register(r, check("cloudwatch.alarm_state", "Check that none of the Region's alarms (default: the environment's) is in ALARM.", "cloudwatch:DescribeAlarms"), c.AlarmState)
 	Register(r, check("cloudwatch.soak", "Watch the Region's alarms for a duration after a traffic shift; not ok the moment one fires (the rollback trigger of a gradual shift).", "cloudwatch:DescribeAlarms"), c.Soak)
-	Register(r, local(check("s3.dlq_objects", "Count the pipeline's dead-letter objects since a time (ok when within max_objects).", "s3:ListBucket")), c.DLQObjects)
+	Register(r, check("s3.dlq_objects", "Count the pipeline's dead-letter objects since a time (ok when within max_objects).", "s3:ListBucket"), c.DLQObjects)
 }

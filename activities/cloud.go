@@ -128,9 +128,14 @@ type pollOptions struct {
 // step is still waiting (and so a stuck worker is detected by the heartbeat timeout). It honours
 // ctx; running out of time is a retryable error, because the state may still arrive and the
 // activity's retry policy, not this loop, decides how long a step may take overall.
+//
+// The first pauses are short (100 ms, doubling up to the interval): most waits on a failover's
+// critical path end within a second, and waiting a whole interval for the first re-read would add
+// that interval to the RTO. Steady-state polling still happens at the interval.
 func poll(ctx context.Context, o pollOptions, read func(context.Context) (done bool, detail string, err error)) error {
 	deadline := time.Now().Add(o.timeout)
 	last := ""
+	wait := min(100*time.Millisecond, o.interval)
 	for {
 		done, detail, err := read(ctx)
 		if err != nil {
@@ -143,10 +148,11 @@ func poll(ctx context.Context, o pollOptions, read func(context.Context) (done b
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, detail)
 		}
-		if !time.Now().Add(o.interval).Before(deadline) {
+		if !time.Now().Add(wait).Before(deadline) {
 			return &pollTimeout{msg: fmt.Sprintf("timed out after %s waiting for %s: %s", o.timeout, o.what, last)}
 		}
-		t := time.NewTimer(o.interval)
+		t := time.NewTimer(wait)
+		wait = min(2*wait, o.interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()

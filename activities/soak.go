@@ -10,6 +10,9 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
+// soakFailedReads is how many alarm reads in a row may fail before a soak gives up.
+const soakFailedReads = 3
+
 // SoakArgs is the input of cloudwatch.soak.
 type SoakArgs struct {
 	Environment           string           `json:"environment" catalog:"required" doc:"the environment, usually ${{ run.environment }}"`
@@ -45,21 +48,36 @@ func (c *Cloud) Soak(ctx context.Context, in SoakArgs) (SoakResult, error) {
 	deadline := start.Add(in.Duration.D())
 	res := SoakResult{Firing: []string{}}
 	var lastErr error
+	failedReads := 0
 	for {
-		st, err := c.AlarmState(ctx, AlarmStateArgs{Environment: in.Environment, Region: in.Region, Alarms: in.Alarms,
+		// Each read is bounded: an impaired Region's control plane may hold a request open, and
+		// a soak that cannot see its alarms must say so instead of hanging.
+		rctx, cancel := context.WithTimeout(ctx, max(interval, 5*time.Second))
+		st, err := c.AlarmState(rctx, AlarmStateArgs{Environment: in.Environment, Region: in.Region, Alarms: in.Alarms,
 			InsufficientDataFails: in.InsufficientDataFails})
+		cancel()
 		res.Reads++
 		switch {
+		case err != nil && ctx.Err() != nil:
+			return res, ctx.Err()
 		case err != nil && !IsRetryable(err):
 			return res, err
 		case err != nil:
 			lastErr = err
+			failedReads++
+			if failedReads >= soakFailedReads {
+				// Blind for three reads in a row: the Region's monitoring is itself impaired,
+				// which is no state to keep moving traffic into.
+				res.Held = time.Since(start).Round(time.Second).String()
+				res.Reason = fmt.Sprintf("cannot read the alarms of %s (%d reads in a row failed, %s into the %s soak): %v", in.Region, failedReads, res.Held, in.Duration, err)
+				return res, nil
+			}
 		case !st.OK:
 			res.Firing, res.Held = st.Firing, time.Since(start).Round(time.Second).String()
 			res.Reason = fmt.Sprintf("alarm fired %s into the %s soak: %s", res.Held, in.Duration, st.Reason)
 			return res, nil
 		default:
-			lastErr = nil
+			lastErr, failedReads = nil, 0
 		}
 		if activity.IsActivity(ctx) {
 			activity.RecordHeartbeat(ctx, res.Reads)

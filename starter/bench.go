@@ -12,6 +12,9 @@ import (
 func benchmarks() map[string]func(context.Context, []string, cmdIO) error {
 	return map[string]func(context.Context, []string, cmdIO) error{
 		"backfill": runBenchBackfill,
+		"failover": runBenchFailover,
+		"intake":   runBenchIntake,
+		"alarms":   runBenchAlarms,
 	}
 }
 

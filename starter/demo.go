@@ -18,15 +18,12 @@ import (
 
 // demoOptions are the flags of `starter demo`.
 type demoOptions struct {
-	json       bool
-	runbooks   string
-	rate       float64
-	pause      time.Duration
-	soak       time.Duration
-	logLevel   string
-	primary    string
-	secondary  string
-	alarmAfter time.Duration
+	json     bool
+	runbooks string
+	rate     float64
+	pause    time.Duration
+	soak     time.Duration
+	logLevel string
 }
 
 // DemoReport is what `starter demo --json` prints: the drill's run report plus the lab's ground

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/switchyard-dr/switchyard/internal/devserver"
+	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -28,6 +29,10 @@ var updateHistories = flag.Bool("update-histories", false, "record workflow hist
 // shared is one embedded server + worker for the whole package: starting a Temporal server takes
 // seconds, and every test uses its own workflow ids.
 var shared *devEnv
+
+// sharedLab is the lab every runbook test of the package drives; tests run one at a time and
+// put it back as they found it (healed, writes to the primary).
+var sharedLab *lab.Lab
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -38,8 +43,25 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		ctx := context.Background()
-		env, err := startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: "../runbooks"},
-			slog.New(slog.NewTextHandler(io.Discard, nil)))
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		// One lab for the package, on free ports, with short delays so drills take seconds.
+		l, err := lab.Start(ctx, lab.Options{RandomPorts: true, ProducerRate: 40, WithEventIDs: true, TestID: "starter-tests",
+			PipelineStartDelay: 500 * time.Millisecond, PipelineStopDelay: 300 * time.Millisecond,
+			Route53ChangeDelay: 200 * time.Millisecond, ReplicatorFailAfter: 3 * time.Second,
+			MetricsInterval: 250 * time.Millisecond, AlarmWindow: 2 * time.Second, Logger: quiet})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "start lab:", err)
+			return 1
+		}
+		defer l.Close()
+		sharedLab = l
+		dir, err := labRunbookDir("../runbooks", l)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		env, err := startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: dir}, quiet)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "start dev environment:", err)
 			return 1
@@ -57,7 +79,7 @@ func cli(t *testing.T, args ...string) (string, error) {
 	var out, errOut bytes.Buffer
 	args = append(args, "--address", shared.server.FrontendHostPort())
 	env := map[string]string{"SWITCHYARD_RUNBOOKS": "../runbooks"}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	err := run(ctx, args, func(k string) string { return env[k] }, &out, &errOut)
 	if err != nil && errOut.Len() > 0 {

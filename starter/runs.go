@@ -290,8 +290,12 @@ func stamp(s workflows.StepState) string {
 	return t.Local().Format("15:04:05")
 }
 
+// queryTimeout covers a workflow task held by local activities (short calls that retry in the
+// worker): the SDK heartbeats such a task at about 8 s, and queries are answered then.
+const queryTimeout = 15 * time.Second
+
 func queryProgress(ctx context.Context, c client.Client, id, runID string) (*workflows.Progress, error) {
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	qctx, cancel := context.WithTimeout(ctx, queryTimeout)
 	defer cancel()
 	v, err := c.QueryWorkflow(qctx, id, runID, workflows.ProgressQuery)
 	if err != nil {

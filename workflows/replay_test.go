@@ -7,7 +7,11 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/switchyard-dr/switchyard/workflows"
 )
@@ -23,9 +27,31 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			workflows.Register(r)
-			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
+			fh, err := os.Open(f)
+			require.NoError(t, err)
+			defer fh.Close()
+			h, err := client.HistoryFromJSON(fh, client.HistoryJSONOptions{})
+			require.NoError(t, err)
+			// Replay under the id the run had: a DR operation checks that it runs under
+			// switchyard/<environment>, and the replayer's default id would fail that check.
+			require.NoError(t, r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
+				OriginalExecution: workflow.Execution{ID: originalID(t, h)}}))
 		})
 	}
+}
+
+// originalID is the workflow id a recorded run had: switchyard/<environment> for DR operations,
+// which is all the interpreter checks; read-only runs accept any id.
+func originalID(t *testing.T, h *historypb.History) string {
+	t.Helper()
+	attrs := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+	require.NotNil(t, attrs, "the first event must start the workflow")
+	if attrs.GetWorkflowType().GetName() != workflows.RunbookWorkflowType {
+		return "replay"
+	}
+	var in workflows.RunInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(attrs.GetInput(), &in))
+	return workflows.OperationID(in.Environment)
 }
 
 // TestEveryShippedRunbookHasHistories keeps the replay corpus complete: each runbook in runbooks/

@@ -135,7 +135,34 @@ func eval(src string, s Scope) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %q: %s", src, exprMessage(err))
 	}
-	return v, nil
+	return plain(v), nil
+}
+
+// plain turns the maps expr builds with non-string keys (fromPairs, group results) into
+// map[string]any, recursively, so every value an expression yields can travel as JSON in
+// activity arguments and results. Building a map from a map lets no iteration order escape.
+func plain(v any) any {
+	switch v := v.(type) {
+	case map[any]any:
+		out := make(map[string]any, len(v))
+		for k, el := range v {
+			out[stringify(k)] = plain(el)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, el := range v {
+			out[k] = plain(el)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, el := range v {
+			out[i] = plain(el)
+		}
+		return out
+	}
+	return v
 }
 
 // EvalBool evaluates a condition (if:, approval.auto_approve_if). A result that is not a bool,

@@ -1,6 +1,7 @@
 package runbook
 
 import (
+	"encoding/json"
 	"reflect"
 	"slices"
 	"strings"
@@ -239,5 +240,20 @@ func TestEnvScope(t *testing.T) {
 		if !slices.Contains(envFields, k) {
 			t.Errorf("EnvScope key %q is not in envFields", k)
 		}
+	}
+}
+
+func TestExpressionMapsAreJSONReady(t *testing.T) {
+	s := Scope{Params: map[string]any{"zone": "b"}, Env: map[string]any{"zonal": map[string]any{"zones": []any{"a", "b", "c"}}}}
+	v, err := Eval("fromPairs(map(env.zonal.zones, {[#, # == params.zone ? 0 : 1]}))", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": 1, "b": 0, "c": 1}
+	if !reflect.DeepEqual(v, want) {
+		t.Fatalf("got %#v, want %#v", v, want)
+	}
+	if _, err := json.Marshal(v); err != nil {
+		t.Fatalf("not JSON-ready: %v", err)
 	}
 }

@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
 )
@@ -20,8 +23,11 @@ import (
 // SQSAPI is the part of the SQS client the poller uses.
 type SQSAPI interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
-	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
 }
+
+// maxDeleteBatch is SQS's limit on entries per DeleteMessageBatch.
+const maxDeleteBatch = 10
 
 // PollerOptions configure a Poller.
 type PollerOptions struct {
@@ -43,7 +49,10 @@ type PollerOptions struct {
 
 // Poller long-polls one SQS queue and hands its messages to the intake. A message is deleted
 // only once handled, or when malformed (no retry can fix it); a message whose handling failed
-// (Temporal unreachable) stays, and SQS delivers it again after its visibility timeout.
+// (Temporal unreachable) stays, and SQS delivers it again after its visibility timeout. The
+// messages of one receive are handled concurrently, then deleted together in one
+// DeleteMessageBatch: a storm costs one delete call per receive of up to ten messages rather
+// than one per message.
 type Poller struct {
 	o   PollerOptions
 	log *slog.Logger
@@ -109,28 +118,59 @@ func (p *Poller) receiveLoop(ctx context.Context) {
 			continue
 		}
 		backoff = p.o.Backoff
+		done := make([]bool, len(out.Messages))
 		var wg sync.WaitGroup
-		for _, m := range out.Messages {
+		for i, m := range out.Messages {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				p.handle(ctx, aws.ToString(m.Body), aws.ToString(m.ReceiptHandle), aws.ToString(m.MessageId))
+				done[i] = p.handle(ctx, aws.ToString(m.Body), aws.ToString(m.MessageId))
 			}()
 		}
 		wg.Wait()
+		var handled []sqstypes.Message
+		for i, m := range out.Messages {
+			if done[i] {
+				handled = append(handled, m)
+			}
+		}
+		p.acknowledge(ctx, handled)
 	}
 }
 
-func (p *Poller) handle(ctx context.Context, body, receipt, id string) {
+// handle passes one message to the intake and reports whether it may be deleted.
+func (p *Poller) handle(ctx context.Context, body, id string) bool {
 	_, err := p.o.Intake.HandleMessage(ctx, []byte(body))
 	if err != nil && !errors.Is(err, ErrMalformed) {
 		// Left in the queue: it comes back after the visibility timeout.
 		p.log.Warn("alarm intake: message kept for redelivery", "message_id", id, "err", err)
-		return
+		return false
 	}
-	if _, err := p.o.Client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(p.o.QueueURL), ReceiptHandle: aws.String(receipt)}); err != nil {
-		// A redelivery is deduplicated or attaches; nothing is lost.
-		p.log.Warn("alarm intake: delete failed; the message will come back", "message_id", id, "err", err)
+	return true
+}
+
+// acknowledge deletes handled messages, up to ten per DeleteMessageBatch. A failed call or entry
+// leaves its messages to come back; a redelivery is deduplicated or attaches, so nothing is lost.
+func (p *Poller) acknowledge(ctx context.Context, msgs []sqstypes.Message) {
+	for chunk := range slices.Chunk(msgs, maxDeleteBatch) {
+		// Entry ids are positions in the chunk: unique, and always valid batch ids.
+		entries := make([]sqstypes.DeleteMessageBatchRequestEntry, len(chunk))
+		for i, m := range chunk {
+			entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle}
+		}
+		out, err := p.o.Client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(p.o.QueueURL), Entries: entries})
+		if err != nil {
+			p.log.Warn("alarm intake: delete failed; the messages will come back", "messages", len(chunk), "err", err)
+			continue
+		}
+		for _, f := range out.Failed {
+			id := aws.ToString(f.Id)
+			if i, err := strconv.Atoi(id); err == nil && i >= 0 && i < len(chunk) {
+				id = aws.ToString(chunk[i].MessageId)
+			}
+			p.log.Warn("alarm intake: delete failed; the message will come back", "message_id", id,
+				"code", aws.ToString(f.Code), "err", aws.ToString(f.Message))
+		}
 	}
 }
 

@@ -16,16 +16,28 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 )
 
-// countingSQS counts deletes, to tell a handled message from one left for redelivery.
+// countingSQS counts deleted messages, to tell a handled message from one left for
+// redelivery, and the batch calls that deleted them.
 type countingSQS struct {
 	SQSAPI
-	deletes atomic.Int64
+	deletes  atomic.Int64 // entries SQS reported deleted
+	failed   atomic.Int64 // entries SQS reported failed
+	calls    atomic.Int64
+	maxBatch atomic.Int64
 }
 
-func (c *countingSQS) DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
-	out, err := c.SQSAPI.DeleteMessage(ctx, in, optFns...)
+func (c *countingSQS) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	c.calls.Add(1)
+	for n := int64(len(in.Entries)); ; {
+		m := c.maxBatch.Load()
+		if n <= m || c.maxBatch.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	out, err := c.SQSAPI.DeleteMessageBatch(ctx, in, optFns...)
 	if err == nil {
-		c.deletes.Add(1)
+		c.deletes.Add(int64(len(out.Successful)))
+		c.failed.Add(int64(len(out.Failed)))
 	}
 	return out, err
 }
@@ -41,7 +53,10 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestPollerDeletesOnlyHandledMessages(t *testing.T) {
+// startAlarmQueue serves a lab twin holding the alarm queue, created with the given visibility
+// timeout (seconds) through an SDK client from the factory, as the engine builds it.
+func startAlarmQueue(t *testing.T, visibility string) (*awstwin.Twin, Queue, *sqs.Client) {
+	t.Helper()
 	twin := awstwin.New(awstwin.Options{Logger: quietLogger()})
 	srv := httptest.NewServer(twin.Handler("us-east-1"))
 	t.Cleanup(srv.Close)
@@ -52,9 +67,15 @@ func TestPollerDeletesOnlyHandledMessages(t *testing.T) {
 	ctx := context.Background()
 	client, err := q.Client(ctx, awsclients.New(awsclients.Options{Logger: quietLogger()}))
 	require.NoError(t, err)
-	// A one-second visibility timeout brings a kept message back quickly.
-	_, err = client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("switchyard-alarms"), Attributes: map[string]string{"VisibilityTimeout": "1"}})
+	_, err = client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("switchyard-alarms"), Attributes: map[string]string{"VisibilityTimeout": visibility}})
 	require.NoError(t, err)
+	return twin, q, client
+}
+
+func TestPollerDeletesOnlyHandledMessages(t *testing.T) {
+	// A one-second visibility timeout brings a kept message back quickly.
+	_, q, client := startAlarmQueue(t, "1")
+	ctx := context.Background()
 
 	tc := newFakeTemporal()
 	tc.setErr(errors.New("temporal unavailable"))
@@ -107,4 +128,45 @@ func TestParseQueue(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tc.want, got)
 	}
+}
+
+// TestPollerDeletesInBatches sends a burst larger than one receive: every handled message,
+// malformed ones included, is deleted, by DeleteMessageBatch calls of at most ten entries that
+// each carry a receive's worth of messages rather than one.
+func TestPollerDeletesInBatches(t *testing.T) {
+	// A visibility timeout longer than the test: no message is received twice.
+	twin, q, client := startAlarmQueue(t, "300")
+	ctx := context.Background()
+	tc := newFakeTemporal()
+	in := newTestIntake(t, tc, &fakeClock{t: changeAt}, nil)
+	counting := &countingSQS{SQSAPI: client}
+	p, err := NewPoller(PollerOptions{Client: counting, QueueURL: q.URL, Intake: in, Logger: quietLogger(), WaitTime: time.Second})
+	require.NoError(t, err)
+
+	const alarms, malformed = 22, 3
+	for i := range alarms + malformed {
+		body := string(labEvent("us-east-1", "lab-us-east-1-pipeline-not-ingesting", "ALARM", changeAt))
+		if i < malformed {
+			body = "{oops"
+		}
+		_, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(body)})
+		require.NoError(t, err)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(pctx) }()
+
+	eventually(t, "every message to be deleted", func() bool { return twin.DeletedMessages("us-east-1", "switchyard-alarms") == alarms+malformed })
+	cancel()
+	require.NoError(t, <-done)
+
+	require.Equal(t, int64(alarms+malformed), counting.deletes.Load())
+	require.Zero(t, counting.failed.Load())
+	require.LessOrEqual(t, counting.maxBatch.Load(), int64(10))
+	require.Greater(t, counting.maxBatch.Load(), int64(1))
+	require.Less(t, counting.calls.Load(), int64(alarms+malformed))
+	st := in.Stats()
+	require.Equal(t, int64(alarms+malformed), st.Received)
+	require.Equal(t, int64(malformed), st.Invalid)
+	require.Equal(t, 1, tc.startCount())
 }

@@ -2,8 +2,10 @@ package awstwin
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/md5" //nolint:gosec // SQS message checksums are MD5 by definition
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
@@ -35,11 +37,12 @@ func sqsService() *service {
 		queryCompatible: true,
 		defaultProto:    protoJSON10,
 		ops: map[string]func(*call) error{
-			"CreateQueue":    sqsCreateQueue,
-			"GetQueueUrl":    sqsGetQueueURL,
-			"SendMessage":    sqsSendMessage,
-			"ReceiveMessage": sqsReceiveMessage,
-			"DeleteMessage":  sqsDeleteMessage,
+			"CreateQueue":        sqsCreateQueue,
+			"GetQueueUrl":        sqsGetQueueURL,
+			"SendMessage":        sqsSendMessage,
+			"ReceiveMessage":     sqsReceiveMessage,
+			"DeleteMessage":      sqsDeleteMessage,
+			"DeleteMessageBatch": sqsDeleteMessageBatch,
 		},
 		throttle: apiError{Status: http.StatusForbidden, Code: "RequestThrottled", Message: "Rate exceeded"},
 		internal: apiError{Status: http.StatusInternalServerError, Code: "InternalFailure", Receiver: true},
@@ -51,18 +54,23 @@ func sqsService() *service {
 type sqsState struct {
 	mu     sync.Mutex
 	queues map[string]*sqsQueue
+	key    []byte // signs receipt handles; see receiptHandle
 }
 
+// sqsQueue keeps its messages in send order in a doubly linked list, and indexes them by ID, so
+// that a delete (one per handled alarm event, 10,000 in a storm) is O(1) whatever the backlog.
 type sqsQueue struct {
-	name    string
-	attrs   map[string]string
-	msgs    []*sqsMessage
-	handles map[string]*sqsMessage
-	wake    chan struct{} // closed (and replaced) when a message is sent
-	waiters int           // receives blocked in a long poll; lets tests order a send after one
+	name       string
+	attrs      map[string]string
+	head, tail *sqsMessage
+	byID       map[string]*sqsMessage
+	deleted    int64         // messages deleted since the queue was created
+	wake       chan struct{} // closed (and replaced) when a message is sent
+	waiters    int           // receives blocked in a long poll; lets tests order a send after one
 }
 
 type sqsMessage struct {
+	prev, next   *sqsMessage
 	id           string
 	body         string
 	attrs        map[string]sqsAttrValue
@@ -79,7 +87,36 @@ type sqsAttrValue struct {
 }
 
 func newSQSState() *sqsState {
-	return &sqsState{queues: map[string]*sqsQueue{}}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // crypto/rand.Read never fails on supported platforms
+	return &sqsState{queues: map[string]*sqsQueue{}, key: key}
+}
+
+func (q *sqsQueue) push(m *sqsMessage) {
+	m.prev = q.tail
+	if q.tail != nil {
+		q.tail.next = m
+	} else {
+		q.head = m
+	}
+	q.tail = m
+	q.byID[m.id] = m
+}
+
+func (q *sqsQueue) remove(m *sqsMessage) {
+	if m.prev != nil {
+		m.prev.next = m.next
+	} else {
+		q.head = m.next
+	}
+	if m.next != nil {
+		m.next.prev = m.prev
+	} else {
+		q.tail = m.prev
+	}
+	m.prev, m.next = nil, nil
+	delete(q.byID, m.id)
+	q.deleted++
 }
 
 var (
@@ -136,7 +173,7 @@ func (s *sqsState) createQueue(name string, attrs map[string]string) *apiError {
 		}
 		return nil
 	}
-	s.queues[name] = &sqsQueue{name: name, attrs: merged, handles: map[string]*sqsMessage{}, wake: make(chan struct{})}
+	s.queues[name] = &sqsQueue{name: name, attrs: merged, byID: map[string]*sqsMessage{}, wake: make(chan struct{})}
 	return nil
 }
 
@@ -169,7 +206,7 @@ func (s *sqsState) send(queue, body string, attrs map[string]sqsAttrValue, delay
 	}
 	now := time.Now()
 	m := &sqsMessage{id: newRequestID(), body: body, attrs: attrs, sent: now, visibleAt: now.Add(delay)}
-	q.msgs = append(q.msgs, m)
+	q.push(m)
 	close(q.wake)
 	q.wake = make(chan struct{})
 	return m.id, nil
@@ -206,7 +243,7 @@ func sqsInput(c *call, in any) error {
 	if c.proto == protoQuery {
 		tree := formTree(c.form)
 		renames := map[string]string{"AttributeName": "AttributeNames", "MessageAttributeName": "MessageAttributeNames",
-			"MessageSystemAttributeName": "MessageSystemAttributeNames"}
+			"MessageSystemAttributeName": "MessageSystemAttributeNames", "DeleteMessageBatchRequestEntry": "Entries"}
 		for from, to := range renames {
 			if v, ok := tree[from]; ok {
 				tree[to] = v
@@ -461,7 +498,7 @@ func (t *Twin) receive(ctx context.Context, s *sqsState, q *sqsQueue, max int, v
 		now := time.Now()
 		var out []sqsReceipt
 		var next time.Time
-		for _, m := range q.msgs {
+		for m := q.head; m != nil; m = m.next {
 			if m.visibleAt.After(now) {
 				if next.IsZero() || m.visibleAt.Before(next) {
 					next = m.visibleAt
@@ -476,8 +513,7 @@ func (t *Twin) receive(ctx context.Context, s *sqsState, q *sqsQueue, max int, v
 				m.firstReceive = now
 			}
 			m.visibleAt = now.Add(vis)
-			h := newReceiptHandle(m.id)
-			q.handles[h] = m
+			h := s.receiptHandle(q.name, m.id)
 			out = append(out, sqsReceipt{msg: *m, handle: h, receiveCount: m.receiveCount, firstReceive: m.firstReceive})
 		}
 		wake := q.wake
@@ -513,10 +549,60 @@ func (t *Twin) receive(ctx context.Context, s *sqsState, q *sqsQueue, max int, v
 	}
 }
 
-func newReceiptHandle(id string) string {
-	var b [24]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return base64.StdEncoding.EncodeToString(append([]byte(id+":"), b[:]...))
+// Receipt handles are opaque tokens, as SQS's are: the message ID, a nonce (each receive gets
+// a new handle) and a MAC over queue, ID and nonce under the Region's key. A delete checks the
+// MAC and looks the message up by ID, so it keeps no state per handle and costs O(1): memory
+// does not grow with receives, and a handle from another queue or made up is refused.
+const (
+	handleNonceLen = 8
+	handleMACLen   = 16
+)
+
+func (s *sqsState) receiptHandle(queue, id string) string {
+	payload := make([]byte, 0, len(id)+1+handleNonceLen+handleMACLen)
+	payload = append(payload, id...)
+	payload = append(payload, ':')
+	var nonce [handleNonceLen]byte
+	_, _ = rand.Read(nonce[:]) // crypto/rand.Read never fails on supported platforms
+	payload = append(payload, nonce[:]...)
+	return base64.StdEncoding.EncodeToString(append(payload, s.handleMAC(queue, payload)...))
+}
+
+func (s *sqsState) handleMAC(queue string, payload []byte) []byte {
+	mac := hmac.New(sha256.New, s.key)
+	mac.Write([]byte(queue))
+	mac.Write([]byte{0})
+	mac.Write(payload)
+	return mac.Sum(nil)[:handleMACLen]
+}
+
+// handleMessageID returns the ID of the message a handle was issued for on queue.
+func (s *sqsState) handleMessageID(queue, handle string) (string, bool) {
+	raw, err := base64.StdEncoding.DecodeString(handle)
+	n := len(raw) - handleMACLen
+	if err != nil || n < 2+handleNonceLen || raw[n-handleNonceLen-1] != ':' {
+		return "", false
+	}
+	if !hmac.Equal(raw[n:], s.handleMAC(queue, raw[:n])) {
+		return "", false
+	}
+	return string(raw[:n-handleNonceLen-1]), true
+}
+
+// deleteMessage deletes the message a handle was issued for; s.mu must be held. SQS documents
+// that a delete with an older handle than the latest receive's succeeds but "might not" delete;
+// the twin always deletes, so a consumer whose visibility timeout ran out still acknowledges
+// the event it handled. A delete of an already deleted message succeeds, as in SQS.
+func (s *sqsState) deleteMessage(q *sqsQueue, handle string) *apiError {
+	id, ok := s.handleMessageID(q.name, handle)
+	if !ok {
+		return sqsError(http.StatusNotFound, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid",
+			fmt.Sprintf("The input receipt handle \"%s\" is not a valid receipt handle.", handle))
+	}
+	if m := q.byID[id]; m != nil {
+		q.remove(m)
+	}
+	return nil
 }
 
 func sqsDeleteMessage(c *call) error {
@@ -538,18 +624,82 @@ func sqsDeleteMessage(c *call) error {
 	if q == nil {
 		return sqsNoQueue()
 	}
-	m, ok := q.handles[in.ReceiptHandle]
-	if !ok {
-		return sqsError(http.StatusNotFound, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid",
-			fmt.Sprintf("The input receipt handle \"%s\" is not a valid receipt handle.", in.ReceiptHandle))
-	}
-	// Any handle the message was ever received with deletes it, and deleting twice succeeds,
-	// as SQS documents.
-	q.msgs = slices.DeleteFunc(q.msgs, func(e *sqsMessage) bool { return e == m })
-	for h, e := range q.handles {
-		if e == m && h != in.ReceiptHandle {
-			delete(q.handles, h)
-		}
+	if ae := s.deleteMessage(q, in.ReceiptHandle); ae != nil {
+		return ae
 	}
 	return c.reply(obj())
+}
+
+var batchEntryIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+
+// sqsDeleteMessageBatch deletes up to ten messages in one call. A malformed request fails as a
+// whole; otherwise each entry succeeds or fails on its own, reported by its Id in Successful or
+// Failed, and the call itself returns 200.
+func sqsDeleteMessageBatch(c *call) error {
+	var in struct {
+		QueueURL string `aws:"QueueUrl"`
+		Entries  []struct {
+			ID            string `aws:"Id"`
+			ReceiptHandle string
+		}
+	}
+	if err := sqsInput(c, &in); err != nil {
+		return err
+	}
+	name, ae := c.queueName(in.QueueURL)
+	if ae != nil {
+		return ae
+	}
+	switch {
+	case len(in.Entries) == 0:
+		return sqsError(http.StatusBadRequest, "EmptyBatchRequest", "AWS.SimpleQueueService.EmptyBatchRequest",
+			"There should be at least one DeleteMessageBatchRequestEntry in the request.")
+	case len(in.Entries) > 10:
+		return sqsError(http.StatusBadRequest, "TooManyEntriesInBatchRequest", "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+			fmt.Sprintf("Maximum number of entries per request are 10. You have sent %d.", len(in.Entries)))
+	}
+	seen := map[string]bool{}
+	for _, e := range in.Entries {
+		if !batchEntryIDPattern.MatchString(e.ID) {
+			return sqsError(http.StatusBadRequest, "InvalidBatchEntryId", "AWS.SimpleQueueService.InvalidBatchEntryId",
+				"A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.")
+		}
+		if seen[e.ID] {
+			return sqsError(http.StatusBadRequest, "BatchEntryIdsNotDistinct", "AWS.SimpleQueueService.BatchEntryIdsNotDistinct",
+				fmt.Sprintf("Id %s repeated.", e.ID))
+		}
+		seen[e.ID] = true
+	}
+	s := c.rs.sqs
+	s.mu.Lock()
+	q := s.queues[name]
+	ok := list{items: []any{}, flat: true}
+	failed := list{items: []any{}, flat: true}
+	if q != nil {
+		for _, e := range in.Entries {
+			if ae := s.deleteMessage(q, e.ReceiptHandle); ae != nil {
+				failed.items = append(failed.items, obj("Id", e.ID, "SenderFault", true, "Code", ae.Code, "Message", ae.Message))
+				continue
+			}
+			ok.items = append(ok.items, obj("Id", e.ID))
+		}
+	}
+	s.mu.Unlock()
+	if q == nil {
+		return sqsNoQueue()
+	}
+	return c.reply(obj("Successful|DeleteMessageBatchResultEntry", ok, "Failed|BatchResultErrorEntry", failed))
+}
+
+// DeletedMessages is how many messages have been deleted from a queue (each once, whether by
+// DeleteMessage or DeleteMessageBatch): the count of acknowledged events, which a benchmark
+// cannot take from the operation names its fault hook sees once deletes are batched.
+func (t *Twin) DeletedMessages(region, queue string) int64 {
+	s := t.region(region).sqs
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if q := s.queues[queue]; q != nil {
+		return q.deleted
+	}
+	return 0
 }

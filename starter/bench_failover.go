@@ -1,0 +1,368 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+	"github.com/aws/aws-sdk-go-v2/service/kafka"
+	"github.com/aws/aws-sdk-go-v2/service/opensearchserverless"
+	"github.com/aws/aws-sdk-go-v2/service/osis"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
+
+	"github.com/switchyard-dr/switchyard/internal/awsclients"
+	"github.com/switchyard-dr/switchyard/internal/devserver"
+	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+// benchFailoverOptions are the flags of `starter bench failover`.
+type benchFailoverOptions struct {
+	json     bool
+	runbooks string
+	latency  time.Duration
+	runs     int
+	rate     float64
+}
+
+// BenchFailoverResult is what `starter bench failover --json` prints. Figures are medians over
+// the runs.
+type BenchFailoverResult struct {
+	LatencyMS int `json:"control_plane_latency_ms"`
+	Runs      int `json:"runs"`
+	// Seconds is the failover's wall time, from the start request to the result.
+	Seconds float64 `json:"seconds"`
+	// CriticalPathSeconds is the time the run's critical path spent inside activities, that is in
+	// calls to the systems and waits for them: parallel steps count their slowest branch,
+	// sequential steps add up, and everything else (scheduling, workflow tasks, history, the
+	// approval granted by policy, notifications) counts as zero.
+	CriticalPathSeconds float64 `json:"critical_path_seconds"`
+	// SequentialSeconds is the seed sample's procedure done call after call on the same lab:
+	// its checks, the traffic move it lacks, and the write check, with the fixed one-second
+	// polling of a shell script.
+	SequentialSeconds float64 `json:"sequential_seconds"`
+	RatioCriticalPath float64 `json:"ratio_critical_path"`
+	RatioVsSequential float64 `json:"ratio_vs_sequential"`
+	// Steps breaks down the last run: wall time and time in activities per top-level step.
+	Steps []BenchStep `json:"steps"`
+}
+
+// BenchStep is one top-level step of the measured failover.
+type BenchStep struct {
+	Path            string  `json:"path"`
+	Seconds         float64 `json:"seconds"`
+	ActivitySeconds float64 `json:"activity_seconds"`
+}
+
+func runBenchFailover(ctx context.Context, args []string, cio cmdIO) error {
+	fs := newFlags("bench failover", cio)
+	var o benchFailoverOptions
+	fs.BoolVar(&o.json, "json", false, "print the figures as JSON")
+	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder")
+	fs.DurationVar(&o.latency, "latency", 50*time.Millisecond, "fixed latency the lab adds to every control-plane call")
+	fs.IntVar(&o.runs, "runs", 5, "failovers to measure (the median is reported)")
+	fs.Float64Var(&o.rate, "rate", 200, "events per second of the lab's producers")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if o.runs < 1 {
+		return fmt.Errorf("bench failover: --runs must be at least 1")
+	}
+	res, err := benchFailover(ctx, o, cio.stderr)
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(cio.stdout, res)
+	}
+	fmt.Fprintf(cio.stdout, "failover with %d ms per control-plane call, median of %d runs:\n", res.LatencyMS, res.Runs)
+	fmt.Fprintf(cio.stdout, "  wall %.3fs, critical path in activities %.3fs: ratio %.3f (goal <= 1.10)\n", res.Seconds, res.CriticalPathSeconds, res.RatioCriticalPath)
+	fmt.Fprintf(cio.stdout, "  sequential seed procedure %.3fs: ratio %.3f (goal <= 0.5)\n", res.SequentialSeconds, res.RatioVsSequential)
+	for _, s := range res.Steps {
+		fmt.Fprintf(cio.stdout, "  %-18s %.3fs (in activities %.3fs)\n", s.Path, s.Seconds, s.ActivitySeconds)
+	}
+	return nil
+}
+
+func benchFailover(ctx context.Context, o benchFailoverOptions, logw io.Writer) (*BenchFailoverResult, error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	l, err := lab.Start(ctx, lab.Options{RandomPorts: true, ProducerRate: o.rate, WithEventIDs: true, TestID: "bench",
+		Route53ChangeDelay: -1, Logger: quiet})
+	if err != nil {
+		return nil, fmt.Errorf("start lab: %w", err)
+	}
+	defer l.Close()
+	dir, err := labRunbookDir(o.runbooks, l)
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	port, err := devserver.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	timer := &activityTimer{}
+	env, err := startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: dir,
+		interceptors: []interceptor.WorkerInterceptor{timer}}, quiet)
+	if err != nil {
+		return nil, err
+	}
+	defer env.stop()
+	primary, secondary := l.Regions()
+	if _, err := l.Inject(ctx, lab.Fault{Kind: lab.FaultLatency, Delay: lab.Duration(o.latency)}); err != nil {
+		return nil, err
+	}
+	factory := awsclients.New(awsclients.Options{Logger: quiet})
+	labEnv := l.Environment()
+
+	var walls, paths, seqs []float64
+	var last []BenchStep
+	for i := 0; i < o.runs; i++ {
+		if err := setWeights(ctx, factory, labEnv, map[string]int64{primary: 100, secondary: 0}); err != nil {
+			return nil, err
+		}
+		in := workflows.RunInput{Runbook: "failover", Environment: "lab", RequestedBy: "bench",
+			Params: map[string]any{"target": secondary, "auto_approve": true, "verify_window": "30s"}, Trigger: workflows.Trigger{Kind: "bench"}}
+		id := workflows.OperationID("lab")
+		start := time.Now()
+		run, err := env.client.ExecuteWorkflow(ctx, startOptions(id, in), workflows.RunbookWorkflowType, in)
+		if err != nil {
+			return nil, err
+		}
+		var res workflows.Result
+		if err := run.Get(ctx, &res); err != nil {
+			return nil, fmt.Errorf("failover run %d: %w", i+1, err)
+		}
+		wall := time.Since(start).Seconds()
+		path, steps := criticalPath(res.Steps, timer.of(run.GetRunID()))
+		walls, paths, last = append(walls, wall), append(paths, path), steps
+		fmt.Fprintf(logw, "run %d: failover %.3fs, critical path %.3fs\n", i+1, wall, path)
+
+		if err := setWeights(ctx, factory, labEnv, map[string]int64{primary: 100, secondary: 0}); err != nil {
+			return nil, err
+		}
+		seq, err := sequentialSeedFailover(ctx, factory, labEnv, l, secondary)
+		if err != nil {
+			return nil, fmt.Errorf("sequential baseline: %w", err)
+		}
+		seqs = append(seqs, seq)
+		fmt.Fprintf(logw, "run %d: sequential %.3fs\n", i+1, seq)
+	}
+	r := &BenchFailoverResult{LatencyMS: int(o.latency.Milliseconds()), Runs: o.runs, Seconds: median(walls),
+		CriticalPathSeconds: median(paths), SequentialSeconds: median(seqs), Steps: last}
+	r.RatioCriticalPath = r.Seconds / r.CriticalPathSeconds
+	r.RatioVsSequential = r.Seconds / r.SequentialSeconds
+	return r, nil
+}
+
+// criticalPath adds up the time the run's top-level steps spent in activities: a parallel step
+// counts its slowest branch, any other step the activities that ran inside its time span.
+func criticalPath(steps []workflows.StepState, calls []timedCall) (float64, []BenchStep) {
+	inStep := func(st workflows.StepState) float64 {
+		if st.StartedAt == nil || st.EndedAt == nil {
+			return 0
+		}
+		var sum float64
+		for _, c := range calls {
+			if !c.start.Before(*st.StartedAt) && !c.end.After(st.EndedAt.Add(time.Millisecond)) && (c.name == st.What || c.name == workflows.WaitUntilActivity) {
+				sum += c.end.Sub(c.start).Seconds()
+			}
+		}
+		return sum
+	}
+	var total float64
+	var out []BenchStep
+	for _, st := range steps {
+		if st.Path != st.ID { // nested: counted through its parent
+			continue
+		}
+		var in float64
+		if st.Kind == runbook.KindParallel {
+			for _, b := range steps {
+				if len(b.Path) > len(st.Path) && b.Path[:len(st.Path)+1] == st.Path+"/" {
+					in = max(in, inStep(b))
+				}
+			}
+		} else {
+			in = inStep(st)
+		}
+		total += in
+		var wall float64
+		if st.StartedAt != nil && st.EndedAt != nil {
+			wall = st.EndedAt.Sub(*st.StartedAt).Seconds()
+		}
+		out = append(out, BenchStep{Path: st.Path, Seconds: wall, ActivitySeconds: in})
+	}
+	return total, out
+}
+
+// sequentialSeedFailover is the seed sample's failover procedure (docs/disaster-recovery-testing.md,
+// scripts/dr-test.sh) done one call after another, as its script does: the baseline checks of
+// both collections and the replication latency, the validation of the secondary (pipeline,
+// collection, replicators, alarms), then the traffic move the sample lacks (Route 53 weights,
+// GetChange every second until INSYNC) and a write check (count, sleep a second, count again).
+// Its fixed multi-minute sleeps are left out: the comparison is of the calls, not of the waits.
+func sequentialSeedFailover(ctx context.Context, f *awsclients.Factory, env *runbook.Environment, l *lab.Lab, target string) (float64, error) {
+	start := time.Now()
+	source := env.Peer(target)
+	rc := func(r string) awsclients.Region { return awsclients.FromEnvironment(r, env.Regions[r]) }
+	for _, r := range []string{source, target} {
+		aoss, err := f.OpenSearchServerless(ctx, rc(r))
+		if err != nil {
+			return 0, err
+		}
+		if _, err := aoss.BatchGetCollection(ctx, &opensearchserverless.BatchGetCollectionInput{Names: []string{env.Regions[r].OpenSearch.Collection}}); err != nil {
+			return 0, err
+		}
+	}
+	cw, err := f.CloudWatch(ctx, rc(target))
+	if err != nil {
+		return 0, err
+	}
+	now := time.Now()
+	if _, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(now.Add(-10 * time.Minute)), EndTime: aws.Time(now),
+		MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("lat"), MetricStat: &cwtypes.MetricStat{Period: aws.Int32(60), Stat: aws.String("Maximum"),
+			Metric: &cwtypes.Metric{Namespace: aws.String("AWS/Kafka"), MetricName: aws.String("ReplicationLatency")}}}}}); err != nil {
+		return 0, err
+	}
+	pipes, err := f.OSIS(ctx, rc(target))
+	if err != nil {
+		return 0, err
+	}
+	if _, err := pipes.GetPipeline(ctx, &osis.GetPipelineInput{PipelineName: aws.String(env.Regions[target].Pipeline)}); err != nil {
+		return 0, err
+	}
+	aoss, err := f.OpenSearchServerless(ctx, rc(target))
+	if err != nil {
+		return 0, err
+	}
+	if _, err := aoss.BatchGetCollection(ctx, &opensearchserverless.BatchGetCollectionInput{Names: []string{env.Regions[target].OpenSearch.Collection}}); err != nil {
+		return 0, err
+	}
+	k, err := f.Kafka(ctx, rc(target))
+	if err != nil {
+		return 0, err
+	}
+	if _, err := k.ListReplicators(ctx, &kafka.ListReplicatorsInput{}); err != nil {
+		return 0, err
+	}
+	if _, err := cw.DescribeAlarms(ctx, &cloudwatch.DescribeAlarmsInput{StateValue: cwtypes.StateValueAlarm}); err != nil {
+		return 0, err
+	}
+	r53, err := f.Route53(ctx, rc(target))
+	if err != nil {
+		return 0, err
+	}
+	change, err := upsertWeights(ctx, r53, env, map[string]int64{target: 100, source: 0})
+	if err != nil {
+		return 0, err
+	}
+	for change != "" {
+		out, err := r53.GetChange(ctx, &route53.GetChangeInput{Id: aws.String(change)})
+		if err != nil {
+			return 0, err
+		}
+		if out.ChangeInfo.Status == r53types.ChangeStatusInsync {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	before := l.Collection(target).DocCount(lab.IndexPattern)
+	for l.Collection(target).DocCount(lab.IndexPattern) <= before {
+		time.Sleep(time.Second)
+	}
+	return time.Since(start).Seconds(), nil
+}
+
+// setWeights puts the lab's weighted records to w through Route 53, as an operator would.
+func setWeights(ctx context.Context, f *awsclients.Factory, env *runbook.Environment, w map[string]int64) error {
+	r53, err := f.Route53(ctx, awsclients.FromEnvironment(env.Primary, env.Regions[env.Primary]))
+	if err != nil {
+		return err
+	}
+	_, err = upsertWeights(ctx, r53, env, w)
+	return err
+}
+
+func upsertWeights(ctx context.Context, r53 *route53.Client, env *runbook.Environment, w map[string]int64) (string, error) {
+	t := env.Traffic
+	var changes []r53types.Change
+	regions := make([]string, 0, len(w))
+	for r := range w {
+		regions = append(regions, r)
+	}
+	sort.Strings(regions)
+	for _, r := range regions {
+		changes = append(changes, r53types.Change{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
+			Name: aws.String(t.RecordName), Type: r53types.RRType(t.RecordType), SetIdentifier: aws.String(t.SetIdentifiers[r]),
+			Weight: aws.Int64(w[r]), TTL: aws.Int64(t.TTL), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(t.Values[r])}}}})
+	}
+	out, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(t.HostedZoneID),
+		ChangeBatch: &r53types.ChangeBatch{Changes: changes}})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.ChangeInfo.Id), nil
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// activityTimer is a worker interceptor that times every activity, local or not, by run.
+type activityTimer struct {
+	interceptor.WorkerInterceptorBase
+	mu    sync.Mutex
+	calls map[string][]timedCall
+}
+
+type timedCall struct {
+	name       string
+	start, end time.Time
+}
+
+func (t *activityTimer) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
+	return &timedActivity{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}, t: t}
+}
+
+func (t *activityTimer) of(runID string) []timedCall {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]timedCall(nil), t.calls[runID]...)
+}
+
+type timedActivity struct {
+	interceptor.ActivityInboundInterceptorBase
+	t *activityTimer
+}
+
+func (a *timedActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+	start := time.Now()
+	out, err := a.Next.ExecuteActivity(ctx, in)
+	info := activity.GetInfo(ctx)
+	a.t.mu.Lock()
+	if a.t.calls == nil {
+		a.t.calls = map[string][]timedCall{}
+	}
+	run := info.WorkflowExecution.RunID
+	a.t.calls[run] = append(a.t.calls[run], timedCall{name: info.ActivityType.Name, start: start, end: time.Now()})
+	a.t.mu.Unlock()
+	return out, err
+}

@@ -1,0 +1,423 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+// The shipped runbooks, end to end: the embedded Temporal server, the worker with the real
+// activity catalog, and the lab behind real SDK clients. Each test leaves the lab healed with
+// writes going to the primary Region.
+
+const (
+	east = "us-east-1"
+	west = "us-west-2"
+)
+
+// runToEnd starts a runbook through the CLI and follows it to its end.
+func runToEnd(t *testing.T, name string, params ...string) (*workflows.Result, error) {
+	t.Helper()
+	return followToEnd(t, startRunbook(t, name, params...))
+}
+
+// startRunbook starts a runbook through the CLI and returns its workflow id.
+func startRunbook(t *testing.T, name string, params ...string) string {
+	t.Helper()
+	args := []string{"run", name, "--env", "lab", "--as", "tester", "--json"}
+	for _, p := range params {
+		args = append(args, "--param", p)
+	}
+	out, err := cli(t, args...)
+	require.NoError(t, err, "start %s", name)
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &started))
+	return started.WorkflowID
+}
+
+func followToEnd(t *testing.T, id string) (*workflows.Result, error) {
+	t.Helper()
+	out, runErr := cli(t, "status", id, "--follow", "--json")
+	var res workflows.Result
+	require.NoError(t, json.Unmarshal([]byte(out), &res), "status output: %s (err %v)", out, runErr)
+	return &res, runErr
+}
+
+func labWeights(t *testing.T) map[string]int64 {
+	t.Helper()
+	w, err := sharedLab.Router().Weights(context.Background())
+	require.NoError(t, err)
+	return w
+}
+
+// setLabWeights moves writes without going through a runbook, to set up a test.
+func setLabWeights(t *testing.T, weights map[string]int64) {
+	t.Helper()
+	twin := sharedLab.Twin()
+	sets, err := twin.RecordSets(lab.HostedZoneID)
+	require.NoError(t, err)
+	for _, rs := range sets {
+		if w, ok := weights[rs.SetIdentifier]; ok && rs.Weight != nil {
+			rs.Weight = &w
+			require.NoError(t, twin.UpsertRecordSet(lab.HostedZoneID, rs))
+		}
+	}
+	require.Equal(t, weights, labWeights(t))
+}
+
+// resetLab heals every fault, sends writes to the primary and waits until both Regions are
+// healthy again: pipelines ACTIVE, replicators RUNNING, no alarm firing.
+func resetLab(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	// A run a failed test left behind would hold the environment's lock.
+	id := workflows.OperationID("lab")
+	if desc, err := shared.client.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
+		desc.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		require.NoError(t, shared.client.TerminateWorkflow(ctx, id, "", "test cleanup"))
+	}
+	_, err := sharedLab.HealAll(ctx)
+	require.NoError(t, err)
+	setLabWeights(t, map[string]int64{east: 100, west: 0})
+	waitLong(t, "the lab to be healthy", func() bool {
+		for _, r := range []string{east, west} {
+			if string(sharedLab.Pipeline(r).Status()) != "ACTIVE" || string(sharedLab.InboundReplicator(r).State()) != "RUNNING" {
+				return false
+			}
+			for _, a := range sharedLab.Twin().Alarms(r) {
+				if a.State == "ALARM" {
+					return false
+				}
+			}
+		}
+		return true
+	})
+}
+
+func waitLong(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestFailoverGracefulMovesWritesAndProvesThem(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	before := sharedLab.Producer().Stats().Acked[west]
+
+	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
+	for _, s := range []string{"preflight/target_cluster", "preflight/target_pipeline", "preflight/target_collection",
+		"preflight/target_alarms", "preflight/target_replicator", "healthy_target", "shift", "verify_writes", "drain"} {
+		require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, s).Status, s)
+	}
+	require.Equal(t, workflows.StatusSkipped, stepOf(res.Progress, "forced").Status)
+	approve := stepOf(res.Progress, "approve")
+	require.Equal(t, "policy", approve.Approval.Votes[0].By, "a green pre-flight with auto_approve is granted by policy")
+	require.NotNil(t, res.Measures.RTOSeconds)
+	require.Greater(t, *res.Measures.RTOSeconds, 0.0)
+	waitLong(t, "writes acknowledged in "+west, func() bool { return sharedLab.Producer().Stats().Acked[west] > before })
+	recordHistory(t, workflows.OperationID("lab"), "failover-graceful")
+
+	// Idempotent: failing over to where writes already go changes no record.
+	res, err = runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
+	require.NoError(t, err)
+	require.Equal(t, false, stepOf(res.Progress, "shift").Result["changed"])
+}
+
+func TestFailoverRefusesAnUnhealthyTarget(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	_, err := sharedLab.Inject(context.Background(), lab.Fault{Kind: lab.FaultImpairRegion, Region: west})
+	require.NoError(t, err)
+
+	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true")
+	require.Error(t, err)
+	require.Equal(t, workflows.OutcomeFailed, res.Outcome)
+	gate := stepOf(res.Progress, "healthy_target")
+	require.Equal(t, workflows.StatusFailed, gate.Status)
+	require.Contains(t, gate.Error, "refusing to fail over into us-west-2")
+	require.Equal(t, workflows.StatusPending, stepOf(res.Progress, "shift").Status, "nothing after the refusal runs")
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t), "the weights are untouched")
+	recordHistory(t, workflows.OperationID("lab"), "failover-refused")
+}
+
+func TestUngracefulFailoverWithThePrimaryDown(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	ctx := context.Background()
+	_, err := sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultImpairRegion, Region: east})
+	require.NoError(t, err)
+	// Count control-plane calls per Region, keeping the lab's own fault hook in the chain.
+	var mu sync.Mutex
+	var eastCalls, westCalls int
+	labHook := sharedLab.Twin().FaultHook()
+	sharedLab.Twin().SetFaultHook(func(fc awstwin.FaultContext) awstwin.Fault {
+		mu.Lock()
+		if fc.Region == east {
+			eastCalls++
+		} else {
+			westCalls++
+		}
+		mu.Unlock()
+		return labHook(fc)
+	})
+	t.Cleanup(func() { sharedLab.Twin().SetFaultHook(labHook) })
+
+	res, err := runToEnd(t, "failover", "target="+west, "ungraceful=true", "auto_approve=true", "verify_window=30s")
+	sharedLab.Twin().SetFaultHook(labHook)
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
+	require.Equal(t, workflows.StatusSkipped, stepOf(res.Progress, "preflight/target_replicator").Status)
+	require.Equal(t, workflows.StatusSkipped, stepOf(res.Progress, "drain").Status)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Zero(t, eastCalls, "an ungraceful failover calls nothing in the impaired Region")
+	require.Positive(t, westCalls)
+	recordHistory(t, workflows.OperationID("lab"), "failover-ungraceful")
+}
+
+func TestForcedFailoverPastAFailingPreflightIsRecorded(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	ctx := context.Background()
+	_, err := sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultImpairRegion, Region: east})
+	require.NoError(t, err)
+	// The target's pipeline API answers 500: its pre-flight check fails after retries.
+	_, err = sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultFail, Region: west, Service: "osis"})
+	require.NoError(t, err)
+
+	res, err := runToEnd(t, "failover", "target="+west, "ungraceful=true", "auto_approve=true")
+	require.Error(t, err, "without force the failing pre-flight refuses")
+	require.Contains(t, stepOf(res.Progress, "healthy_target").Error, "target_pipeline")
+
+	// With force it proceeds, says so, and a person must approve: policy never approves a red
+	// pre-flight.
+	id := startRunbook(t, "failover", "target="+west, "ungraceful=true", "force=true", "auto_approve=true", "verify_window=30s")
+	waitLong(t, "the approval", func() bool {
+		return stepOf(progressOf(t, id), "approve").Status == workflows.StatusWaiting
+	})
+	_, err = cli(t, "approve", id, "--step", "approve", "--as", "bob", "--comment", "primary is gone, secondary pipeline API flaky")
+	require.NoError(t, err)
+	res, err = followToEnd(t, id)
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, workflows.StatusFailed, stepOf(res.Progress, "preflight/target_pipeline").Status)
+	forced := stepOf(res.Progress, "forced")
+	require.Equal(t, workflows.StatusSucceeded, forced.Status)
+	require.Contains(t, forced.Summary, "FORCED")
+	require.Equal(t, "bob", stepOf(res.Progress, "approve").Approval.Votes[0].By)
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
+	recordHistory(t, workflows.OperationID("lab"), "failover-forced")
+
+	report, err := cli(t, "report", workflows.OperationID("lab"))
+	require.NoError(t, err)
+	require.Contains(t, report, "FORCED")
+}
+
+func TestFailbackProvesBackfillThenShiftsGradually(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	setLabWeights(t, map[string]int64{east: 0, west: 100})
+	waitLong(t, "writes in "+west, func() bool { return sharedLab.Producer().Stats().Acked[west] > 50 })
+
+	res, err := runToEnd(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.NotNil(t, res.Measures.MissingDocs)
+	require.Zero(t, *res.Measures.MissingDocs)
+	require.Equal(t, workflows.StatusSkipped, stepOf(res.Progress, "start_pipeline").Status, "the pipeline was ACTIVE")
+	var order []string
+	for _, s := range res.Steps {
+		if strings.HasPrefix(s.Path, "shift_") || strings.HasPrefix(s.Path, "soak_") {
+			order = append(order, s.Path)
+		}
+	}
+	require.Equal(t, []string{"shift_10", "soak_10", "shift_50", "soak_50", "shift_100"}, order)
+	recordHistory(t, workflows.OperationID("lab"), "failback-succeeded")
+}
+
+func TestFailbackRolledBackByAnAlarmDuringTheSoak(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	setLabWeights(t, map[string]int64{east: 0, west: 100})
+
+	out, err := cli(t, "run", "failback", "--env", "lab", "--as", "tester", "--json", "--param", "target="+east,
+		"--param", "auto_approve=true", "--param", "soak=30s", "--param", "lookback=1h", "--param", "settle=2s")
+	require.NoError(t, err)
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &started))
+	waitLong(t, "the 50 % soak", func() bool {
+		return stepOf(progressOf(t, started.WorkflowID), "soak_50").Status == workflows.StatusRunning
+	})
+	require.Equal(t, map[string]int64{east: 50, west: 50}, labWeights(t))
+	// The recovered Region's collection becomes unreachable: its alarm fires during the soak.
+	_, err = sharedLab.Inject(context.Background(), lab.Fault{Kind: lab.FaultImpairRegion, Region: east})
+	require.NoError(t, err)
+
+	res, err := followToEnd(t, started.WorkflowID)
+	require.Error(t, err)
+	require.Equal(t, workflows.OutcomeRolledBack, res.Outcome)
+	require.Equal(t, workflows.StatusFailed, stepOf(res.Progress, "soak_50").Status)
+	// The impaired Region's alarms fire, or its monitoring cannot even be read: either ends the
+	// soak and rolls back.
+	require.Regexp(t, `alarm fired|cannot read the alarms`, stepOf(res.Progress, "soak_50").Error)
+	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "compensate/shift_10/restore_weights").Status)
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t), "the weights are back where they were")
+	require.Equal(t, workflows.StatusPending, stepOf(res.Progress, "shift_100").Status)
+	recordHistory(t, started.WorkflowID, "failback-rolled-back")
+}
+
+func TestDrillFailsOverAndBack(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	res, err := runToEnd(t, "drill", "target="+west, "auto_approve=true", "pause=1s", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.NotNil(t, res.Measures.RTOSeconds)
+	require.NotNil(t, res.Measures.MissingDocs)
+	require.Zero(t, *res.Measures.MissingDocs)
+	recordHistory(t, workflows.OperationID("lab"), "drill-succeeded")
+
+	// A drill into an unhealthy Region stops at the failover's refusal, before any change.
+	_, err = sharedLab.Inject(context.Background(), lab.Fault{Kind: lab.FaultImpairRegion, Region: west})
+	require.NoError(t, err)
+	res, err = runToEnd(t, "drill", "target="+west, "auto_approve=true", "pause=1s", "soak=1s")
+	require.Error(t, err)
+	require.Equal(t, workflows.StatusFailed, stepOf(res.Progress, "failover").Status)
+	require.Contains(t, res.Error, "refusing to fail over")
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	recordHistory(t, workflows.OperationID("lab"), "drill-refused")
+}
+
+func TestVerifyBackfillRunbook(t *testing.T) {
+	resetLab(t)
+	id := startRunbook(t, "verify-backfill", "source="+east, "target="+west, "lookback=1h", "settle=2s")
+	require.True(t, strings.HasPrefix(id, "switchyard/lab/verify-backfill/"), "a read-only runbook takes no lock: %s", id)
+	res, err := followToEnd(t, id)
+	require.NoError(t, err, "%+v", res.Error)
+	converged := stepOf(res.Progress, "converged")
+	require.Equal(t, workflows.StatusSucceeded, converged.Status)
+	require.EqualValues(t, 0, converged.Result["missing"])
+	require.Positive(t, converged.Result["source_docs"])
+	recordHistory(t, id, "verify-backfill-converged")
+
+	// The source unreachable: the check reports why and the run fails, never "converged".
+	_, err = sharedLab.Inject(context.Background(), lab.Fault{Kind: lab.FaultImpairRegion, Region: east})
+	require.NoError(t, err)
+	t.Cleanup(func() { resetLab(t) })
+	id = startRunbook(t, "verify-backfill", "source="+east, "target="+west, "lookback=1h", "settle=2s")
+	waitLong(t, "a pass against the unreachable Region", func() bool {
+		return stepOf(progressOf(t, id), "converged").Status == workflows.StatusRunning
+	})
+	_, err = cli(t, "cancel", id)
+	require.NoError(t, err)
+	res, err = followToEnd(t, id)
+	require.Error(t, err)
+	require.NotEqual(t, workflows.StatusSucceeded, stepOf(res.Progress, "converged").Status)
+	recordHistory(t, id, "verify-backfill-unreachable")
+}
+
+func zoneState(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, z := range sharedLab.Zonal().ZoneStats() {
+		w, err := strconv.ParseFloat(z.Weight, 64)
+		require.NoError(t, err, "zone %s weight %q", z.Zone, z.Weight)
+		state := "w=" + strconv.FormatFloat(w, 'g', -1, 64)
+		if z.Decommissioned {
+			state += ",decommissioned"
+		}
+		out[z.Zone] = state
+	}
+	return out
+}
+
+func TestZonalFailoverAndRecover(t *testing.T) {
+	resetLab(t)
+	// Read failover: the impaired zone gets weight 0, the others 1; searches keep being served.
+	res, err := runToEnd(t, "zonal-failover", "zone=us-east-1a", "auto_approve=true")
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, map[string]string{"us-east-1a": "w=0", "us-east-1b": "w=1", "us-east-1c": "w=1"}, zoneState(t))
+	require.Equal(t, workflows.StatusSkipped, stepOf(res.Progress, "decommission").Status)
+	recordHistory(t, workflows.OperationID("lab"), "zonal-failover-reads")
+
+	// Write failover only after an explicit confirmation.
+	id := startRunbook(t, "zonal-failover", "zone=us-east-1a", "decommission=true", "auto_approve=true")
+	waitLong(t, "the decommission confirmation", func() bool {
+		return stepOf(progressOf(t, id), "confirm_decommission").Status == workflows.StatusWaiting
+	})
+	require.Equal(t, "w=0", zoneState(t)["us-east-1a"], "nothing is decommissioned before the confirmation")
+	_, err = cli(t, "approve", id, "--step", "confirm_decommission", "--as", "bob", "--comment", "zone a is gone")
+	require.NoError(t, err)
+	res, err = followToEnd(t, id)
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, "w=0,decommissioned", zoneState(t)["us-east-1a"])
+
+	// Recover, keeping us-east-1c as the standby zone (Multi-AZ with standby).
+	res, err = runToEnd(t, "zonal-recover", "standby=us-east-1c", "auto_approve=true")
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, map[string]string{"us-east-1a": "w=1", "us-east-1b": "w=1", "us-east-1c": "w=0"}, zoneState(t))
+	recordHistory(t, workflows.OperationID("lab"), "zonal-recover-standby")
+
+	// Bad input fails at once with a readable reason and changes nothing.
+	res, err = runToEnd(t, "zonal-failover", "zone=us-east-1z", "auto_approve=true")
+	require.Error(t, err)
+	require.Contains(t, stepOf(res.Progress, "known_zone").Error, "us-east-1z is not a zone of the zonal cluster")
+	recordHistory(t, workflows.OperationID("lab"), "zonal-failover-unknown-zone")
+	res, err = runToEnd(t, "zonal-recover", "standby=nope", "auto_approve=true")
+	require.Error(t, err)
+	require.Contains(t, stepOf(res.Progress, "known_standby").Error, "nope is not a zone")
+	require.Equal(t, map[string]string{"us-east-1a": "w=1", "us-east-1b": "w=1", "us-east-1c": "w=0"}, zoneState(t))
+	recordHistory(t, workflows.OperationID("lab"), "zonal-recover-unknown-standby")
+}
+
+func TestDemoDrillEndsWithNoMissingDocument(t *testing.T) {
+	var out, errOut bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	err := run(ctx, []string{"demo", "--json", "--runbooks", "../runbooks", "--pause", "3s", "--soak", "1s"},
+		func(string) string { return "" }, &out, &errOut)
+	require.NoError(t, err, "stderr: %s", errOut.String())
+	var rep DemoReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep), out.String())
+	require.True(t, rep.Passed, "%+v", rep.Notes)
+	require.Equal(t, workflows.OutcomeSucceeded, rep.Outcome)
+	require.NotNil(t, rep.RTOSeconds)
+	require.Positive(t, *rep.RTOSeconds)
+	require.NotNil(t, rep.MissingDocs)
+	require.Zero(t, *rep.MissingDocs)
+	require.NotNil(t, rep.DuplicateDocs)
+	require.Positive(t, rep.Produced["us-west-2"], "writes continued in the secondary during the impairment")
+	require.Contains(t, errOut.String(), "IMPAIRING us-east-1", "the timeline goes to stderr with --json")
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &raw))
+	for _, k := range []string{"outcome", "rto_seconds", "missing_docs", "duplicate_docs", "steps"} {
+		require.Contains(t, raw, k)
+	}
+}
