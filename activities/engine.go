@@ -75,7 +75,17 @@ func (e *Engine) LoadRunbook(_ context.Context, req workflows.LoadRequest) (work
 	return workflows.Loaded{
 		Runbook: *rb, Environment: *env, Params: params,
 		Source: string(rbSrc.Text), SHA256: rbSrc.SHA256, EnvSHA256: envSrc.SHA256,
+		LogOnlyNotifications: e.logOnly(),
 	}, nil
+}
+
+// logOnly reports whether this worker's notifications only reach its own log.
+func (e *Engine) logOnly() bool {
+	switch e.Notifier.(type) {
+	case LogNotifier, *LogNotifier, nil:
+		return true
+	}
+	return false
 }
 
 // relevant returns the lines of a joined load error that concern the given files (all lines when

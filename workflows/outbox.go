@@ -66,12 +66,23 @@ func (o *outbox) send(ctx workflow.Context, n Notification) {
 		n.MessageTS = o.approvalTS[n.Step]
 	}
 	var res NotifyResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout:    30 * time.Second,
-		ScheduleToCloseTimeout: notifyTimeout,
-		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-		Summary:                "notify " + n.Kind,
-	}), NotifyActivity, n).Get(ctx, &res)
+	var err error
+	if r.loaded != nil && r.loaded.LogOnlyNotifications {
+		// Only the worker's log receives it: a local activity is enough and keeps the summary
+		// from adding a scheduled task's latency to the end of every run.
+		err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: 10 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+			Summary:             "notify " + n.Kind,
+		}), NotifyActivity, n).Get(ctx, &res)
+	} else {
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout:    30 * time.Second,
+			ScheduleToCloseTimeout: notifyTimeout,
+			RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+			Summary:                "notify " + n.Kind,
+		}), NotifyActivity, n).Get(ctx, &res)
+	}
 	if err != nil {
 		o.failures++
 		r.logger.Warn("notification dropped", "kind", n.Kind, "step", n.Step, "err", err)

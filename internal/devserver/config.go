@@ -36,6 +36,9 @@ const clusterName = "active"
 //   - history.hostLevelCacheMaxSize: a small history cache keeps the process's memory modest.
 //   - frontend.enableServerVersionCheck=false: the frontend would otherwise call Temporal's
 //     version service periodically; a dev server makes no outside requests.
+//   - system.enableActivityEagerExecution: activities a workflow task schedules go straight back
+//     to the worker that completed the task, skipping a poll round trip each (the production
+//     Temporal Cloud default); a failover's sequential steps are where that latency adds up.
 func DefaultDynamicConfig() map[string]any {
 	return map[string]any{
 		"system.forceSearchAttributesCacheRefreshOnRead": true,
@@ -45,6 +48,7 @@ func DefaultDynamicConfig() map[string]any {
 		"history.hostLevelCacheMaxSize":                  8096,
 		"frontend.namespaceRPS.visibility":               100,
 		"frontend.enableServerVersionCheck":              false,
+		"system.enableActivityEagerExecution":            true,
 	}
 }
 
