@@ -18,19 +18,17 @@ func runReport(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("report", cio)
 	var o connFlags
 	o.register(fs)
-	format := fs.String("format", "md", "md or json")
+	format := fs.String("format", "md", "md, html (one self-contained page with an SVG timeline) or json")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: starter report ID [--format md|json]")
+		return errors.New("usage: starter report ID [--format md|html|json]")
 	}
-	if o.json {
-		*format = "json"
-	}
-	if *format != "md" && *format != "json" {
-		return fmt.Errorf("report: --format must be md or json, got %q", *format)
+	f, err := reportFormat(*format, o.json)
+	if err != nil {
+		return err
 	}
 	c, err := o.dial(ctx, cio)
 	if err != nil {
@@ -56,9 +54,30 @@ func runReport(ctx context.Context, args []string, cio cmdIO) error {
 		return fmt.Errorf("report %s: %w", id, err)
 	}
 	r := runreport.FromProgress(id, p)
-	if *format == "json" {
+	switch f {
+	case "json":
 		return writeJSON(cio.stdout, r)
+	case "html":
+		page, err := r.HTML()
+		if err != nil {
+			return fmt.Errorf("report %s: %w", id, err)
+		}
+		_, err = cio.stdout.Write(page)
+		return err
 	}
 	_, err = fmt.Fprint(cio.stdout, r.Markdown())
 	return err
+}
+
+// reportFormat checks --format before anything is dialled, so a typo fails fast; --json wins
+// because every other command treats it as "machine-readable, please".
+func reportFormat(format string, asJSON bool) (string, error) {
+	if asJSON {
+		return "json", nil
+	}
+	switch format {
+	case "md", "html", "json":
+		return format, nil
+	}
+	return "", fmt.Errorf("report: --format must be md, html or json, got %q", format)
 }

@@ -519,25 +519,35 @@ func decide(ctx context.Context, args []string, cio cmdIO, approve bool) error {
 	return nil
 }
 
-func runCancel(ctx context.Context, args []string, cio cmdIO) error {
-	fs := newFlags("cancel", cio)
+// oneID parses the flags of a command that takes exactly one id and connects to Temporal; the
+// caller closes the client.
+func oneID(ctx context.Context, name, usage string, args []string, cio cmdIO) (client.Client, string, connFlags, error) {
+	fs := newFlags(name, cio)
 	var o connFlags
 	o.register(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return err
+		return nil, "", o, err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: starter cancel ID")
+		return nil, "", o, errors.New("usage: starter " + usage)
 	}
 	c, err := o.dial(ctx, cio)
+	if err != nil {
+		return nil, "", o, err
+	}
+	return c, pos[0], o, nil
+}
+
+func runCancel(ctx context.Context, args []string, cio cmdIO) error {
+	c, id, _, err := oneID(ctx, "cancel", "cancel ID", args, cio)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.CancelWorkflow(ctx, pos[0], ""); err != nil {
-		return fmt.Errorf("cancel %s: %w", pos[0], err)
+	if err := c.CancelWorkflow(ctx, id, ""); err != nil {
+		return fmt.Errorf("cancel %s: %w", id, err)
 	}
-	fmt.Fprintf(cio.stdout, "cancellation requested for %s\n", pos[0])
+	fmt.Fprintf(cio.stdout, "cancellation requested for %s\n", id)
 	return nil
 }

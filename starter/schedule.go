@@ -363,25 +363,15 @@ func memoString(m *commonpb.Memo, key string) string {
 }
 
 func runScheduleTrigger(ctx context.Context, args []string, cio cmdIO) error {
-	fs := newFlags("schedule trigger", cio)
-	var o connFlags
-	o.register(fs)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return errors.New("usage: starter schedule trigger ID")
-	}
-	c, err := o.dial(ctx, cio)
+	c, id, _, err := oneID(ctx, "schedule trigger", "schedule trigger ID", args, cio)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := c.ScheduleClient().GetHandle(ctx, pos[0]).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
-		return fmt.Errorf("trigger schedule %s: %w", pos[0], err)
+	if err := c.ScheduleClient().GetHandle(ctx, id).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		return fmt.Errorf("trigger schedule %s: %w", id, err)
 	}
-	fmt.Fprintf(cio.stdout, "triggered schedule %s; see its runs with `starter schedule list`\n", pos[0])
+	fmt.Fprintf(cio.stdout, "triggered schedule %s; see its runs with `starter schedule list`\n", id)
 	return nil
 }
 

@@ -5,6 +5,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -34,6 +35,25 @@ type Report struct {
 	Steps         []Step     `json:"steps"`
 	Approvals     []Approval `json:"approvals,omitempty"`
 	SHA256        string     `json:"runbook_sha256,omitempty"`
+	// Alarms are the alarms attached to the run, so the timeline shows what fired and when.
+	Alarms []workflows.AttachedAlarm `json:"alarms,omitempty"`
+	// Backfill lists every step whose result carries backfill verification figures, not only
+	// the milestone step the RPO evidence comes from: a drill may verify before and after.
+	Backfill []Backfill `json:"backfill,omitempty"`
+}
+
+// Backfill is one backfill verification's figures, as the backfill.verify check reports them.
+type Backfill struct {
+	Step string `json:"step"`
+	// OK is nil when the result did not say.
+	OK         *bool  `json:"ok,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+	Missing    int64  `json:"missing"`
+	Duplicates int64  `json:"duplicates"`
+	Extra      int64  `json:"extra,omitempty"`
+	DLQObjects int64  `json:"dlq_objects,omitempty"`
+	SourceDocs int64  `json:"source_docs,omitempty"`
+	TargetDocs int64  `json:"target_docs,omitempty"`
 }
 
 // Step is one step's line in the report.
@@ -67,7 +87,7 @@ func FromProgress(id string, p *workflows.Progress) *Report {
 	r := &Report{WorkflowID: id, Runbook: p.Runbook, Environment: p.Environment, Mode: p.Mode, Outcome: p.Outcome,
 		Error: p.Error, RequestedBy: p.RequestedBy, Trigger: p.Trigger, StartedAt: p.StartedAt, EndedAt: p.EndedAt,
 		RTOSeconds: m.RTOSeconds, RTOFrom: m.RTOFrom, MissingDocs: m.MissingDocs, DuplicateDocs: m.DuplicateDocs,
-		SHA256: p.SHA256, Steps: []Step{}}
+		SHA256: p.SHA256, Steps: []Step{}, Alarms: p.Alarms}
 	if p.EndedAt != nil {
 		r.Seconds = p.EndedAt.Sub(p.StartedAt).Seconds()
 	}
@@ -78,6 +98,10 @@ func FromProgress(id string, p *workflows.Progress) *Report {
 			s.Seconds = st.EndedAt.Sub(*st.StartedAt).Seconds()
 		}
 		r.Steps = append(r.Steps, s)
+		if fig, ok := backfillOf(st.Result); ok {
+			fig.Step = st.Path
+			r.Backfill = append(r.Backfill, fig)
+		}
 		if st.Approval != nil {
 			r.Approvals = append(r.Approvals, Approval{Step: st.Path, Status: st.Approval.Status, Votes: st.Approval.Votes})
 		}
@@ -141,6 +165,58 @@ func (r *Report) Markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// backfillOf finds verification figures in a step result: at its top level (a backfill.verify
+// check) or further down (a nested runbook's step results, keyed by step id), the way
+// workflows.Measure looks for them.
+func backfillOf(res map[string]any) (Backfill, bool) {
+	if res == nil {
+		return Backfill{}, false
+	}
+	if missing, ok := asInt64(res["missing"]); ok {
+		b := Backfill{Missing: missing}
+		b.Duplicates, _ = asInt64(res["duplicates"])
+		b.Extra, _ = asInt64(res["extra"])
+		b.DLQObjects, _ = asInt64(res["dlq_objects"])
+		b.SourceDocs, _ = asInt64(res["source_docs"])
+		b.TargetDocs, _ = asInt64(res["target_docs"])
+		if v, ok := res["ok"].(bool); ok {
+			b.OK = &v
+		}
+		b.Reason, _ = res["reason"].(string)
+		return b, true
+	}
+	keys := make([]string, 0, len(res))
+	for k := range res {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if sub, ok := res[k].(map[string]any); ok {
+			if b, ok := backfillOf(sub); ok {
+				return b, true
+			}
+		}
+	}
+	return Backfill{}, false
+}
+
+// asInt64 reads a count whether it came from Go (int, int64) or from a JSON payload (float64,
+// json.Number), since results reach the report both ways.
+func asInt64(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	case float64:
+		return int64(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	return 0, false
 }
 
 func kindWhat(s Step) string {
