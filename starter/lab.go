@@ -78,6 +78,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	} else {
 		printEndpoints(stdout, ep, *rate)
+		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	}
 	<-ctx.Done()
 	return nil
@@ -127,8 +128,7 @@ func printEndpoints(w io.Writer, ep lab.Endpoints, rate float64) {
 		fmt.Fprintf(w, "Producer: %g events/s to %s, following its Route 53 weights.\n", rate, lab.RecordName)
 	}
 	fmt.Fprintln(w, `Try: AWS_ENDPOINT_URL=`+ep.Regions[regions[0]].AWSEndpoint+` aws kafka list-clusters-v2 --region `+regions[0]+`
-     go run ./starter lab fault impair-region --region `+regions[0]+`
-Press Ctrl-C to stop.`)
+     go run ./starter lab fault impair-region --region `+regions[0])
 }
 
 // faultFlags are the flags that describe a fault.
