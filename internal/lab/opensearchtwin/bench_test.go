@@ -242,3 +242,65 @@ func BenchmarkPITScanServer(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "docs/s")
 }
+
+// BenchmarkHistogramSum is the backfill engine's first level: fixed-interval buckets over the
+// whole index with the sum of timestamps in each, inside a range filter. At 50ms the default
+// data set gives 60,000 buckets, the most the engine asks for in one request.
+func BenchmarkHistogramSum(b *testing.B) {
+	f := seededFixture(b)
+	h := f.c.Handler()
+	lo, hi := base.UnixMilli(), base.Add(time.Duration(seededN)*3*time.Millisecond).UnixMilli()
+	for _, iv := range []string{"1s", "50ms"} {
+		b.Run(iv, func(b *testing.B) {
+			body := `{"size":0,"track_total_hits":false,"query":{"bool":{"filter":[{"range":{"timestamp":{"gte":` + strconv.FormatInt(lo, 10) + `,"lt":` + strconv.FormatInt(hi, 10) + `,"format":"epoch_millis"}}}]}},` +
+				`"aggs":{"h":{"date_histogram":{"field":"timestamp","fixed_interval":"` + iv + `","min_doc_count":1},"aggs":{"s":{"sum":{"field":"timestamp"}}}}}}`
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, httptest.NewRequest("POST", "/"+day1+"/_search", strings.NewReader(body)))
+				if rec.Code != 200 {
+					b.Fatalf("%d %s", rec.Code, rec.Body.String())
+				}
+			}
+			b.ReportMetric(float64(seededN)*float64(b.N)/b.Elapsed().Seconds(), "docs/s")
+		})
+	}
+}
+
+// multiRangeFilter is the backfill engine's filter for many short buckets: a covering range,
+// then a disjunction of groups, each a covering range and its ranges.
+func multiRangeFilter(n int, width, gap int64) string {
+	var groups []string
+	start := base.UnixMilli()
+	per := 30
+	for g := 0; g < n; g += per {
+		var rs []string
+		gLo := start + int64(g)*(width+gap)
+		gHi := gLo
+		for i := g; i < min(g+per, n); i++ {
+			lo := start + int64(i)*(width+gap)
+			gHi = lo + width
+			rs = append(rs, `{"range":{"timestamp":{"gte":`+strconv.FormatInt(lo, 10)+`,"lt":`+strconv.FormatInt(gHi, 10)+`,"format":"epoch_millis"}}}`)
+		}
+		groups = append(groups, `{"bool":{"filter":[{"range":{"timestamp":{"gte":`+strconv.FormatInt(gLo, 10)+`,"lt":`+strconv.FormatInt(gHi, 10)+`,"format":"epoch_millis"}}}],"should":[`+strings.Join(rs, ",")+`],"minimum_should_match":1}}`)
+	}
+	cover := `{"range":{"timestamp":{"gte":` + strconv.FormatInt(start, 10) + `,"lt":` + strconv.FormatInt(start+int64(n)*(width+gap), 10) + `,"format":"epoch_millis"}}}`
+	return `{"bool":{"filter":[` + cover + `,{"bool":{"should":[` + strings.Join(groups, ",") + `],"minimum_should_match":1}}]}}`
+}
+
+// BenchmarkMultiRangeIDPage reads the ids of 900 short ranges spread over the whole index, sorted
+// on [timestamp, event_id.keyword], as the backfill engine's merge does.
+func BenchmarkMultiRangeIDPage(b *testing.B) {
+	f := seededFixture(b)
+	h := f.c.Handler()
+	span := int64(seededN) * 3
+	q := multiRangeFilter(900, 100, span/900-100)
+	body := `{"size":10000,"_source":false,"track_total_hits":false,"query":{"bool":{"filter":[` + q + `,{"exists":{"field":"event_id.keyword"}}]}},` +
+		`"sort":[{"timestamp":{"order":"asc"}},{"event_id.keyword":{"order":"asc"}}]}`
+	for b.Loop() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("POST", "/"+day1+"/_search", strings.NewReader(body)))
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body.String())
+		}
+	}
+}

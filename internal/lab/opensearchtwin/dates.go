@@ -289,6 +289,57 @@ var namedFormats = map[string]string{
 	"hour_minute_second":              "15:04:05",
 }
 
+// appendFormat appends format(ms, loc). The default format in UTC, the key of every histogram
+// bucket, is written directly: a histogram can have 60,000 of them.
+func (df dateFormat) appendFormat(dst []byte, ms int64, loc *time.Location) []byte {
+	if loc == time.UTC && ms >= 0 && ms < 253402300800000 { // 1970 to 9999
+		if a := df.alts[0]; namedFormats[a] == defaultDateLayout {
+			return appendISOMillisUTC(dst, ms)
+		}
+	}
+	return append(dst, df.format(ms, loc)...)
+}
+
+// civilFromDays is the inverse of daysFromCivil.
+func civilFromDays(z int64) (y int64, m, d int) {
+	z += 719468
+	era := floorDiv(z, 146097)
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y = yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = int(doy - (153*mp+2)/5 + 1)
+	if mp < 10 {
+		m = int(mp + 3)
+	} else {
+		m = int(mp - 9)
+	}
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
+}
+
+// appendISOMillisUTC appends ms (from 1970 to 9999) as 2006-01-02T15:04:05.000Z.
+func appendISOMillisUTC(dst []byte, ms int64) []byte {
+	days, rem := ms/86400000, ms%86400000
+	y, m, d := civilFromDays(days)
+	two := func(dst []byte, v int) []byte { return append(dst, byte('0'+v/10), byte('0'+v%10)) }
+	dst = append(dst, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	dst = two(dst, m)
+	dst = append(dst, '-')
+	dst = two(dst, d)
+	dst = append(dst, 'T')
+	dst = two(dst, int(rem/3600000))
+	dst = append(dst, ':')
+	dst = two(dst, int(rem/60000%60))
+	dst = append(dst, ':')
+	dst = two(dst, int(rem/1000%60))
+	f := int(rem % 1000)
+	return append(dst, '.', byte('0'+f/100), byte('0'+f/10%10), byte('0'+f%10), 'Z')
+}
+
 func (df dateFormat) format(ms int64, loc *time.Location) string {
 	switch a := df.alts[0]; a {
 	case "epoch_millis":

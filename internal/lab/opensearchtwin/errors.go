@@ -170,27 +170,94 @@ type jkv struct {
 type jobj []jkv
 
 func (o jobj) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
-	for i, kv := range o {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		k, err := json.Marshal(kv.K)
-		if err != nil {
-			return nil, fmt.Errorf("marshal key %q: %w", kv.K, err)
-		}
-		buf.Write(k)
-		buf.WriteByte(':')
-		v, err := json.Marshal(kv.V)
-		if err != nil {
-			return nil, fmt.Errorf("marshal value of %q: %w", kv.K, err)
-		}
-		buf.Write(v)
-	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return appendJSON(nil, o)
 }
+
+// appendJSON appends v as encoding/json would encode it, byte for byte, without reflection for
+// the types responses are built from (a 60,000-bucket histogram is a million of them); other
+// types go through encoding/json.
+func appendJSON(dst []byte, v any) ([]byte, error) {
+	var err error
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case jobj:
+		dst = append(dst, '{')
+		for i, kv := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONStringStd(dst, kv.K)
+			dst = append(dst, ':')
+			if dst, err = appendJSON(dst, kv.V); err != nil {
+				return nil, fmt.Errorf("marshal value of %q: %w", kv.K, err)
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = appendJSON(dst, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(dst, ']'), nil
+	case string:
+		return appendJSONStringStd(dst, x), nil
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, x, 10), nil
+	case bool:
+		return strconv.AppendBool(dst, x), nil
+	case jfloat:
+		return appendJFloat(dst, float64(x)), nil
+	case rawJSON:
+		return append(dst, x...), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
+}
+
+// appendJSONBytesStd is appendJSONStringStd for text held in a byte slice.
+func appendJSONBytesStd(dst []byte, s []byte) []byte {
+	for _, c := range s {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return appendJSONStringStd(dst, string(s))
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// appendJSONStringStd appends s as encoding/json encodes it (which escapes <, > and & too):
+// plain text directly, anything else through encoding/json.
+func appendJSONStringStd(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			b, _ := json.Marshal(s) // a string always encodes
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// rawJSON is a value already rendered as JSON (compact, as encoding/json would write it).
+type rawJSON []byte
+
+func (r rawJSON) MarshalJSON() ([]byte, error) { return r, nil }
 
 // jfloat is a double rendered the way Java prints it (1.0 rather than 1), matching OpenSearch's
 // output for scores and metric values.
@@ -239,7 +306,7 @@ func appendJSONString(dst []byte, s string) []byte {
 }
 
 func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
+	b, err := appendJSON(nil, v)
 	if err != nil {
 		// Response values are built from strings, numbers and the ordered types above; a
 		// failure here is a programming error worth surfacing loudly in the lab.

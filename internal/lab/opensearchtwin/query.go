@@ -482,8 +482,11 @@ type cquery struct {
 	all, none  bool
 	hasTs      bool
 	tsLo, tsHi int64 // inclusive bounds on the primary timestamp implied by the query
-	tsOnly     bool  // the query is exactly the timestamp bounds
-	fn         func(rc *rowCtx) bool
+	// spans, when set, are the only timestamps in [tsLo, tsHi] the query allows: sorted, disjoint
+	// intervals (see spans.go). Nil means all of [tsLo, tsHi].
+	spans []tsSpan
+	// fn tests a row's other conditions; nil when the timestamp conditions are the whole query.
+	fn func(rc *rowCtx) bool
 }
 
 type compileCtx struct {
@@ -497,7 +500,7 @@ func (cq *cquery) match(rc *rowCtx) bool {
 	if cq.none {
 		return false
 	}
-	if cq.hasTs && (rc.ts < cq.tsLo || rc.ts > cq.tsHi) {
+	if cq.hasTs && !cq.inTs(rc.ts) {
 		return false
 	}
 	return cq.fn == nil || cq.fn(rc)
@@ -519,7 +522,7 @@ func compile(q query, ix *index, ctx *compileCtx) (*cquery, *apiError) {
 			return matchNone(), nil
 		}
 		if r.primary {
-			return &cquery{hasTs: true, tsLo: math.MinInt64 + 1, tsHi: math.MaxInt64, tsOnly: true}, nil
+			return tsQuery([]tsSpan{{math.MinInt64 + 1, math.MaxInt64}}), nil
 		}
 		var buf []value
 		var sb []byte
@@ -597,7 +600,17 @@ func compile(q query, ix *index, ctx *compileCtx) (*cquery, *apiError) {
 
 func compileBool(q qBool, ix *index, ctx *compileCtx) (*cquery, *apiError) {
 	var req, should, not []*cquery
-	out := &cquery{tsLo: math.MinInt64, tsHi: math.MaxInt64, tsOnly: true}
+	// ts collects the conditions on the primary timestamp: required clauses intersect it, a
+	// should group of pure timestamp conditions unions into it, must_not subtracts.
+	var ts []tsSpan
+	hasTs := false
+	restrict := func(s []tsSpan) {
+		if hasTs {
+			ts = intersectSpans(ts, s)
+		} else {
+			ts, hasTs = slices.Clone(s), true
+		}
+	}
 	for _, group := range [][]query{q.must, q.filter} {
 		for _, sub := range group {
 			c, err := compile(sub, ix, ctx)
@@ -608,11 +621,7 @@ func compileBool(q qBool, ix *index, ctx *compileCtx) (*cquery, *apiError) {
 				return matchNone(), nil
 			}
 			if c.hasTs {
-				out.hasTs = true
-				out.tsLo, out.tsHi = max(out.tsLo, c.tsLo), min(out.tsHi, c.tsHi)
-			}
-			if !c.all && !c.tsOnly {
-				out.tsOnly = false
+				restrict(c.tsSpans())
 			}
 			if c.fn != nil {
 				req = append(req, c)
@@ -634,9 +643,14 @@ func compileBool(q qBool, ix *index, ctx *compileCtx) (*cquery, *apiError) {
 		if c.all {
 			return matchNone(), nil
 		}
-		if !c.none {
-			not = append(not, c)
+		if c.none {
+			continue
 		}
+		if c.fn == nil && c.hasTs {
+			restrict(complementSpans(c.tsSpans()))
+			continue
+		}
+		not = append(not, c)
 	}
 	msm, err := minimumShouldMatch(q.msm, len(should), len(q.must)+len(q.filter) == 0)
 	if err != nil {
@@ -648,19 +662,38 @@ func compileBool(q qBool, ix *index, ctx *compileCtx) (*cquery, *apiError) {
 	if msm == 0 {
 		should = nil
 	}
-	if len(not) > 0 || len(should) > 0 {
-		out.tsOnly = false
+	if msm == 1 && !slices.ContainsFunc(should, func(c *cquery) bool { return c.fn != nil && !c.none }) {
+		// Any one of several timestamp conditions: their union.
+		var union []tsSpan
+		everything := false
+		for _, c := range should {
+			switch {
+			case c.all:
+				everything = true
+			case c.hasTs:
+				union = append(union, c.tsSpans()...)
+			}
+		}
+		if !everything {
+			restrict(normSpans(union))
+		}
+		should = nil
 	}
-	if out.hasTs && out.tsLo > out.tsHi {
+	if hasTs && len(ts) == 0 {
 		return matchNone(), nil
 	}
+	var out *cquery
+	switch {
+	case hasTs:
+		out = tsQuery(ts)
+	case len(req) == 0 && len(should) == 0 && len(not) == 0:
+		return matchAll(), nil
+	default:
+		out = &cquery{}
+	}
 	if len(req) == 0 && len(should) == 0 && len(not) == 0 {
-		if !out.hasTs {
-			return matchAll(), nil
-		}
 		return out, nil
 	}
-	out.tsOnly = false
 	out.fn = func(rc *rowCtx) bool {
 		for _, c := range req {
 			if !c.fn(rc) {
@@ -829,7 +862,7 @@ func compileRange(q qRange, ix *index, ctx *compileCtx) (*cquery, *apiError) {
 				if lo > hi {
 					return matchNone(), nil
 				}
-				return &cquery{hasTs: true, tsLo: lo, tsHi: hi, tsOnly: true}, nil
+				return tsQuery([]tsSpan{{lo, hi}}), nil
 			}
 			if isDate {
 				var buf []value
@@ -944,16 +977,15 @@ func compileTerms(fieldName string, wanted []any, ci bool, ix *index, ctx *compi
 			}
 			want[ms] = true
 		}
-		if r.primary && len(want) == 1 {
+		if r.primary {
+			points := make([]tsSpan, 0, len(want))
 			for ms := range want {
-				return &cquery{hasTs: true, tsLo: ms, tsHi: ms, tsOnly: true}, nil
+				points = append(points, tsSpan{ms, ms})
 			}
+			return tsQuery(normSpans(points)), nil
 		}
 		var buf []value
 		return &cquery{fn: func(rc *rowCtx) bool {
-			if r.primary {
-				return want[rc.ts]
-			}
 			buf = rc.values(&r, buf)
 			for i := range buf {
 				if ms, ok := buf[i].millis(r.df); ok && want[ms] {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/url"
 	"slices"
@@ -34,6 +35,9 @@ func (t *target) scan(q *cquery, rc *rowCtx, fn func(*rowCtx) bool) bool {
 	if q.none {
 		return true
 	}
+	if q.hasTs && t.ix.mono {
+		return t.scanAny(q, rc, fn) // timestamp order is row order
+	}
 	ix := t.ix
 	hasDel := len(ix.deleted) > 0
 	for lo := 0; lo < t.n; lo += blockRows {
@@ -47,7 +51,7 @@ func (t *target) scan(q *cquery, rc *rowCtx, fn func(*rowCtx) bool) bool {
 				continue
 			}
 			rc.reset(ix, r)
-			if q.hasTs && (rc.ts < q.tsLo || rc.ts > q.tsHi) {
+			if q.hasTs && !q.inTs(rc.ts) {
 				continue
 			}
 			if q.fn != nil && !q.fn(rc) {
@@ -61,41 +65,71 @@ func (t *target) scan(q *cquery, rc *rowCtx, fn func(*rowCtx) bool) bool {
 	return true
 }
 
-// count counts matches, stopping once it exceeds limit (limit < 0: exact).
+// scanAny is scan for callers that do not depend on the order: when q restricts the timestamp
+// it reads only the rows inside q's intervals, in timestamp order.
+func (t *target) scanAny(q *cquery, rc *rowCtx, fn func(*rowCtx) bool) bool {
+	if q.none {
+		return true
+	}
+	if !q.hasTs {
+		return t.scan(q, rc, fn)
+	}
+	ix := t.ix
+	hasDel := len(ix.deleted) > 0
+	v := t.tsView()
+	for _, s := range v.positions(q.tsSpans()) {
+		for p := s.lo; p < s.hi; p++ {
+			r := v.row(p)
+			if r >= t.n || (hasDel && !t.live(r)) {
+				continue
+			}
+			rc.reset(ix, r)
+			if q.fn != nil && !q.fn(rc) {
+				continue
+			}
+			if !fn(rc) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// count counts matches, stopping once it exceeds limit (limit < 0: exact). A query that only
+// restricts the timestamp is counted from the positions of its intervals, without reading rows.
 func (t *target) count(q *cquery, limit int64) int64 {
 	if q.none {
 		return 0
 	}
 	ix := t.ix
-	if len(ix.deleted) == 0 && (q.all || q.tsOnly) {
-		if !q.hasTs {
-			return int64(t.n)
-		}
+	if q.fn == nil && len(ix.deleted) <= t.n/8 {
 		var n int64
-		for lo := 0; lo < t.n; lo += blockRows {
-			b := lo >> blockBits
-			if ix.blkMax[b] < q.tsLo || ix.blkMin[b] > q.tsHi {
-				continue
-			}
-			hi := min(lo+blockRows, t.n)
-			if ix.blkMin[b] >= q.tsLo && ix.blkMax[b] <= q.tsHi {
-				n += int64(hi - lo)
-				continue
-			}
-			for r := lo; r < hi; r++ {
-				if ts := ix.tsAt(r); ts >= q.tsLo && ts <= q.tsHi {
-					n++
+		if !q.hasTs {
+			n = int64(t.n)
+		} else {
+			v := t.tsView()
+			for _, s := range v.positions(q.tsSpans()) {
+				if v.ord == nil || len(v.ord) == t.n {
+					n += int64(s.hi - s.lo)
+					continue
+				}
+				for p := s.lo; p < s.hi; p++ {
+					if int(v.ord[p]) < t.n {
+						n++
+					}
 				}
 			}
-			if limit >= 0 && n > limit {
-				return n
+		}
+		for r, seq := range ix.deleted {
+			if int(r) < t.n && seq < t.ops && q.inTs(ix.tsAt(int(r))) {
+				n--
 			}
 		}
 		return n
 	}
 	var n int64
 	var rc rowCtx
-	t.scan(q, &rc, func(*rowCtx) bool {
+	t.scanAny(q, &rc, func(*rowCtx) bool {
 		n++
 		return limit < 0 || n <= limit
 	})
@@ -802,6 +836,7 @@ func runSearch(targets []*target, sb *searchBody, now time.Time, maxWindow int) 
 		actx := &aggCtx{now: now}
 		cols := newCollectors(specs, actx)
 		var rc rowCtx
+		var tsBuf []int64
 		for i, t := range targets {
 			for _, c := range cols {
 				c.setTarget(t)
@@ -809,7 +844,17 @@ func runSearch(targets []*target, sb *searchBody, now time.Time, maxWindow int) 
 			if actx.err != nil {
 				return nil, errSearchPhase(actx.err)
 			}
-			t.scan(cqs[i], &rc, func(rc *rowCtx) bool {
+			if cqs[i].fn == nil && tsOnlyAggs(specs, t.ix) {
+				// Nothing but timestamps is read: take them straight from the column.
+				tsBuf = t.eachTs(cqs[i], tsBuf, func(ts []int64) {
+					res.total += int64(len(ts))
+					for _, c := range cols {
+						c.(tsCollector).collectTs(ts)
+					}
+				})
+				continue
+			}
+			t.scanAny(cqs[i], &rc, func(rc *rowCtx) bool {
 				res.total++
 				for _, c := range cols {
 					c.collect(rc)
@@ -896,17 +941,18 @@ func fastSortable(keys []*sortKey, targets []*target) bool {
 }
 
 // tsStream yields one target's matching rows in full sort order when the first sort key is the
-// index's timestamp: it walks the timestamp order from the search_after position and sorts each
-// run of equal timestamps by the remaining keys. A page therefore costs O(page), not O(index).
+// index's timestamp: it walks the timestamp order through the query's intervals from the
+// search_after position and sorts each run of equal timestamps by the remaining keys. A page
+// therefore costs O(page), not O(index).
 type tsStream struct {
 	t     *target
 	q     *cquery
 	keys  []*sortKey
 	after []sortVal
-	ord   []uint32
-	size  int
+	view  tsView
+	spans []posSpan // in walking order: descending sorts walk them (and each) backwards
+	si    int
 	pos   int
-	stop  int
 	desc  bool
 	group []hit
 	gi    int
@@ -914,85 +960,60 @@ type tsStream struct {
 	ss    sortScratch
 }
 
-func (s *tsStream) rowAt(p int) int {
-	if s.ord == nil {
-		return p
-	}
-	return int(s.ord[p])
-}
-
-func (s *tsStream) tsAt(p int) int64 { return s.t.ix.tsAt(s.rowAt(p)) }
-
-// lowerBound returns the first position whose timestamp is >= x.
-func (s *tsStream) lowerBound(x int64) int {
-	lo, hi := 0, s.size
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if s.tsAt(m) < x {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	return lo
-}
-
 func newTsStream(t *target, q *cquery, keys []*sortKey, after []sortVal) *tsStream {
 	s := &tsStream{t: t, q: q, keys: keys, after: after, desc: keys[0].desc}
-	s.ord = t.ix.order()
-	s.size = len(s.ord)
-	if s.ord == nil {
-		s.size = t.n
-	}
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-	if q.hasTs {
-		lo, hi = q.tsLo, q.tsHi
-	}
+	s.view = t.tsView()
+	spans := q.tsSpans()
 	if len(after) > 0 && after[0].t != 0 {
 		a := after[0].i
 		if after[0].t == 'f' {
 			a = int64(math.Floor(after[0].f))
 		}
+		from := tsSpan{a, math.MaxInt64}
 		if s.desc {
-			hi = min(hi, a)
-		} else {
-			lo = max(lo, a)
+			from = tsSpan{math.MinInt64, a}
 		}
+		spans = intersectSpans(spans, []tsSpan{from})
 	}
-	if lo > hi {
-		s.pos, s.stop = 0, 0
-		return s
-	}
+	s.spans = s.view.positions(spans)
 	if s.desc {
-		s.pos = s.upperBound(hi) - 1
-		s.stop = s.lowerBound(lo)
-	} else {
-		s.pos = s.lowerBound(lo)
-		s.stop = s.upperBound(hi)
+		slices.Reverse(s.spans)
 	}
+	s.si = -1
+	s.nextSpan()
 	return s
 }
 
-func (s *tsStream) upperBound(x int64) int {
-	if x == math.MaxInt64 {
-		return s.size
+// nextSpan moves to the start of the next run of positions.
+func (s *tsStream) nextSpan() {
+	s.si++
+	if s.si < len(s.spans) {
+		if s.desc {
+			s.pos = s.spans[s.si].hi - 1
+		} else {
+			s.pos = s.spans[s.si].lo
+		}
 	}
-	return s.lowerBound(x + 1)
 }
 
+// more reports whether a position is left, moving to the next run when the current one is done.
 func (s *tsStream) more() bool {
-	if s.desc {
-		return s.pos >= s.stop
+	for s.si < len(s.spans) {
+		sp := s.spans[s.si]
+		if s.pos >= sp.lo && s.pos < sp.hi {
+			return true
+		}
+		s.nextSpan()
 	}
-	return s.pos < s.stop
+	return false
 }
 
 func (s *tsStream) fill() {
 	s.group, s.gi = s.group[:0], 0
 	for len(s.group) == 0 && s.more() {
-		ts0 := s.tsAt(s.pos)
-		for s.more() && s.tsAt(s.pos) == ts0 {
-			row := s.rowAt(s.pos)
+		ts0 := s.view.ts(s.pos)
+		for s.more() && s.view.ts(s.pos) == ts0 {
+			row := s.view.row(s.pos)
 			if s.desc {
 				s.pos--
 			} else {
@@ -1002,7 +1023,8 @@ func (s *tsStream) fill() {
 				continue
 			}
 			s.rc.reset(s.t.ix, row)
-			if !s.q.match(&s.rc) {
+			// The position is inside the query's intervals: only its other conditions remain.
+			if s.q.fn != nil && !s.q.fn(&s.rc) {
 				continue
 			}
 			key := make([]sortVal, len(s.keys))
@@ -1090,7 +1112,7 @@ func genericSortedHits(targets []*target, cqs []*cquery, keys []*sortKey, after 
 	var ss sortScratch
 	scratch := make([]sortVal, len(keys))
 	for i, t := range targets {
-		t.scan(cqs[i], &rc, func(rc *rowCtx) bool {
+		t.scanAny(cqs[i], &rc, func(rc *rowCtx) bool {
 			for k, key := range keys {
 				scratch[k] = key.value(rc, t, &ss)
 			}
@@ -1208,7 +1230,10 @@ func renderSearch(dst []byte, res *searchResult, sb *searchBody, o renderOpts) [
 	dst = append(dst, "]}"...)
 	if res.aggs != nil {
 		dst = append(dst, `,"aggregations":`...)
-		dst = append(dst, mustJSON(res.aggs)...)
+		var err error
+		if dst, err = appendJSON(dst, res.aggs); err != nil {
+			panic(fmt.Sprintf("opensearchtwin: marshal aggregations: %v", err)) // as mustJSON
+		}
 	}
 	return append(dst, '}')
 }

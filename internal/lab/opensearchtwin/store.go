@@ -22,7 +22,9 @@ import (
 //     integers, and timestamps as an offset from the row's primary timestamp;
 //   - the primary timestamp (the index's time field) is a separate int64 millis column with
 //     per-block min/max, so time-range filters and date histograms never decode rows;
-//   - a sorted permutation by timestamp is built lazily, and only when rows arrived out of order.
+//   - rows are searched in timestamp order: row order while they arrive in order, else a sorted
+//     permutation built lazily (4 bytes a row) and extended. Timestamp conditions become
+//     binary searches in that order (spans.go).
 //
 // _source is rebuilt from the row on the way out and equals the indexed bytes exactly; documents
 // that cannot be rebuilt (unusual whitespace, escaped keys) are stored verbatim instead.
