@@ -337,7 +337,10 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, where string, owner
 	t := v.Type()
 	switch {
 	case t == anyType:
-		v.Set(reflect.ValueOf(d.plain(n, where)))
+		// A YAML null leaves v nil: reflect.ValueOf(nil) is the zero Value, which Set panics on.
+		if p := d.plain(n, where); p != nil {
+			v.Set(reflect.ValueOf(p))
+		}
 		return true
 	case t == durationType:
 		return d.decodeDuration(n, v, where)

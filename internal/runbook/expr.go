@@ -135,7 +135,40 @@ func eval(src string, s Scope) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %q: %s", src, exprMessage(err))
 	}
-	return plain(v), nil
+	v = plain(v)
+	if bad := nonFinite(v); bad != "" {
+		// JSON has no NaN or infinity: such a value could not reach an activity or a result.
+		return nil, fmt.Errorf("evaluate %q: the result is %s (division by zero?)", src, bad)
+	}
+	return v, nil
+}
+
+// nonFinite names the first NaN or infinity in v, or returns "".
+func nonFinite(v any) string {
+	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) {
+			return "NaN"
+		}
+		if math.IsInf(v, 0) {
+			return "infinite"
+		}
+	case float32:
+		return nonFinite(float64(v))
+	case map[string]any:
+		for _, k := range sortedKeys(v) {
+			if bad := nonFinite(v[k]); bad != "" {
+				return bad
+			}
+		}
+	case []any:
+		for _, el := range v {
+			if bad := nonFinite(el); bad != "" {
+				return bad
+			}
+		}
+	}
+	return ""
 }
 
 // plain turns the maps expr builds with non-string keys (fromPairs, group results) into

@@ -257,3 +257,14 @@ func TestExpressionMapsAreJSONReady(t *testing.T) {
 		t.Fatalf("not JSON-ready: %v", err)
 	}
 }
+
+func TestNonFiniteResultsAreErrors(t *testing.T) {
+	for _, src := range []string{"1 / 0", "0.0 / 0.0", "{'a': [1, 1 / 0]}"} {
+		if _, err := Eval(src, Scope{}); err == nil || !strings.Contains(err.Error(), "division by zero?") {
+			t.Errorf("Eval(%q) error = %v, want a non-finite error", src, err)
+		}
+	}
+	if v, err := Eval("1 / 4", Scope{}); err != nil || v != 0.25 {
+		t.Errorf("Eval(1 / 4) = %v, %v", v, err)
+	}
+}
