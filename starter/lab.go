@@ -25,7 +25,7 @@ const labUsage = `Usage:
 
 Fault kinds: %s
 Fault flags: --region R, --replicator NAME, --service S (kafka, osis, aoss, es, route53,
-monitoring, s3, sqs, ssm), --zone Z, --share 0..1, --delay D, --fault-api URL (default
+monitoring, s3, sqs, ssm), --operation OP, --zone Z, --share 0..1, --delay D, --fault-api URL (default
 $SWITCHYARD_LAB_FAULT_API or %s).
 `
 
@@ -142,7 +142,8 @@ type faultFlags struct {
 func (o *faultFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.f.Region, "region", "", "Region the fault acts on")
 	fs.StringVar(&o.f.Replicator, "replicator", "", "replicator name (stop-replicator, slow-replicator)")
-	fs.StringVar(&o.f.Service, "service", "", "AWS service signing name (throttle, fail, latency); empty: all")
+	fs.StringVar(&o.f.Service, "service", "", "AWS service signing name (throttle, fail, deny, latency); empty: all")
+	fs.StringVar(&o.f.Operation, "operation", "", "API operation, e.g. DescribeReplicator (throttle, fail, deny); empty: all")
 	fs.StringVar(&o.f.Zone, "zone", "", "zone of the zonal domain (zone-outage)")
 	fs.Float64Var(&o.f.Share, "share", 0, "share of documents or calls affected, 0..1 (default 1)")
 	fs.DurationVar(&o.delay, "delay", 0, "added delay (latency, slow-replicator)")

@@ -421,3 +421,62 @@ func TestDemoDrillEndsWithNoMissingDocument(t *testing.T) {
 		require.Contains(t, raw, k)
 	}
 }
+
+// countFaults wraps the lab's fault hook to count the calls it faulted, and calls of op.
+func countFaults(t *testing.T, op string) (faulted, calls func() int) {
+	t.Helper()
+	var mu sync.Mutex
+	var nf, nc int
+	labHook := sharedLab.Twin().FaultHook()
+	sharedLab.Twin().SetFaultHook(func(fc awstwin.FaultContext) awstwin.Fault {
+		f := labHook(fc)
+		mu.Lock()
+		defer mu.Unlock()
+		if f.Kind != awstwin.NoFault && f.Kind != awstwin.FaultLatency {
+			nf++
+		}
+		if fc.Operation == op {
+			nc++
+		}
+		return f
+	})
+	t.Cleanup(func() { sharedLab.Twin().SetFaultHook(labHook) })
+	get := func(n *int) func() int { return func() int { mu.Lock(); defer mu.Unlock(); return *n } }
+	return get(&nf), get(&nc)
+}
+
+func TestRunbooksSurviveAFlakyControlPlane(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	ctx := context.Background()
+	faulted, _ := countFaults(t, "")
+	// 30 % of every control-plane call in both Regions fails: half throttled, half HTTP 500.
+	for _, kind := range []lab.FaultKind{lab.FaultThrottle, lab.FaultFail} {
+		_, err := sharedLab.Inject(ctx, lab.Fault{Kind: kind, Share: 0.15})
+		require.NoError(t, err)
+	}
+	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
+	res, err = runToEnd(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.Positive(t, faulted(), "the lab really failed calls")
+}
+
+func TestAccessDeniedFailsTheStepAtOnce(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	_, calls := countFaults(t, "DescribeReplicator")
+	_, err := sharedLab.Inject(context.Background(), lab.Fault{Kind: lab.FaultDeny, Region: west, Service: "kafka", Operation: "DescribeReplicator"})
+	require.NoError(t, err)
+	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true")
+	require.Error(t, err)
+	st := stepOf(res.Progress, "preflight/target_replicator")
+	require.Equal(t, workflows.StatusFailed, st.Status)
+	require.Contains(t, st.Error, "AccessDenied")
+	require.Contains(t, st.Error, west, "the message names the Region")
+	require.Equal(t, 1, calls(), "no retry: the one denied call is all")
+	require.Contains(t, res.Error, "refusing to fail over into us-west-2")
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+}

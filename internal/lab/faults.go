@@ -38,6 +38,9 @@ const (
 	FaultThrottle FaultKind = "throttle"
 	// FaultFail answers Share (default 1) of the matching control-plane calls with HTTP 500.
 	FaultFail FaultKind = "fail"
+	// FaultDeny answers the matching control-plane calls (Service, and Operation when given)
+	// with AccessDenied, as an IAM policy lacking the action would.
+	FaultDeny FaultKind = "deny"
 	// FaultLatency adds Delay to every matching control-plane call (benchmarks).
 	FaultLatency FaultKind = "latency"
 	// FaultZoneOutage fails one zone of the three-zone domain.
@@ -46,7 +49,7 @@ const (
 
 // FaultKinds lists every kind, for usage messages.
 var FaultKinds = []FaultKind{FaultImpairRegion, FaultStopReplicator, FaultSlowReplicator, FaultPartition, FaultDLQShare,
-	FaultThrottle, FaultFail, FaultLatency, FaultZoneOutage}
+	FaultThrottle, FaultFail, FaultDeny, FaultLatency, FaultZoneOutage}
 
 // Fault is one injected fault: what the fault API takes and lists.
 type Fault struct {
@@ -61,10 +64,12 @@ type Fault struct {
 	Replicator string `json:"replicator,omitempty"`
 	// Service is a SigV4 signing name (kafka, osis, aoss, es, route53, monitoring, s3, sqs,
 	// ssm) for throttle, fail and latency; "" means every service.
-	Service string   `json:"service,omitempty"`
-	Zone    string   `json:"zone,omitempty"`
-	Share   float64  `json:"share,omitempty"`
-	Delay   Duration `json:"delay,omitempty"`
+	Service string `json:"service,omitempty"`
+	// Operation narrows throttle, fail and deny to one API operation (e.g. DescribeReplicator).
+	Operation string   `json:"operation,omitempty"`
+	Zone      string   `json:"zone,omitempty"`
+	Share     float64  `json:"share,omitempty"`
+	Delay     Duration `json:"delay,omitempty"`
 	// Since is when the fault was injected (set by the lab).
 	Since time.Time `json:"since,omitzero"`
 }
@@ -100,16 +105,18 @@ var ErrInvalidFault = errors.New("invalid fault")
 
 // cpRule is an active control-plane fault.
 type cpRule struct {
-	id      string
-	kind    FaultKind
-	region  string
-	service string
-	share   float64
-	delay   time.Duration
+	id        string
+	kind      FaultKind
+	region    string
+	service   string
+	operation string
+	share     float64
+	delay     time.Duration
 }
 
 func (r cpRule) matches(fc awstwin.FaultContext) bool {
-	return (r.region == "" || r.region == fc.Region) && (r.service == "" || r.service == fc.Service)
+	return (r.region == "" || r.region == fc.Region) && (r.service == "" || r.service == fc.Service) &&
+		(r.operation == "" || r.operation == fc.Operation)
 }
 
 var knownServices = []string{awstwin.ServiceKafka, awstwin.ServiceOSIS, awstwin.ServiceAOSS, awstwin.ServiceOpenSearch,
@@ -164,7 +171,7 @@ func (l *Lab) normalize(f Fault) (Fault, error) {
 			f.Share = 1
 		}
 		f.ID = string(f.Kind) + ":" + f.Region
-	case FaultThrottle, FaultFail, FaultLatency:
+	case FaultThrottle, FaultFail, FaultDeny, FaultLatency:
 		if f.Region != "" {
 			if err := needRegion(); err != nil {
 				return Fault{}, err
@@ -181,6 +188,9 @@ func (l *Lab) normalize(f Fault) (Fault, error) {
 			f.Share = 1
 		}
 		f.ID = string(f.Kind) + ":" + orStar(f.Region) + ":" + orStar(f.Service)
+		if f.Operation != "" {
+			f.ID += ":" + f.Operation
+		}
 	case FaultZoneOutage:
 		known := false
 		for _, z := range l.zonal.ZoneStats() {
@@ -330,12 +340,13 @@ func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
 			share = 0
 		}
 		l.regions[f.Region].pipeline.SetDLQShare(share)
-	case FaultThrottle, FaultFail, FaultLatency:
+	case FaultThrottle, FaultFail, FaultDeny, FaultLatency:
 		l.fmu.Lock()
 		defer l.fmu.Unlock()
 		l.rules = slices.DeleteFunc(l.rules, func(r cpRule) bool { return r.id == f.ID })
 		if on {
-			l.rules = append(l.rules, cpRule{id: f.ID, kind: f.Kind, region: f.Region, service: f.Service, share: f.Share, delay: time.Duration(f.Delay)})
+			l.rules = append(l.rules, cpRule{id: f.ID, kind: f.Kind, region: f.Region, service: f.Service, operation: f.Operation,
+				share: f.Share, delay: time.Duration(f.Delay)})
 		}
 	case FaultZoneOutage:
 		return l.zonal.SetZoneAvailable(f.Zone, !on)
@@ -352,10 +363,13 @@ func (l *Lab) controlPlaneFault(fc awstwin.FaultContext) awstwin.Fault {
 		return awstwin.Fault{Kind: awstwin.FaultRegionImpaired}
 	}
 	var latency time.Duration
-	for _, kind := range []FaultKind{FaultFail, FaultThrottle} {
+	for _, kind := range []FaultKind{FaultDeny, FaultFail, FaultThrottle} {
 		for _, r := range l.rules {
 			if r.kind == kind && r.matches(fc) && rand.Float64() < r.share {
-				if kind == FaultFail {
+				switch kind {
+				case FaultDeny:
+					return awstwin.Fault{Kind: awstwin.FaultAccessDenied}
+				case FaultFail:
 					return awstwin.Fault{Kind: awstwin.FaultInternalError}
 				}
 				return awstwin.Fault{Kind: awstwin.FaultThrottle}

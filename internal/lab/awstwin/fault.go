@@ -1,6 +1,7 @@
 package awstwin
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -27,6 +28,9 @@ const (
 	// FaultRegionImpaired drops the connection without any response, the way a client sees an
 	// endpoint in a Region that has gone dark: no HTTP status, only a transport error.
 	FaultRegionImpaired
+	// FaultAccessDenied answers 403 with the service's access-denied error, as an IAM policy
+	// that lacks the action would: clients must fail at once, without retrying.
+	FaultAccessDenied
 )
 
 // String names the kind for logs.
@@ -44,6 +48,8 @@ func (k FaultKind) String() string {
 		return "latency"
 	case FaultRegionImpaired:
 		return "region-impaired"
+	case FaultAccessDenied:
+		return "access-denied"
 	}
 	return "unknown"
 }
@@ -100,6 +106,14 @@ func (t *Twin) applyFault(c *call, f Fault) bool {
 		return false
 	case FaultRegionImpaired:
 		dropConnection(c.w)
+		return false
+	case FaultAccessDenied:
+		code := "AccessDeniedException"
+		if c.proto == protoQuery || c.proto == protoRestXML || c.proto == protoS3 {
+			code = "AccessDenied"
+		}
+		c.fail(&apiError{Status: http.StatusForbidden, Code: code,
+			Message: fmt.Sprintf("User: arn:aws:sts::000000000000:assumed-role/switchyard-worker is not authorized to perform: %s:%s", c.svc.name, c.op)})
 		return false
 	}
 	return true
