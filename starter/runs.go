@@ -122,6 +122,9 @@ func startOptions(id string, in workflows.RunInput) client.StartWorkflowOptions 
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		// Used only when this process also runs a worker for the task queue (dev, demo, bench):
+		// the first workflow task then comes back with the start response.
+		EnableEagerStart: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SARunbook.ValueSet(in.Runbook), workflows.SAEnvironment.ValueSet(in.Environment),
 			workflows.SATrigger.ValueSet(in.Trigger.Kind)),

@@ -39,6 +39,8 @@ const clusterName = "active"
 //   - system.enableActivityEagerExecution: activities a workflow task schedules go straight back
 //     to the worker that completed the task, skipping a poll round trip each (the production
 //     Temporal Cloud default); a failover's sequential steps are where that latency adds up.
+//   - system.enableEagerWorkflowStart: a run started by a process that also runs a worker (starter
+//     dev, demo, benchmarks) gets its first workflow task with the start response.
 func DefaultDynamicConfig() map[string]any {
 	return map[string]any{
 		"system.forceSearchAttributesCacheRefreshOnRead": true,
@@ -49,6 +51,7 @@ func DefaultDynamicConfig() map[string]any {
 		"frontend.namespaceRPS.visibility":               100,
 		"frontend.enableServerVersionCheck":              false,
 		"system.enableActivityEagerExecution":            true,
+		"system.enableEagerWorkflowStart":                true,
 	}
 }
 
