@@ -20,7 +20,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
-	"github.com/switchyard-dr/switchyard/internal/devserver"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/internal/triggers"
@@ -111,7 +110,7 @@ func runBenchAlarms(ctx context.Context, args []string, cio cmdIO) error {
 	return nil
 }
 
-// awsCallWatch observes the lab's AWS calls through the twin's fault hook, injecting nothing.
+// awsCallWatch observes the lab's AWS calls, injecting nothing.
 type awsCallWatch struct {
 	mu    sync.Mutex
 	shift chan time.Time // armed: receives the time of the next ChangeResourceRecordSets
@@ -119,7 +118,7 @@ type awsCallWatch struct {
 	receives atomic.Int64
 }
 
-func (w *awsCallWatch) hook(fc awstwin.FaultContext) awstwin.Fault {
+func (w *awsCallWatch) observe(fc awstwin.FaultContext, _ awstwin.Fault) {
 	now := time.Now()
 	switch {
 	case fc.Service == awstwin.ServiceRoute53 && fc.Operation == "ChangeResourceRecordSets":
@@ -132,7 +131,6 @@ func (w *awsCallWatch) hook(fc awstwin.FaultContext) awstwin.Fault {
 	case fc.Service == awstwin.ServiceSQS && fc.Operation == "ReceiveMessage":
 		w.receives.Add(1)
 	}
-	return awstwin.Fault{}
 }
 
 // armShift returns a channel that receives the time of the next ChangeResourceRecordSets.
@@ -145,29 +143,16 @@ func (w *awsCallWatch) armShift() <-chan time.Time {
 
 func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*BenchAlarmsResult, error) {
 	quiet := slog.New(slog.DiscardHandler)
-	l, err := lab.Start(ctx, lab.Options{RandomPorts: true, ProducerRate: o.rate, WithEventIDs: true, TestID: "bench-alarms",
-		Route53ChangeDelay: -1, Logger: quiet})
-	if err != nil {
-		return nil, fmt.Errorf("start lab: %w", err)
-	}
-	defer l.Close()
-	dir, err := labRunbookDir(o.runbooks, l)
+	p, err := startPrivateLab(ctx, lab.Options{ProducerRate: o.rate, WithEventIDs: true, TestID: "bench-alarms", Route53ChangeDelay: -1},
+		o.runbooks, nil, quiet)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	defer p.close()
+	l, env, dir := p.lab, p.dev, p.dir
 	if err := writeBenchRules(o.runbooks, dir); err != nil {
 		return nil, err
 	}
-	port, err := devserver.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	env, err := startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: dir}, quiet)
-	if err != nil {
-		return nil, err
-	}
-	defer env.stop()
 	primary, secondary := l.Regions()
 	labEnv := l.Environment()
 	alarm := ""
@@ -180,10 +165,8 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 		return nil, fmt.Errorf("the lab has no pipeline-not-ingesting alarm in %s", primary)
 	}
 
-	// The watch replaces the lab's own fault hook, so lab faults are off during the benchmark;
-	// it injects none.
 	watch := &awsCallWatch{}
-	l.Twin().SetFaultHook(watch.hook)
+	defer l.ObserveControlPlane(watch.observe)()
 
 	// The pre-flight wants the target's alarms OK; the lab's start in INSUFFICIENT_DATA.
 	if err := waitUntil(ctx, time.Minute, func() bool {

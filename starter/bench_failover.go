@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -22,7 +21,6 @@ import (
 	"go.temporal.io/sdk/interceptor"
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
-	"github.com/switchyard-dr/switchyard/internal/devserver"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/workflows"
@@ -104,28 +102,14 @@ func runBenchFailover(ctx context.Context, args []string, cio cmdIO) error {
 
 func benchFailover(ctx context.Context, o benchFailoverOptions, logw io.Writer) (*BenchFailoverResult, error) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	l, err := lab.Start(ctx, lab.Options{RandomPorts: true, ProducerRate: o.rate, WithEventIDs: true, TestID: "bench",
-		Route53ChangeDelay: -1, Logger: quiet})
-	if err != nil {
-		return nil, fmt.Errorf("start lab: %w", err)
-	}
-	defer l.Close()
-	dir, err := labRunbookDir(o.runbooks, l)
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	port, err := devserver.FreePort()
-	if err != nil {
-		return nil, err
-	}
 	timer := &activityTimer{}
-	env, err := startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: dir,
-		interceptors: []interceptor.WorkerInterceptor{timer}}, quiet)
+	p, err := startPrivateLab(ctx, lab.Options{ProducerRate: o.rate, WithEventIDs: true, TestID: "bench", Route53ChangeDelay: -1},
+		o.runbooks, []interceptor.WorkerInterceptor{timer}, quiet)
 	if err != nil {
 		return nil, err
 	}
-	defer env.stop()
+	defer p.close()
+	l, env := p.lab, p.dev
 	primary, secondary := l.Regions()
 	if _, err := l.Inject(ctx, lab.Fault{Kind: lab.FaultLatency, Delay: lab.Duration(o.latency)}); err != nil {
 		return nil, err

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
-	"github.com/switchyard-dr/switchyard/internal/devserver"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/logging"
 	runreport "github.com/switchyard-dr/switchyard/internal/report"
@@ -100,30 +98,15 @@ func demo(ctx context.Context, o demoOptions, logger *slog.Logger, w io.Writer) 
 	say := func(format string, args ...any) {
 		fmt.Fprintf(w, "%s  == %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 	}
-	say("starting the lab (two Regions: Kafka, pipelines, collections, replicators, Route 53, CloudWatch)")
-	l, err := lab.Start(ctx, lab.Options{RandomPorts: true, ProducerRate: o.rate, WithEventIDs: true, TestID: "demo",
-		AlarmWindow: 3 * time.Second, Logger: logger.With("component", "lab")})
+	say("starting the lab (two Regions: Kafka, pipelines, collections, replicators, Route 53, CloudWatch), the embedded Temporal server and a worker")
+	p, err := startPrivateLab(ctx, lab.Options{ProducerRate: o.rate, WithEventIDs: true, TestID: "demo",
+		AlarmWindow: 3 * time.Second, Logger: logger.With("component", "lab")}, o.runbooks, nil, logger)
 	if err != nil {
-		return nil, fmt.Errorf("start lab: %w", err)
+		return nil, err
 	}
-	defer l.Close()
+	defer p.close()
+	l, env := p.lab, p.dev
 	primary, secondary := l.Regions()
-	dir, err := labRunbookDir(o.runbooks, l)
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-
-	port, err := devserver.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	say("starting the embedded Temporal server and a worker")
-	env, err := startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: dir}, logger)
-	if err != nil {
-		return nil, err
-	}
-	defer env.stop()
 
 	say("producers write to %s (Route 53 weights %v); waiting for documents in both collections", primary, l.Producer().Stats().Weights)
 	if err := waitUntil(ctx, time.Minute, func() bool {

@@ -138,13 +138,18 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 	env.client = c
 	w := worker.New(c, workflows.TaskQueue, worker.Options{Interceptors: o.interceptors})
 	workflows.Register(w)
-	// Drill schedules start their runbook through this launcher (see internal/triggers).
-	notifier, err := slackNotifier(o.getenv, srv.UIURL(), o.namespace, logger)
-	if err != nil {
-		env.stop()
-		return nil, err
+	aopts := activities.Options{RunbookDir: o.runbooks, Logger: logger}
+	if o.getenv != nil {
+		notifier, err := slackapp.NotifierFromEnv(o.getenv, srv.UIURL(), o.namespace, logger)
+		if err != nil {
+			env.stop()
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+		if notifier != nil {
+			aopts.Notifier = notifier
+		}
 	}
-	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks, Logger: logger, Notifier: notifier})
+	activities.RegisterAll(w, aopts)
 	if err := w.Start(); err != nil {
 		env.stop()
 		return nil, fmt.Errorf("start worker: %w", err)
@@ -152,27 +157,4 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 	env.worker = w
 	logger.Info("dev environment started", "frontend", srv.FrontendHostPort(), "ui", srv.UIURL())
 	return env, nil
-}
-
-// slackNotifier posts to Slack when SLACK_BOT_TOKEN is set, with links to the embedded UI.
-func slackNotifier(getenv func(string) string, uiURL, namespace string, logger *slog.Logger) (activities.Notifier, error) {
-	if getenv == nil {
-		return nil, nil
-	}
-	cfg := slackapp.ConfigFromEnv(getenv)
-	if !cfg.Enabled() {
-		return nil, nil
-	}
-	if cfg.UIBaseURL == "" {
-		cfg.UIBaseURL = uiURL
-	}
-	if cfg.Namespace == "" {
-		cfg.Namespace = namespace
-	}
-	n, err := slackapp.NewNotifier(slackapp.NotifierOptions{Config: cfg, Logger: logger})
-	if err != nil {
-		return nil, fmt.Errorf("slack: %w", err)
-	}
-	logger.Info("slack notifications on", "ui", cfg.UIBaseURL)
-	return n, nil
 }

@@ -19,7 +19,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/switchyard-dr/switchyard/internal/devserver"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
@@ -37,37 +36,19 @@ var sharedLab *lab.Lab
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := func() int {
-		port, err := devserver.FreePort()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
 		ctx := context.Background()
 		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 		// One lab for the package, on free ports, with short delays so drills take seconds.
-		l, err := lab.Start(ctx, lab.Options{RandomPorts: true, ProducerRate: 40, WithEventIDs: true, TestID: "starter-tests",
+		p, err := startPrivateLab(ctx, lab.Options{ProducerRate: 40, WithEventIDs: true, TestID: "starter-tests",
 			PipelineStartDelay: 500 * time.Millisecond, PipelineStopDelay: 300 * time.Millisecond,
 			Route53ChangeDelay: 200 * time.Millisecond, ReplicatorFailAfter: 3 * time.Second,
-			MetricsInterval: 250 * time.Millisecond, AlarmWindow: 2 * time.Second, Logger: quiet})
+			MetricsInterval: 250 * time.Millisecond, AlarmWindow: 2 * time.Second}, "../runbooks", nil, quiet)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "start lab:", err)
+			fmt.Fprintln(os.Stderr, "start the lab and the dev environment:", err)
 			return 1
 		}
-		defer l.Close()
-		sharedLab = l
-		dir, err := labRunbookDir("../runbooks", l)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		env, err := startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: dir}, quiet)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "start dev environment:", err)
-			return 1
-		}
-		defer env.stop()
-		shared = env
+		defer p.close()
+		sharedLab, shared = p.lab, p.dev
 		return m.Run()
 	}()
 	os.Exit(code)
@@ -108,14 +89,7 @@ func progressOf(t *testing.T, id string) workflows.Progress {
 	return p
 }
 
-func stepOf(p workflows.Progress, path string) workflows.StepState {
-	for _, s := range p.Steps {
-		if s.Path == path {
-			return s
-		}
-	}
-	return workflows.StepState{}
-}
+func stepOf(p workflows.Progress, path string) workflows.StepState { return stepAt(&p, path) }
 
 func TestDemoRunbookStartedAndApprovedOnEmbeddedServer(t *testing.T) {
 	out, err := cli(t, "run", "demo", "--env", "lab", "--param", "require_approval=true", "--as", "alice", "--json")

@@ -1,48 +1,115 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
+	"go.temporal.io/sdk/interceptor"
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchyard-dr/switchyard/internal/devserver"
 	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/triggers"
 )
 
-// labRunbookDir makes a runbook folder for a lab on ports of its own: the runbooks of src and an
-// environments/lab.yaml naming the lab's actual endpoints. The demo, the benchmarks and the tests
-// run labs on free ports so they never collide with a `starter dev` on the default ones.
+// privateLab is a lab on free ports with its own embedded Temporal server and worker, bound by
+// a runbook folder of its own. The demo, the benchmarks and the tests use one so that they never
+// collide with a `starter dev` on the default ports.
+type privateLab struct {
+	lab *lab.Lab
+	dev *devEnv
+	dir string
+}
+
+// startPrivateLab starts the lab (on random ports whatever opts says), a runbook folder with the
+// runbooks of runbooks bound to it, and a server with a worker reading that folder.
+func startPrivateLab(ctx context.Context, opts lab.Options, runbooks string, interceptors []interceptor.WorkerInterceptor, logger *slog.Logger) (*privateLab, error) {
+	opts.RandomPorts = true
+	if opts.Logger == nil {
+		opts.Logger = logger
+	}
+	l, err := lab.Start(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("start lab: %w", err)
+	}
+	p := &privateLab{lab: l}
+	if p.dir, err = labRunbookDir(runbooks, l); err != nil {
+		p.close()
+		return nil, err
+	}
+	port, err := devserver.FreePort()
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	if p.dev, err = startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: p.dir,
+		interceptors: interceptors}, logger); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *privateLab) close() {
+	if p.dev != nil {
+		p.dev.stop()
+	}
+	if p.dir != "" {
+		_ = os.RemoveAll(p.dir)
+	}
+	p.lab.Close()
+}
+
+// labRunbookDir makes a runbook folder for a lab on ports of its own: the runbooks and trigger
+// rules of src and an environments/lab.yaml naming the lab's actual endpoints.
 func labRunbookDir(src string, l *lab.Lab) (string, error) {
 	dir, err := os.MkdirTemp("", "switchyard-runbooks-")
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "environments"), 0o755); err != nil {
-		return "", err
-	}
-	files, err := filepath.Glob(filepath.Join(src, "*.yaml"))
+	n, err := copyYAML(src, dir)
 	if err != nil {
 		return "", err
 	}
-	if len(files) == 0 {
+	if n == 0 {
 		return "", fmt.Errorf("no runbooks in %s", src)
 	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return "", err
-		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), b, 0o644); err != nil {
-			return "", err
-		}
+	if _, err := copyYAML(filepath.Join(src, triggers.Dir), filepath.Join(dir, triggers.Dir)); err != nil {
+		return "", err
 	}
 	env, err := yaml.Marshal(l.Environment())
 	if err != nil {
 		return "", fmt.Errorf("lab environment: %w", err)
 	}
+	if err := os.MkdirAll(filepath.Join(dir, "environments"), 0o755); err != nil {
+		return "", err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "environments", "lab.yaml"), env, 0o644); err != nil {
 		return "", err
 	}
 	return dir, nil
+}
+
+// copyYAML copies the .yaml files of one folder (not its subfolders) and says how many.
+func copyYAML(src, dst string) (int, error) {
+	files, err := filepath.Glob(filepath.Join(src, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return 0, err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return 0, err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o644); err != nil {
+			return 0, err
+		}
+	}
+	return len(files), nil
 }

@@ -169,24 +169,22 @@ func TestUngracefulFailoverWithThePrimaryDown(t *testing.T) {
 	ctx := context.Background()
 	_, err := sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultImpairRegion, Region: east})
 	require.NoError(t, err)
-	// Count control-plane calls per Region, keeping the lab's own fault hook in the chain.
+	// Count control-plane calls per Region.
 	var mu sync.Mutex
 	var eastCalls, westCalls int
-	labHook := sharedLab.Twin().FaultHook()
-	sharedLab.Twin().SetFaultHook(func(fc awstwin.FaultContext) awstwin.Fault {
+	stop := sharedLab.ObserveControlPlane(func(fc awstwin.FaultContext, _ awstwin.Fault) {
 		mu.Lock()
+		defer mu.Unlock()
 		if fc.Region == east {
 			eastCalls++
 		} else {
 			westCalls++
 		}
-		mu.Unlock()
-		return labHook(fc)
 	})
-	t.Cleanup(func() { sharedLab.Twin().SetFaultHook(labHook) })
+	t.Cleanup(stop)
 
 	res, err := runToEnd(t, "failover", "target="+west, "ungraceful=true", "auto_approve=true", "verify_window=30s")
-	sharedLab.Twin().SetFaultHook(labHook)
+	stop()
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
 	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
@@ -422,14 +420,12 @@ func TestDemoDrillEndsWithNoMissingDocument(t *testing.T) {
 	}
 }
 
-// countFaults wraps the lab's fault hook to count the calls it faulted, and calls of op.
+// countFaults counts the control-plane calls the lab faulted, and the calls of op.
 func countFaults(t *testing.T, op string) (faulted, calls func() int) {
 	t.Helper()
 	var mu sync.Mutex
 	var nf, nc int
-	labHook := sharedLab.Twin().FaultHook()
-	sharedLab.Twin().SetFaultHook(func(fc awstwin.FaultContext) awstwin.Fault {
-		f := labHook(fc)
+	t.Cleanup(sharedLab.ObserveControlPlane(func(fc awstwin.FaultContext, f awstwin.Fault) {
 		mu.Lock()
 		defer mu.Unlock()
 		if f.Kind != awstwin.NoFault && f.Kind != awstwin.FaultLatency {
@@ -438,9 +434,7 @@ func countFaults(t *testing.T, op string) (faulted, calls func() int) {
 		if fc.Operation == op {
 			nc++
 		}
-		return f
-	})
-	t.Cleanup(func() { sharedLab.Twin().SetFaultHook(labHook) })
+	}))
 	get := func(n *int) func() int { return func() int { mu.Lock(); defer mu.Unlock(); return *n } }
 	return get(&nf), get(&nc)
 }

@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -80,12 +79,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	// Drill schedules start their runbook through this launcher (see internal/triggers).
-	notifier, err := slackNotifier(getenv, logger)
+	aopts := activities.Options{RunbookDir: o.runbooks, Logger: logger}
+	notifier, err := slackapp.NotifierFromEnv(getenv, "", copts.Namespace, logger)
 	if err != nil {
 		return err
 	}
-	activities.RegisterAll(w, activities.Options{RunbookDir: o.runbooks, Logger: logger, Notifier: notifier})
+	if notifier != nil {
+		aopts.Notifier = notifier
+	}
+	activities.RegisterAll(w, aopts)
 	logger.Info("worker started", "task_queue", workflows.TaskQueue, "address", copts.HostPort, "namespace", copts.Namespace, "runbooks", o.runbooks)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
@@ -100,19 +102,4 @@ func envOr(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
-}
-
-// slackNotifier posts run threads and approvals to Slack when SLACK_BOT_TOKEN is set; otherwise
-// the worker logs its notifications and approvals go through the CLI and the Temporal UI.
-func slackNotifier(getenv func(string) string, logger *slog.Logger) (activities.Notifier, error) {
-	cfg := slackapp.ConfigFromEnv(getenv)
-	if !cfg.Enabled() {
-		return nil, nil
-	}
-	n, err := slackapp.NewNotifier(slackapp.NotifierOptions{Config: cfg, Logger: logger})
-	if err != nil {
-		return nil, err
-	}
-	logger.Info("slack notifications on")
-	return n, nil
 }

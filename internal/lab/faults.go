@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -354,9 +355,41 @@ func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
 	return nil
 }
 
-// controlPlaneFault is the AWS twin's fault hook. An impaired Region outranks everything; then
-// failures, throttling and added latency, in that order.
+// controlPlaneFault is the AWS twin's fault hook: it decides each call's fault and tells the
+// observers what it decided.
 func (l *Lab) controlPlaneFault(fc awstwin.FaultContext) awstwin.Fault {
+	f := l.decideFault(fc)
+	l.omu.Lock()
+	observers := slices.Collect(maps.Values(l.observers))
+	l.omu.Unlock()
+	for _, o := range observers {
+		o(fc, f)
+	}
+	return f
+}
+
+// ObserveControlPlane calls fn with every control-plane call the AWS endpoints receive and the
+// fault the lab answers it with (none, mostly), until the returned stop is called. Tests and
+// benchmarks count and time calls this way without displacing the lab's own faults.
+func (l *Lab) ObserveControlPlane(fn func(awstwin.FaultContext, awstwin.Fault)) (stop func()) {
+	l.omu.Lock()
+	defer l.omu.Unlock()
+	if l.observers == nil {
+		l.observers = map[int]func(awstwin.FaultContext, awstwin.Fault){}
+	}
+	l.nextObserver++
+	id := l.nextObserver
+	l.observers[id] = fn
+	return func() {
+		l.omu.Lock()
+		defer l.omu.Unlock()
+		delete(l.observers, id)
+	}
+}
+
+// decideFault picks a call's fault. An impaired Region outranks everything; then denials,
+// failures, throttling and added latency, in that order.
+func (l *Lab) decideFault(fc awstwin.FaultContext) awstwin.Fault {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
 	if l.impaired[fc.Region] && fc.Service != awstwin.ServiceRoute53 {

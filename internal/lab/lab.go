@@ -225,6 +225,10 @@ type Lab struct {
 	impaired map[string]bool
 	rules    []cpRule
 
+	omu          sync.Mutex // guards the observers of ObserveControlPlane
+	observers    map[int]func(awstwin.FaultContext, awstwin.Fault)
+	nextObserver int
+
 	closeOnce sync.Once
 }
 

@@ -55,6 +55,31 @@ func NewNotifier(opts NotifierOptions) (*Notifier, error) {
 	return &Notifier{cfg: opts.Config, api: opts.Config.api(opts.Config.BotToken, opts.HTTPClient), logger: logger.With("component", "slack")}, nil
 }
 
+// NotifierFromEnv returns a Notifier configured from SLACK_* and SWITCHYARD_UI_URL (see
+// ConfigFromEnv), or nil when SLACK_BOT_TOKEN is unset: then runs only log their notifications
+// and approvals go through the CLI and the Temporal UI. uiURL and namespace fill in what the
+// environment leaves empty (starter dev knows its embedded UI's address).
+func NotifierFromEnv(getenv func(string) string, uiURL, namespace string, logger *slog.Logger) (*Notifier, error) {
+	cfg := ConfigFromEnv(getenv)
+	if !cfg.Enabled() {
+		return nil, nil
+	}
+	if cfg.UIBaseURL == "" {
+		cfg.UIBaseURL = uiURL
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = namespace
+	}
+	n, err := NewNotifier(NotifierOptions{Config: cfg, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	if logger != nil {
+		logger.Info("slack notifications on", "ui", cfg.UIBaseURL)
+	}
+	return n, nil
+}
+
 // Notify delivers n. Transient failures (rate limits, 5xx, network) come back as retryable errors
 // so that the workflow's outbox retries them in order; failures no retry can fix (unknown channel,
 // bot not in the channel, bad token) come back non-retryable, saying what to fix.

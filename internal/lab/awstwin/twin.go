@@ -127,14 +127,6 @@ func (t *Twin) SetFaultHook(h FaultHook) {
 	t.hook = h
 }
 
-// FaultHook returns the installed hook, so an observer can wrap it instead of replacing it (the
-// lab's own faults live in it).
-func (t *Twin) FaultHook() FaultHook {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.hook
-}
-
 // SetBackends replaces a Region's backends; nil fields keep the current ones.
 func (t *Twin) SetBackends(region string, b Backends) {
 	rs := t.region(region)
