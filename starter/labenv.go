@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -63,8 +64,8 @@ func (p *privateLab) close() {
 	p.lab.Close()
 }
 
-// labRunbookDir makes a runbook folder for a lab on ports of its own: the runbooks and trigger
-// rules of src and an environments/lab.yaml naming the lab's actual endpoints.
+// labRunbookDir makes a runbook folder for a lab on ports of its own: the runbooks and the lab's
+// trigger rules of src, and an environments/lab.yaml naming the lab's actual endpoints.
 func labRunbookDir(src string, l *lab.Lab) (string, error) {
 	dir, err := os.MkdirTemp("", "switchyard-runbooks-")
 	if err != nil {
@@ -77,7 +78,16 @@ func labRunbookDir(src string, l *lab.Lab) (string, error) {
 	if n == 0 {
 		return "", fmt.Errorf("no runbooks in %s", src)
 	}
-	if _, err := copyYAML(filepath.Join(src, triggers.Dir), filepath.Join(dir, triggers.Dir)); err != nil {
+	// Only the lab's trigger rules: rules of other environments name environments this folder
+	// does not have.
+	if rules, err := os.ReadFile(filepath.Join(src, triggers.Dir, "lab.yaml")); err == nil {
+		if err := os.MkdirAll(filepath.Join(dir, triggers.Dir), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, triggers.Dir, "lab.yaml"), rules, 0o644); err != nil {
+			return "", err
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
 	env, err := yaml.Marshal(l.Environment())
@@ -96,10 +106,7 @@ func labRunbookDir(src string, l *lab.Lab) (string, error) {
 // copyYAML copies the .yaml files of one folder (not its subfolders) and says how many.
 func copyYAML(src, dst string) (int, error) {
 	files, err := filepath.Glob(filepath.Join(src, "*.yaml"))
-	if err != nil || len(files) == 0 {
-		return 0, err
-	}
-	if err := os.MkdirAll(dst, 0o755); err != nil {
+	if err != nil {
 		return 0, err
 	}
 	for _, f := range files {
