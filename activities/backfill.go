@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
-	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -182,23 +181,11 @@ func (b *Backfill) replicatorGate(ctx context.Context, region awsclients.Region,
 	if err != nil {
 		return g, Permanent(err)
 	}
-	now := time.Now()
-	mout, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
-		StartTime: aws.Time(now.Add(-10 * time.Minute)), EndTime: aws.Time(now), ScanBy: cwtypes.ScanByTimestampDescending,
-		MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("lag"), MetricStat: &cwtypes.MetricStat{
-			Metric: &cwtypes.Metric{Namespace: aws.String("AWS/Kafka"), MetricName: aws.String("MessageLag"),
-				Dimensions: []cwtypes.Dimension{{Name: aws.String("ReplicatorName"), Value: aws.String(g.Name)}}},
-			Period: aws.Int32(60), Stat: aws.String("Maximum")}}},
-	})
+	m, err := readReplicatorMetrics(ctx, cw, g.Name, 10*time.Minute)
 	if err != nil {
 		return g, Wrap(err, "read MessageLag of replicator", g.Name, region.Name)
 	}
-	for _, r := range mout.MetricDataResults {
-		if aws.ToString(r.Id) == "lag" && len(r.Values) > 0 {
-			lag := r.Values[0] // newest first
-			g.MessageLag = &lag
-		}
-	}
+	g.MessageLag = m.messageLag
 	switch {
 	case g.State != string(kafkatypes.ReplicatorStateRunning):
 		g.Reason = fmt.Sprintf("replicator %s in %s is %s, not RUNNING", g.Name, region.Name, g.State)

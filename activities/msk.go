@@ -153,37 +153,11 @@ func (c *Cloud) ReplicatorLag(ctx context.Context, in ReplicatorLagArgs) (Replic
 	if err != nil {
 		return ReplicatorLagResult{}, Permanent(err)
 	}
-	now := time.Now()
-	dims := []cwtypes.Dimension{{Name: aws.String("ReplicatorName"), Value: aws.String(name)}}
-	q := func(id, metric string) cwtypes.MetricDataQuery {
-		return cwtypes.MetricDataQuery{Id: aws.String(id), MetricStat: &cwtypes.MetricStat{
-			Metric: &cwtypes.Metric{Namespace: aws.String("AWS/Kafka"), MetricName: aws.String(metric), Dimensions: dims},
-			Period: aws.Int32(60), Stat: aws.String("Maximum")}}
-	}
-	out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
-		StartTime: aws.Time(now.Add(-cmp.Or(in.Lookback.D(), 10*time.Minute))), EndTime: aws.Time(now),
-		ScanBy:            cwtypes.ScanByTimestampDescending,
-		MetricDataQueries: []cwtypes.MetricDataQuery{q("lag", "MessageLag"), q("latency", "ReplicationLatency")},
-	})
+	m, err := readReplicatorMetrics(ctx, cw, name, cmp.Or(in.Lookback.D(), 10*time.Minute))
 	if err != nil {
 		return ReplicatorLagResult{}, Wrap(err, "read metrics of replicator", name, t.region)
 	}
-	res := ReplicatorLagResult{Name: name}
-	for _, r := range out.MetricDataResults {
-		if len(r.Values) == 0 {
-			continue
-		}
-		v := r.Values[0] // newest first
-		switch aws.ToString(r.Id) {
-		case "lag":
-			res.MessageLag = &v
-			if len(r.Timestamps) > 0 {
-				res.At = r.Timestamps[0]
-			}
-		case "latency":
-			res.ReplicationLatencyMS = &v
-		}
-	}
+	res := ReplicatorLagResult{Name: name, MessageLag: m.messageLag, At: m.at, ReplicationLatencyMS: m.latencyMS}
 	maxLatency := float64(in.MaxLatency.D().Milliseconds())
 	switch {
 	case res.MessageLag == nil:
@@ -304,4 +278,51 @@ func (c *Cloud) GroupIdle(ctx context.Context, in GroupIdleArgs) (GroupIdleResul
 		res.Reason = fmt.Sprintf("consumer group %s in %s has %d active members (%s)", group, t.region, members, state)
 	}
 	return res, nil
+}
+
+// replicatorMetrics is the newest minute of a replicator's catch-up metrics; nil when absent.
+type replicatorMetrics struct {
+	messageLag, latencyMS *float64
+	at                    time.Time
+}
+
+// readReplicatorMetrics reads MessageLag as the Minimum of each minute, and ReplicationLatency as
+// its Maximum. Producers keep writing while a runbook waits for the replicator, so the lag is
+// rarely 0 for a whole minute (a Maximum could wait forever on a busy topic); a 0 anywhere in the
+// newest minute proves that everything produced before that moment reached the target, which is
+// what a failback needs: the backfill proof that follows compares documents up to a settle delay
+// before now. A replicator that stops shows in the next minute.
+func readReplicatorMetrics(ctx context.Context, cw BackfillMetrics, name string, lookback time.Duration) (replicatorMetrics, error) {
+	now := time.Now()
+	dims := []cwtypes.Dimension{{Name: aws.String("ReplicatorName"), Value: aws.String(name)}}
+	q := func(id, metric, stat string) cwtypes.MetricDataQuery {
+		return cwtypes.MetricDataQuery{Id: aws.String(id), MetricStat: &cwtypes.MetricStat{
+			Metric: &cwtypes.Metric{Namespace: aws.String("AWS/Kafka"), MetricName: aws.String(metric), Dimensions: dims},
+			Period: aws.Int32(60), Stat: aws.String(stat)}}
+	}
+	out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
+		StartTime: aws.Time(now.Add(-lookback)), EndTime: aws.Time(now),
+		ScanBy:            cwtypes.ScanByTimestampDescending,
+		MetricDataQueries: []cwtypes.MetricDataQuery{q("lag", "MessageLag", "Minimum"), q("latency", "ReplicationLatency", "Maximum")},
+	})
+	if err != nil {
+		return replicatorMetrics{}, err
+	}
+	var m replicatorMetrics
+	for _, r := range out.MetricDataResults {
+		if len(r.Values) == 0 {
+			continue
+		}
+		v := r.Values[0] // newest first
+		switch aws.ToString(r.Id) {
+		case "lag":
+			m.messageLag = &v
+			if len(r.Timestamps) > 0 {
+				m.at = r.Timestamps[0]
+			}
+		case "latency":
+			m.latencyMS = &v
+		}
+	}
+	return m, nil
 }

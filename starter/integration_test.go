@@ -60,7 +60,7 @@ func cli(t *testing.T, args ...string) (string, error) {
 	var out, errOut bytes.Buffer
 	args = append(args, "--address", shared.server.FrontendHostPort())
 	env := map[string]string{"SWITCHYARD_RUNBOOKS": "../runbooks"}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	err := run(ctx, args, func(k string) string { return env[k] }, &out, &errOut)
 	if err != nil && errOut.Len() > 0 {
