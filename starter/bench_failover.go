@@ -142,10 +142,6 @@ func benchFailover(ctx context.Context, o benchFailoverOptions, logw io.Writer) 
 		startS, endS = firstLast(res.Steps, start, end)
 		walls, paths, last = append(walls, wall), append(paths, path), steps
 		fmt.Fprintf(logw, "run %d: failover %.3fs, critical path %.3fs\n", i+1, wall, path)
-
-		if err := setWeights(ctx, factory, labEnv, map[string]int64{primary: 100, secondary: 0}); err != nil {
-			return nil, err
-		}
 		seq, err := sequentialSeedFailover(ctx, factory, labEnv, l, secondary)
 		if err != nil {
 			return nil, fmt.Errorf("sequential baseline: %w", err)
@@ -161,20 +157,27 @@ func benchFailover(ctx context.Context, o benchFailoverOptions, logw io.Writer) 
 }
 
 // criticalPath adds up the time the run's top-level steps spent in activities: a parallel step
-// counts its slowest branch, any other step the activities that ran inside its time span.
+// counts its slowest branch, any other step the activities it ran. Each call belongs to the step
+// of its activity that started last before it: step times are workflow time, which trails the
+// worker's clock by the task's dispatch (a local activity ends after its step's recorded end).
 func criticalPath(steps []workflows.StepState, calls []timedCall) (float64, []BenchStep) {
-	inStep := func(st workflows.StepState) float64 {
-		if st.StartedAt == nil || st.EndedAt == nil {
-			return 0
-		}
-		var sum float64
-		for _, c := range calls {
-			if !c.start.Before(*st.StartedAt) && !c.end.After(st.EndedAt.Add(time.Millisecond)) && (c.name == st.What || c.name == workflows.WaitUntilActivity) {
-				sum += c.end.Sub(c.start).Seconds()
+	const skew = 20 * time.Millisecond
+	owned := map[string]float64{}
+	for _, c := range calls {
+		var owner *workflows.StepState
+		for i, st := range steps {
+			if st.StartedAt == nil || st.StartedAt.After(c.start.Add(skew)) || (c.name != st.What && c.name != workflows.WaitUntilActivity) {
+				continue
+			}
+			if owner == nil || st.StartedAt.After(*owner.StartedAt) {
+				owner = &steps[i]
 			}
 		}
-		return sum
+		if owner != nil {
+			owned[owner.Path] += c.end.Sub(c.start).Seconds()
+		}
 	}
+	inStep := func(st workflows.StepState) float64 { return owned[st.Path] }
 	var total float64
 	var out []BenchStep
 	for _, st := range steps {

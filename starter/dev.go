@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/logging"
 	"github.com/switchyard-dr/switchyard/internal/slackapp"
+	"github.com/switchyard-dr/switchyard/internal/telemetry"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -33,6 +34,10 @@ type devOptions struct {
 	interceptors []interceptor.WorkerInterceptor
 	// getenv reads SLACK_* settings; nil means Slack is off (tests).
 	getenv func(string) string
+	// metricsAddr serves the worker's and client's metrics at /metrics when set.
+	metricsAddr string
+	// telemetry instruments the client and worker (metrics, tracing); nil leaves them bare.
+	telemetry *telemetry.Telemetry
 }
 
 // runDev runs everything a laptop needs in one process: the Temporal server with its Web UI, and a
@@ -49,6 +54,7 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.withLab, "lab", true, "also run the lab (two Regions on the ports of runbooks/environments/lab.yaml)")
 	fs.Float64Var(&o.labRate, "lab-rate", 20, "events per second the lab's producers write (0: none)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", cio.getenv("SWITCHYARD_METRICS_ADDR"), "serve Prometheus metrics of the in-process worker on this address at /metrics, e.g. :9090 (env SWITCHYARD_METRICS_ADDR; default off)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -56,6 +62,15 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 	logger, err := logging.New(cio.stderr, "text", o.logLevel)
 	if err != nil {
 		return err
+	}
+	if o.telemetry, err = telemetry.New(ctx, telemetry.Options{ServiceName: "switchyard-dev", Getenv: cio.getenv, Logger: logger}); err != nil {
+		return err
+	}
+	defer shutdownTelemetry(o.telemetry)
+	if o.metricsAddr != "" {
+		if _, err := o.telemetry.Serve(ctx, o.metricsAddr); err != nil {
+			return err
+		}
 	}
 	if o.withLab {
 		// The lab first: the worker's activities talk to it from the first run on.
@@ -129,8 +144,12 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 	env := &devEnv{server: srv}
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	c, err := client.DialContext(dctx, client.Options{HostPort: srv.FrontendHostPort(), Namespace: o.namespace,
-		Logger: tlog.NewStructuredLogger(logger.With("component", "worker"))})
+	copts := client.Options{HostPort: srv.FrontendHostPort(), Namespace: o.namespace,
+		Logger: tlog.NewStructuredLogger(logger.With("component", "worker"))}
+	if o.telemetry != nil {
+		o.telemetry.Instrument(&copts)
+	}
+	c, err := client.DialContext(dctx, copts)
 	if err != nil {
 		env.stop()
 		return nil, fmt.Errorf("connect to dev server: %w", err)
@@ -157,4 +176,12 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 	env.worker = w
 	logger.Info("dev environment started", "frontend", srv.FrontendHostPort(), "ui", srv.UIURL())
 	return env, nil
+}
+
+// shutdownTelemetry flushes spans on the way out; a collector that is down must not hold the
+// process.
+func shutdownTelemetry(t *telemetry.Telemetry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = t.Shutdown(ctx)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/logging"
 	"github.com/switchyard-dr/switchyard/internal/slackapp"
+	"github.com/switchyard-dr/switchyard/internal/telemetry"
+	"github.com/switchyard-dr/switchyard/internal/temporalconn"
 	"github.com/switchyard-dr/switchyard/internal/triggers"
 )
 
@@ -26,6 +28,7 @@ type serveOptions struct {
 	runbooks    string
 	alarmQueues multiFlag
 	snsTopics   multiFlag
+	metricsAddr string
 }
 
 // runServe runs the starter's intake: Slack's interactivity and slash-command requests over HTTP
@@ -43,6 +46,7 @@ func runServe(ctx context.Context, args []string, cio cmdIO) error {
 	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder; alarms are matched against its triggers/*.yaml")
 	fs.Var(&o.alarmQueues, "alarm-queue", "SQS queue of EventBridge alarm events to poll: an AWS queue URL, or REGION=URL (repeatable; env SWITCHYARD_ALARM_QUEUES, comma-separated)")
 	fs.Var(&o.snsTopics, "sns-topic", "SNS topic ARN accepted by POST /alarms/sns, besides the rules files' sns_topics (repeatable)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", cio.getenv("SWITCHYARD_METRICS_ADDR"), "serve Prometheus metrics (intake counters, Temporal client) on this address at /metrics, e.g. :9091; keep it off the public intake address (env SWITCHYARD_METRICS_ADDR; default off)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -65,14 +69,24 @@ func runServe(ctx context.Context, args []string, cio cmdIO) error {
 	if cfg.Enabled() && !o.socketMode && cfg.SigningSecret == "" {
 		return errors.New("serve: SLACK_SIGNING_SECRET is required to verify requests from Slack over HTTP")
 	}
-	c, err := o.dial(ctx, cio)
+	tel, err := telemetry.New(ctx, telemetry.Options{ServiceName: "switchyard-intake", Getenv: cio.getenv, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer shutdownTelemetry(tel)
+	copts, err := temporalconn.Options(temporalconn.Env(cio.getenv), o.address, logger)
+	if err != nil {
+		return err
+	}
+	tel.Instrument(&copts)
+	c, err := temporalconn.Dial(ctx, copts)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	var slackHandler *slackapp.Handler
 	if cfg.Enabled() {
-		slackHandler, err = slackapp.NewHandler(slackapp.HandlerOptions{Config: cfg, Temporal: c, Logger: logger})
+		slackHandler, err = slackapp.NewHandler(slackapp.HandlerOptions{Config: cfg, Temporal: c, Logger: logger, Metrics: tel.Intake()})
 		if err != nil {
 			return err
 		}
@@ -92,6 +106,14 @@ func runServe(ctx context.Context, args []string, cio cmdIO) error {
 			Queues: o.alarmQueues, SNSTopics: o.snsTopics, Poster: poster, Logger: logger})
 		if err != nil {
 			return fmt.Errorf("serve: alarm intake: %w", err)
+		}
+		if err := tel.Intake().ObserveAlarms(alarmCounts(alarmService.Intake())); err != nil {
+			return err
+		}
+	}
+	if o.metricsAddr != "" {
+		if _, err := tel.Serve(ctx, o.metricsAddr); err != nil {
+			return fmt.Errorf("serve: %w", err)
 		}
 	}
 
@@ -128,6 +150,15 @@ func runServe(ctx context.Context, args []string, cio cmdIO) error {
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	return err
+}
+
+// alarmCounts reads the alarm intake's counters for /metrics.
+func alarmCounts(in *triggers.Intake) func() telemetry.AlarmCounts {
+	return func() telemetry.AlarmCounts {
+		s := in.Stats()
+		return telemetry.AlarmCounts{Received: s.Received, Invalid: s.Invalid, Started: s.Started, Attached: s.Attached,
+			Notified: s.Notified, Ignored: s.Ignored, Deduped: s.Deduped, Failed: s.Failed}
+	}
 }
 
 // hasTriggerRules reports whether the runbook folder has trigger rules files.

@@ -12,12 +12,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.temporal.io/sdk/worker"
 
 	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/logging"
 	"github.com/switchyard-dr/switchyard/internal/slackapp"
+	"github.com/switchyard-dr/switchyard/internal/telemetry"
 	"github.com/switchyard-dr/switchyard/internal/temporalconn"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
@@ -36,6 +38,8 @@ type options struct {
 	address   string
 	logFormat string
 	logLevel  string
+	// metricsAddr serves Prometheus /metrics when set.
+	metricsAddr string
 }
 
 func parse(args []string, getenv func(string) string, stderr io.Writer) (options, error) {
@@ -46,6 +50,7 @@ func parse(args []string, getenv func(string) string, stderr io.Writer) (options
 	fs.StringVar(&o.address, "address", "", "Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
 	fs.StringVar(&o.logFormat, "log-format", envOr(getenv, "SWITCHYARD_LOG_FORMAT", "text"), "text or json (env SWITCHYARD_LOG_FORMAT)")
 	fs.StringVar(&o.logLevel, "log-level", envOr(getenv, "SWITCHYARD_LOG_LEVEL", "info"), "debug, info, warn or error (env SWITCHYARD_LOG_LEVEL)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", getenv("SWITCHYARD_METRICS_ADDR"), "serve Prometheus metrics on this address at /metrics, e.g. :9090 (env SWITCHYARD_METRICS_ADDR; default off)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -71,6 +76,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
+	// Metrics and traces of the client and of the worker built from it (workflow, activity and
+	// Switchyard's own run, step and approval metrics).
+	tel, err := telemetry.New(ctx, telemetry.Options{ServiceName: "switchyard-worker", Getenv: getenv, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+	tel.Instrument(&copts)
+	if o.metricsAddr != "" {
+		if _, err := tel.Serve(ctx, o.metricsAddr); err != nil {
+			return err
+		}
+	}
 	c, err := temporalconn.Dial(ctx, copts)
 	if err != nil {
 		return err
@@ -88,13 +110,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		aopts.Notifier = notifier
 	}
 	activities.RegisterAll(w, aopts)
-	logger.Info("worker started", "task_queue", workflows.TaskQueue, "address", copts.HostPort, "namespace", copts.Namespace, "runbooks", o.runbooks)
+	logger.Info("worker started", "task_queue", workflows.TaskQueue, "address", copts.HostPort, "namespace", copts.Namespace, "runbooks", o.runbooks, "metrics", orOff(o.metricsAddr), "otlp_traces", tel.ExportsTraces())
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	<-ctx.Done()
 	w.Stop()
 	return nil
+}
+
+func orOff(s string) string {
+	if s == "" {
+		return "off"
+	}
+	return s
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -58,6 +58,7 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 	defer delete(r.approvals, s.ID)
 	st.Status = StatusWaiting
 	r.setCurrent(ctx)
+	asked := workflow.Now(ctx)
 	state := a.state
 	r.out.post(Notification{Kind: NotifyApprovalRequest, Step: s.ID, Text: a.state.Message, Approval: &state})
 
@@ -79,6 +80,7 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 	if !ok {
 		a.decided = true
 		a.state.Status = ApprovalTimedOut
+		r.observeApproval(ctx, s.ID, ApprovalTimedOut, asked)
 		final := a.state
 		r.out.post(Notification{Kind: NotifyApprovalUpdate, Step: s.ID, Approval: &final,
 			Text: fmt.Sprintf("No decision within %s: %s", spec.Timeout, onTimeoutText(onTimeout))})
@@ -88,6 +90,7 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 		return approvalResult(a), "", StatusFailed, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("approval %q timed out after %s", s.ID, spec.Timeout), ErrApprovalTimout, nil)
 	}
+	r.observeApproval(ctx, s.ID, a.state.Status, asked)
 	final := a.state
 	r.out.post(Notification{Kind: NotifyApprovalUpdate, Step: s.ID, Approval: &final, Text: describeOutcome(&a.state)})
 	if a.state.Status == ApprovalRejected {

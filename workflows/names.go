@@ -35,6 +35,13 @@ const (
 	BackfillCompareActivity     = "switchyard.BackfillCompare"
 )
 
+// Change ids of workflow.GetVersion: code paths that differ from what older histories recorded.
+const (
+	// ChangeInlineLogNotifications: when the worker has no Slack, the run writes its
+	// notifications to the workflow log itself (replay-safe) instead of a local activity each.
+	ChangeInlineLogNotifications = "inline-log-notifications"
+)
+
 // Update, signal and query names.
 const (
 	// ApproveUpdate decides an approval step; its validator rejects unauthorised or late decisions
@@ -73,6 +80,22 @@ const (
 	OutcomeRolledBack = "rolled_back"
 	OutcomeCanceled   = "canceled"
 	OutcomePlanned    = "planned"
+)
+
+// Metric names of the interpreter, recorded through workflow.GetMetricsHandler, which drops them
+// while a history is replayed, so a run is counted once however often it is replayed. Dashboards
+// and alerts use them. The SDK adds namespace, task_queue and workflow_type labels.
+const (
+	// MetricRunbookRuns counts ended runs by runbook, environment, mode and outcome.
+	MetricRunbookRuns = "switchyard_runbook_runs_total"
+	// MetricRunbookRunDuration is the time from a run's start to its end (histogram, same labels).
+	MetricRunbookRunDuration = "switchyard_runbook_run_duration_seconds"
+	// MetricStepDuration is the time a step took, by runbook, kind and final status (succeeded,
+	// failed, skipped, planned, canceled); a step waiting for approval includes the wait.
+	MetricStepDuration = "switchyard_step_duration_seconds"
+	// MetricApprovalLatency is the time from an approval step asking to its decision, by
+	// runbook, step and decision (approved, rejected, timed_out). Policy approvals are not counted.
+	MetricApprovalLatency = "switchyard_approval_latency_seconds"
 )
 
 // Error types of non-retryable application errors; callers match on them.

@@ -25,6 +25,18 @@ type outbox struct {
 	// histories of unconfigured runs small).
 	stepUpdates bool
 	failures    int
+	// inline and inlineAsked cache the ChangeInlineLogNotifications version check.
+	inline, inlineAsked bool
+}
+
+// inlineLog tells whether log-only notifications are written inline; histories recorded before
+// that change ran them as local activities and replay the same way.
+func (o *outbox) inlineLog(ctx workflow.Context) bool {
+	if !o.inlineAsked {
+		o.inlineAsked = true
+		o.inline = workflow.GetVersion(ctx, ChangeInlineLogNotifications, workflow.DefaultVersion, 1) == 1
+	}
+	return o.inline
 }
 
 // notifyTimeout bounds how long one message may keep retrying; after it the message is dropped
@@ -67,7 +79,12 @@ func (o *outbox) send(ctx workflow.Context, n Notification) {
 	}
 	var res NotifyResult
 	var err error
-	if r.loaded != nil && r.loaded.LogOnlyNotifications {
+	if r.loaded != nil && r.loaded.LogOnlyNotifications && o.inlineLog(ctx) {
+		// The workflow logger is the worker's log and stays silent on replay: the same effect as
+		// the log notifier, without a local activity per message at the end of every run.
+		r.logger.Info("notify", "kind", n.Kind, "environment", n.Environment, "runbook", n.Runbook,
+			"step", n.Step, "text", n.Text)
+	} else if r.loaded != nil && r.loaded.LogOnlyNotifications {
 		// Only the worker's log receives it: a local activity is enough and keeps the summary
 		// from adding a scheduled task's latency to the end of every run.
 		err = workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{

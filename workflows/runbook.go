@@ -21,9 +21,12 @@ import (
 const (
 	defaultStepTimeout  = 2 * time.Minute
 	defaultWaitInterval = 10 * time.Second
-	defaultAttempts     = 10
-	defaultBackoff      = time.Second
-	defaultMaxBackoff   = 30 * time.Second
+	// localFirstTimeout bounds a local step's local attempt (see execAction): a healthy control
+	// plane answers in well under a second, and queries never wait longer than this.
+	localFirstTimeout = 2 * time.Second
+	defaultAttempts   = 10
+	defaultBackoff    = time.Second
+	defaultMaxBackoff = 30 * time.Second
 )
 
 // RunbookWorkflow interprets one runbook against one environment.
@@ -458,6 +461,7 @@ func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, s
 	r.scope.Steps[s.ID] = view
 	r.setCurrent(ctx)
 	r.out.step(st)
+	r.observeStepEnd(ctx, st)
 }
 
 // errorMessage unwraps Temporal's activity and child-workflow envelopes (ids and event numbers an
@@ -604,21 +608,33 @@ func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, n
 	if s.Retry != nil && s.Retry.Backoff > 0 {
 		backoff = s.Retry.Backoff.D()
 	}
-	call := func() workflow.Future { return workflow.ExecuteActivity(actx, name, args) }
+	call := func(result *map[string]any) error { return workflow.ExecuteActivity(actx, name, args).Get(ctx, result) }
 	if s.RunLocal {
-		// A local activity: one short call costs ~1 ms of overhead instead of a scheduled task's
-		// ~50-100 ms, and its result is still recorded in history.
+		// Local first: one short call costs ~1 ms of overhead instead of a scheduled task's tens,
+		// and its result is still recorded in history. While it runs the workflow task stays open
+		// and status queries wait, so it gets localFirstTimeout; a call that fails or takes longer
+		// runs again as a scheduled activity with the step's timeout and retries (every catalog
+		// action sets a desired state, so running it twice is safe).
 		ao := r.activityOptions(s, "")
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: ao.StartToCloseTimeout, RetryPolicy: ao.RetryPolicy, Summary: s.ID + ": " + name,
+			StartToCloseTimeout: min(ao.StartToCloseTimeout, localFirstTimeout),
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1}, Summary: s.ID + ": " + name,
 		})
-		call = func() workflow.Future { return workflow.ExecuteLocalActivity(lctx, name, args) }
+		scheduled := call
+		call = func(result *map[string]any) error {
+			err := workflow.ExecuteLocalActivity(lctx, name, args).Get(ctx, result)
+			if err == nil || !retryable(err) || ctx.Err() != nil {
+				return err
+			}
+			*result = nil
+			return scheduled(result)
+		}
 	}
 	var result map[string]any
 	for attempt := 1; ; attempt++ {
 		st.Attempts = attempt
 		result = nil
-		if err := call().Get(ctx, &result); err != nil {
+		if err := call(&result); err != nil {
 			return nil, "", StatusFailed, err
 		}
 		if !isCheck {
@@ -653,6 +669,26 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) (ma
 	timeout := w.Timeout
 	if r.in.Mode == ModePlan {
 		timeout = 0 // a plan checks once and reports; it never waits
+	}
+	if s.RunLocal {
+		// The condition often holds already (a drained replicator): one local check costs ~1 ms
+		// where the scheduled wait below costs tens. A probe that fails or says "not yet" only
+		// hands over to the wait.
+		var probe map[string]any
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: localFirstTimeout,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+			Summary:             s.ID + ": " + w.Check + " (first check)",
+		})
+		if err := workflow.ExecuteLocalActivity(lctx, w.Check, args).Get(ctx, &probe); err == nil {
+			if ok, _ := probe["ok"].(bool); ok {
+				st.Attempts = 1
+				reason, _ := probe["reason"].(string)
+				return probe, reason, StatusSucceeded, nil
+			}
+		} else if ctx.Err() != nil {
+			return nil, "", StatusCanceled, ctx.Err()
+		}
 	}
 	// One activity polls in-process and heartbeats: polling from workflow code would cost a
 	// history event and ~100 ms of overhead per poll.
@@ -801,6 +837,7 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 	}
 	m := Measure(&r.progress)
 	r.progress.Measures = &m
+	r.observeRunEnd(ctx)
 	summary := fmt.Sprintf("%s on %s: %s", r.in.Runbook, r.in.Environment, r.progress.Outcome)
 	if r.progress.Error != "" {
 		summary += ": " + r.progress.Error
@@ -854,4 +891,15 @@ func formatArgs(args map[string]any) string {
 		parts[i] = fmt.Sprintf("%s=%v", k, args[k])
 	}
 	return strings.Join(parts, " ")
+}
+
+// retryable tells whether a failed local attempt is worth a scheduled one: not when the activity
+// said no for good (AccessDenied, validation) or the run was canceled.
+func retryable(err error) bool {
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.NonRetryable() {
+		return false
+	}
+	var canceled *temporal.CanceledError
+	return !errors.As(err, &canceled)
 }

@@ -119,6 +119,13 @@ func (n *noteRecorder) kinds() []string {
 // catalog and a recorder entry into a test workflow environment.
 func newFixture(t *testing.T, runbooks map[string]string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, runbooks, nil)
+}
+
+// newFixtureWith is newFixture with setup applied to the suite (logger, metrics handler) before
+// the environment is created.
+func newFixtureWith(t *testing.T, runbooks map[string]string, setup func(*fixture)) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "environments"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "environments", "test.yaml"), []byte(testEnv), 0o644))
@@ -127,6 +134,9 @@ func newFixture(t *testing.T, runbooks map[string]string) *fixture {
 	}
 	f := &fixture{rec: &recorder{fail: map[string]bool{}}, notes: &noteRecorder{}}
 	f.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if setup != nil {
+		setup(f)
+	}
 	f.env = f.NewTestWorkflowEnvironment()
 	reg := activities.NewCatalogRegistry(activities.Options{})
 	activities.Register(reg, catalog.Spec{Name: "test.record", Kind: catalog.KindAction, Description: "record a call"}, f.rec.record)

@@ -129,8 +129,10 @@ type Step struct {
 	Notify  *Notify `yaml:"notify,omitempty" json:"notify,omitempty"`
 
 	// Local runs an action or check as a local activity (in the worker that runs the workflow,
-	// ~1 ms overhead) or, when false, as a scheduled activity (~50-100 ms, any worker, visible
-	// while pending). Unset means the catalog's choice: short single calls run locally.
+	// ~1 ms overhead) or, when false, as a scheduled activity (~10-100 ms, any worker, visible
+	// while pending). Unset means the catalog's choice: short single calls run locally. On a
+	// wait_until step it makes the first check a local activity, and only a condition that is not
+	// yet met pays for the heartbeating wait.
 	Local *bool `yaml:"local,omitempty" json:"local,omitempty"`
 	// RunLocal is the loader's decision from Local and the catalog.
 	RunLocal bool `yaml:"-" json:"run_local,omitempty"`

@@ -34,7 +34,7 @@ var schemaDescriptions = map[string]string{
 	"Step.timeout":             "Go duration like 30s or 5m.",
 	"Step.on_failure":          "What a failure does: abort (default), continue, or rollback (run compensations, newest first).",
 	"Step.compensate":          "Steps that undo this one during rollback.",
-	"Step.local":               "Run this action or check as a local activity (~1 ms overhead) or not; default: the catalog's choice (short single calls run locally).",
+	"Step.local":               "Run this action or check as a local activity (~1 ms overhead) or not; default: the catalog's choice (short single calls run locally). On wait_until: check once as a local activity first, and wait (a scheduled, heartbeating activity) only when the condition is not yet met.",
 	"Step.milestone":           "Marks a moment the run report measures: traffic_shifted, traffic_verified (RTO ends when this step succeeds) or backfill_verified.",
 	"Step.action":              "Catalog action to run.",
 	"Step.check":               "Catalog check to run once; not ok fails the step.",

@@ -309,8 +309,8 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		c.add(c.pos.val(s, "on_failure"), "%s: on_failure must be abort, continue or rollback, got %q%s", label, s.OnFailure,
 			didYouMean(string(s.OnFailure), []string{"abort", "continue", "rollback"}))
 	}
-	if s.Local != nil && kind != KindAction && kind != KindCheck {
-		c.add(c.pos.key(s, "local"), "%s: local: applies to action and check steps only", label)
+	if s.Local != nil && kind != KindAction && kind != KindCheck && kind != KindWaitUntil {
+		c.add(c.pos.key(s, "local"), "%s: local: applies to action, check and wait_until steps only", label)
 	}
 	switch s.Milestone {
 	case "", MilestoneTrafficShifted, MilestoneTrafficVerified, MilestoneBackfillVerified:

@@ -45,7 +45,35 @@ type HandlerOptions struct {
 	TemporalTimeout time.Duration
 	// PlanTimeout is how long /switchyard run waits for its plan; default 20 s.
 	PlanTimeout time.Duration
+	// Metrics counts accepted and refused requests; nil counts nothing.
+	Metrics Metrics
 }
+
+// Metrics counts the requests the handler accepts and refuses (telemetry.Intake implements it).
+// Refusals are counted by reason so that a wrong signing secret or a scanner hitting the endpoint
+// shows on a dashboard, not only in the logs.
+type Metrics interface {
+	// SlackAccepted counts a verified, parsed request: kind is "interaction" or "command",
+	// transport "http" or "socket".
+	SlackAccepted(kind, transport string)
+	// SlackRefused counts a request turned away before it had any effect.
+	SlackRefused(reason, transport string)
+}
+
+// Refusal reasons counted by Metrics.
+const (
+	RefusedNotFound         = "not_found"
+	RefusedMethodNotAllowed = "method_not_allowed"
+	RefusedTooLarge         = "too_large"
+	RefusedBadSignature     = "bad_signature"
+	RefusedBadPayload       = "bad_payload"
+)
+
+// noMetrics is the Metrics of a handler given none.
+type noMetrics struct{}
+
+func (noMetrics) SlackAccepted(string, string) {}
+func (noMetrics) SlackRefused(string, string)  {}
 
 // Handler serves Slack's interactivity and slash-command requests, over HTTP (ServeHTTP) or
 // Socket Mode (RunSocketMode). Work that talks to Temporal runs after Slack has been answered;
@@ -59,6 +87,7 @@ type Handler struct {
 	logger   *slog.Logger
 	tTimeout time.Duration
 	plan     time.Duration
+	metrics  Metrics
 	wg       sync.WaitGroup
 }
 
@@ -72,7 +101,10 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 	}
 	h := &Handler{
 		cfg: opts.Config, tc: opts.Temporal, hc: opts.HTTPClient, logger: opts.Logger,
-		tTimeout: opts.TemporalTimeout, plan: opts.PlanTimeout,
+		tTimeout: opts.TemporalTimeout, plan: opts.PlanTimeout, metrics: opts.Metrics,
+	}
+	if h.metrics == nil {
+		h.metrics = noMetrics{}
 	}
 	if h.hc == nil {
 		h.hc = &http.Client{Timeout: 15 * time.Second}
@@ -104,20 +136,24 @@ func (h *Handler) Wait() { h.wg.Wait() }
 // anything in it is parsed; a request that fails gets 401 and has no effect.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != InteractionsPath && r.URL.Path != CommandsPath {
+		h.metrics.SlackRefused(RefusedNotFound, "http")
 		http.NotFound(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
+		h.metrics.SlackRefused(RefusedMethodNotAllowed, "http")
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
+		h.metrics.SlackRefused(RefusedTooLarge, "http")
 		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
 	if err := h.verify(r.Header, body); err != nil {
+		h.metrics.SlackRefused(RefusedBadSignature, "http")
 		h.logger.Warn("rejected unauthenticated request", "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
 		return
@@ -129,16 +165,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case InteractionsPath:
 		cb, err := slack.InteractionCallbackParse(r)
 		if err != nil {
+			h.metrics.SlackRefused(RefusedBadPayload, "http")
 			http.Error(w, "bad interaction payload", http.StatusBadRequest)
 			return
 		}
+		h.metrics.SlackAccepted("interaction", "http")
 		ack = h.interaction(cb)
 	case CommandsPath:
 		cmd, err := slack.SlashCommandParse(r)
 		if err != nil {
+			h.metrics.SlackRefused(RefusedBadPayload, "http")
 			http.Error(w, "bad slash command", http.StatusBadRequest)
 			return
 		}
+		h.metrics.SlackAccepted("command", "http")
 		ack = h.command(cmd)
 	}
 	writeAck(w, ack)

@@ -67,16 +67,20 @@ func (h *Handler) socketEvent(evt socketmode.Event, ack acker) {
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
 		if !ok {
+			h.metrics.SlackRefused(RefusedBadPayload, "socket")
 			h.logger.Warn("socket mode: unexpected interactive payload", "type", fmt.Sprintf("%T", evt.Data))
 			break
 		}
+		h.metrics.SlackAccepted("interaction", "socket")
 		payload = h.interaction(cb)
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slack.SlashCommand)
 		if !ok {
+			h.metrics.SlackRefused(RefusedBadPayload, "socket")
 			h.logger.Warn("socket mode: unexpected slash command payload", "type", fmt.Sprintf("%T", evt.Data))
 			break
 		}
+		h.metrics.SlackAccepted("command", "socket")
 		payload = h.command(cmd)
 	}
 	if evt.Request == nil || evt.Request.EnvelopeID == "" {
