@@ -142,11 +142,11 @@ type faultFlags struct {
 func (o *faultFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.f.Region, "region", "", "Region the fault acts on")
 	fs.StringVar(&o.f.Replicator, "replicator", "", "replicator name (stop-replicator, slow-replicator)")
-	fs.StringVar(&o.f.Service, "service", "", "AWS service signing name (throttle, fail, deny, latency); empty: all")
-	fs.StringVar(&o.f.Operation, "operation", "", "API operation, e.g. DescribeReplicator (throttle, fail, deny); empty: all")
+	fs.StringVar(&o.f.Service, "service", "", "AWS service signing name (throttle, fail, timeout, deny, latency); empty: all")
+	fs.StringVar(&o.f.Operation, "operation", "", "API operation, e.g. DescribeReplicator (throttle, fail, timeout, deny); empty: all")
 	fs.StringVar(&o.f.Zone, "zone", "", "zone of the zonal domain (zone-outage)")
 	fs.Float64Var(&o.f.Share, "share", 0, "share of documents or calls affected, 0..1 (default 1)")
-	fs.DurationVar(&o.delay, "delay", 0, "added delay (latency, slow-replicator)")
+	fs.DurationVar(&o.delay, "delay", 0, "added delay (latency, slow-replicator; timeout: hold before the 504, default 1s)")
 	fs.StringVar(&o.faultAPI, "fault-api", faultAPIDefault(), "the lab's fault API")
 	fs.BoolVar(&o.asJSON, "json", false, "print JSON")
 }

@@ -445,11 +445,14 @@ func TestRunbooksSurviveAFlakyControlPlane(t *testing.T) {
 	t.Cleanup(func() { resetLab(t) })
 	ctx := context.Background()
 	faulted, _ := countFaults(t, "")
-	// 30 % of every control-plane call in both Regions fails: half throttled, half HTTP 500.
+	// 30 % of every control-plane call in both Regions fails, half throttled, half HTTP 500, and
+	// 5 % more hang for half a second, then time out with HTTP 504.
 	for _, kind := range []lab.FaultKind{lab.FaultThrottle, lab.FaultFail} {
 		_, err := sharedLab.Inject(ctx, lab.Fault{Kind: kind, Share: 0.15})
 		require.NoError(t, err)
 	}
+	_, err := sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultTimeout, Share: 0.05, Delay: lab.Duration(500 * time.Millisecond)})
+	require.NoError(t, err)
 	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))

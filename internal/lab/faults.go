@@ -39,6 +39,9 @@ const (
 	FaultThrottle FaultKind = "throttle"
 	// FaultFail answers Share (default 1) of the matching control-plane calls with HTTP 500.
 	FaultFail FaultKind = "fail"
+	// FaultTimeout holds Share (default 1) of the matching control-plane calls for Delay
+	// (default 1s), then answers HTTP 504, as a load balancer in front of a stuck service does.
+	FaultTimeout FaultKind = "timeout"
 	// FaultDeny answers the matching control-plane calls (Service, and Operation when given)
 	// with AccessDenied, as an IAM policy lacking the action would.
 	FaultDeny FaultKind = "deny"
@@ -50,7 +53,7 @@ const (
 
 // FaultKinds lists every kind, for usage messages.
 var FaultKinds = []FaultKind{FaultImpairRegion, FaultStopReplicator, FaultSlowReplicator, FaultPartition, FaultDLQShare,
-	FaultThrottle, FaultFail, FaultDeny, FaultLatency, FaultZoneOutage}
+	FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency, FaultZoneOutage}
 
 // Fault is one injected fault: what the fault API takes and lists.
 type Fault struct {
@@ -172,7 +175,7 @@ func (l *Lab) normalize(f Fault) (Fault, error) {
 			f.Share = 1
 		}
 		f.ID = string(f.Kind) + ":" + f.Region
-	case FaultThrottle, FaultFail, FaultDeny, FaultLatency:
+	case FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency:
 		if f.Region != "" {
 			if err := needRegion(); err != nil {
 				return Fault{}, err
@@ -187,6 +190,9 @@ func (l *Lab) normalize(f Fault) (Fault, error) {
 			}
 		} else if f.Share == 0 {
 			f.Share = 1
+		}
+		if f.Kind == FaultTimeout && f.Delay == 0 {
+			f.Delay = Duration(time.Second)
 		}
 		f.ID = string(f.Kind) + ":" + orStar(f.Region) + ":" + orStar(f.Service)
 		if f.Operation != "" {
@@ -341,7 +347,7 @@ func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
 			share = 0
 		}
 		l.regions[f.Region].pipeline.SetDLQShare(share)
-	case FaultThrottle, FaultFail, FaultDeny, FaultLatency:
+	case FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency:
 		l.fmu.Lock()
 		defer l.fmu.Unlock()
 		l.rules = slices.DeleteFunc(l.rules, func(r cpRule) bool { return r.id == f.ID })
@@ -388,7 +394,7 @@ func (l *Lab) ObserveControlPlane(fn func(awstwin.FaultContext, awstwin.Fault)) 
 }
 
 // decideFault picks a call's fault. An impaired Region outranks everything; then denials,
-// failures, throttling and added latency, in that order.
+// failures, timeouts, throttling and added latency, in that order.
 func (l *Lab) decideFault(fc awstwin.FaultContext) awstwin.Fault {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
@@ -396,7 +402,7 @@ func (l *Lab) decideFault(fc awstwin.FaultContext) awstwin.Fault {
 		return awstwin.Fault{Kind: awstwin.FaultRegionImpaired}
 	}
 	var latency time.Duration
-	for _, kind := range []FaultKind{FaultDeny, FaultFail, FaultThrottle} {
+	for _, kind := range []FaultKind{FaultDeny, FaultFail, FaultTimeout, FaultThrottle} {
 		for _, r := range l.rules {
 			if r.kind == kind && r.matches(fc) && rand.Float64() < r.share {
 				switch kind {
@@ -404,6 +410,8 @@ func (l *Lab) decideFault(fc awstwin.FaultContext) awstwin.Fault {
 					return awstwin.Fault{Kind: awstwin.FaultAccessDenied}
 				case FaultFail:
 					return awstwin.Fault{Kind: awstwin.FaultInternalError}
+				case FaultTimeout:
+					return awstwin.Fault{Kind: awstwin.FaultTimeout, Delay: r.delay}
 				}
 				return awstwin.Fault{Kind: awstwin.FaultThrottle}
 			}

@@ -79,6 +79,17 @@ func TestControlPlaneFaultsThroughTheFaultAPI(t *testing.T) {
 	require.NoError(t, err, "healing twice is fine")
 	require.Empty(t, healed)
 
+	// A timeout holds the call, then answers 504 the way a load balancer does; with the SDK's
+	// retries off the caller sees that status.
+	f, err = fc.Inject(ctx, Fault{Kind: FaultTimeout, Region: west, Service: "kafka", Delay: Duration(50 * time.Millisecond)})
+	require.NoError(t, err)
+	require.Equal(t, "timeout:us-west-2:kafka", f.ID)
+	_, err = westKafka.ListClustersV2(ctx, &kafka.ListClustersV2Input{}, func(o *kafka.Options) { o.RetryMaxAttempts = 1 })
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, http.StatusGatewayTimeout, re.HTTPStatusCode())
+	_, err = fc.Heal(ctx, f)
+	require.NoError(t, err)
+
 	// Fixed latency: a caller with a shorter deadline than the added delay times out.
 	_, err = fc.Inject(ctx, Fault{Kind: FaultLatency, Region: west, Delay: Duration(30 * time.Second)})
 	require.NoError(t, err)
