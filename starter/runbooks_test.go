@@ -291,6 +291,48 @@ func TestFailbackRolledBackByAnAlarmDuringTheSoak(t *testing.T) {
 	recordHistory(t, started.WorkflowID, "failback-rolled-back")
 }
 
+// An interlock: without the backfill proof a failback never moves writes. Half of what the
+// recovered Region's pipeline indexes lands in its dead-letter bucket instead, so the proof stays
+// open (and says why), no approval is asked, and the weights stay where they are.
+func TestFailbackWithoutBackfillProofDoesNotMoveWrites(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	ctx := context.Background()
+	setLabWeights(t, map[string]int64{east: 0, west: 100})
+	_, err := sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultDLQShare, Region: east, Share: 0.5})
+	require.NoError(t, err)
+	id := startRunbook(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s")
+
+	var why string
+	waitLong(t, "the backfill proof to refuse, saying why", func() bool {
+		child := stepOf(progressOf(t, id), "backfill").ChildID
+		if child == "" {
+			return false
+		}
+		desc, err := shared.client.DescribeWorkflowExecution(ctx, child, "")
+		require.NoError(t, err)
+		for _, pa := range desc.GetPendingActivities() {
+			if pa.GetHeartbeatDetails() != nil {
+				why = pa.GetHeartbeatDetails().String()
+			}
+		}
+		return strings.Contains(why, "dead-letter")
+	})
+	p := progressOf(t, id)
+	require.Equal(t, workflows.StatusRunning, stepOf(p, "backfill").Status)
+	require.Equal(t, workflows.StatusPending, stepOf(p, "approve").Status, "no approval is asked without the proof")
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
+
+	_, err = cli(t, "cancel", id)
+	require.NoError(t, err)
+	res, err := followToEnd(t, id)
+	require.Error(t, err)
+	require.Equal(t, workflows.OutcomeCanceled, res.Outcome)
+	require.Equal(t, workflows.StatusCanceled, stepOf(res.Progress, "backfill").Status)
+	require.Equal(t, workflows.StatusPending, stepOf(res.Progress, "shift_10").Status)
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t), "writes stay in the Region that has them")
+}
+
 func TestDrillFailsOverAndBack(t *testing.T) {
 	resetLab(t)
 	t.Cleanup(func() { resetLab(t) })
@@ -316,6 +358,11 @@ func TestDrillFailsOverAndBack(t *testing.T) {
 
 func TestVerifyBackfillRunbook(t *testing.T) {
 	resetLab(t)
+	// The window ends settle (2 s) before now: let documents older than that exist, however
+	// early in the package this test runs.
+	waitLong(t, "writes in "+east, func() bool { return sharedLab.Producer().Stats().Acked[east] > 0 })
+	written := time.Now()
+	waitLong(t, "the first writes to be older than the settle delay", func() bool { return time.Since(written) > 3*time.Second })
 	id := startRunbook(t, "verify-backfill", "source="+east, "target="+west, "lookback=1h", "settle=2s")
 	require.True(t, strings.HasPrefix(id, "switchyard/lab/verify-backfill/"), "a read-only runbook takes no lock: %s", id)
 	res, err := followToEnd(t, id)

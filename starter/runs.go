@@ -326,6 +326,11 @@ func result(ctx context.Context, c client.Client, id, runID string) (*workflows.
 			return &failed, err
 		}
 	}
+	// A canceled or terminated run returns no result; its last progress is what there is to
+	// report (a query on a closed run replays its history in a worker).
+	if p, qerr := queryProgress(ctx, c, id, runID); qerr == nil {
+		return &workflows.Result{Progress: *p}, err
+	}
 	return nil, err
 }
 
