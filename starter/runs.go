@@ -15,8 +15,10 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-dr/switchyard/activities"
@@ -412,7 +414,27 @@ func runStatus(ctx context.Context, args []string, cio cmdIO) error {
 		return writeJSON(cio.stdout, p)
 	}
 	printProgress(cio.stdout, id, p)
+	printInFlight(cio.stdout, desc.GetPendingActivities())
 	return nil
+}
+
+// printInFlight shows what the run's scheduled activities are doing now, from the server: a
+// wait's last reason ("MessageLag 42") and a retrying call's attempt and last error are what an
+// operator asks when a step seems stuck, and the progress query cannot know them.
+func printInFlight(w io.Writer, pending []*workflowpb.PendingActivityInfo) {
+	for _, pa := range pending {
+		line := fmt.Sprintf("  in flight: %s, attempt %d", pa.GetActivityType().GetName(), pa.GetAttempt())
+		if hb := pa.GetHeartbeatDetails(); hb != nil {
+			var reason string
+			if err := converter.GetDefaultDataConverter().FromPayloads(hb, &reason); err == nil && reason != "" {
+				line += ", last said: " + reason
+			}
+		}
+		if f := pa.GetLastFailure(); f != nil {
+			line += ", last error: " + f.GetMessage()
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 func printProgress(w io.Writer, id string, p *workflows.Progress) {
