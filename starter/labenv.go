@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/interceptor"
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchyard-dr/switchyard/internal/devserver"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/triggers"
+	"github.com/switchyard-dr/switchyard/workflows"
 )
 
 // privateLab is a lab on free ports with its own embedded Temporal server and worker, bound by
@@ -23,6 +25,8 @@ type privateLab struct {
 	lab *lab.Lab
 	dev *devEnv
 	dir string
+	// serverOpts starts the server again after stopServer (startPrivateLabServer only).
+	serverOpts devserver.Options
 }
 
 // startPrivateLab starts the lab (on random ports whatever opts says), a runbook folder with the
@@ -52,6 +56,63 @@ func startPrivateLab(ctx context.Context, opts lab.Options, runbooks string, int
 		return nil, err
 	}
 	return p, nil
+}
+
+// startPrivateLabServer is startPrivateLab without the worker: the lab, its runbook folder and an
+// embedded server with the search attributes startDev registers. The reliability tests run the
+// worker as a process of its own, to kill it, and stop and start the server under a running
+// drill; dbFile keeps the server's state across that (empty: in memory).
+func startPrivateLabServer(ctx context.Context, opts lab.Options, runbooks, dbFile string, logger *slog.Logger) (*privateLab, error) {
+	opts.RandomPorts = true
+	if opts.Logger == nil {
+		opts.Logger = logger
+	}
+	l, err := lab.Start(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("start lab: %w", err)
+	}
+	p := &privateLab{lab: l}
+	if p.dir, err = labRunbookDir(runbooks, l); err != nil {
+		p.close()
+		return nil, err
+	}
+	port, err := devserver.FreePort()
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	sa := map[string]enumspb.IndexedValueType{}
+	for _, name := range workflows.SearchAttributeNames() {
+		sa[name] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	p.serverOpts = devserver.Options{IP: "127.0.0.1", Port: port, UIPort: -1, DatabaseFile: dbFile,
+		Namespaces: []string{"default"}, SearchAttributes: sa, Logger: logger}
+	p.dev = &devEnv{}
+	if err := p.startServer(ctx); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// stopServer stops the server of a startPrivateLabServer lab; startServer starts it again on the
+// same port and database file.
+func (p *privateLab) stopServer() error {
+	if p.dev == nil || p.dev.server == nil {
+		return nil
+	}
+	err := p.dev.server.Stop()
+	p.dev.server = nil
+	return err
+}
+
+func (p *privateLab) startServer(ctx context.Context) error {
+	srv, err := devserver.Start(ctx, p.serverOpts)
+	if err != nil {
+		return fmt.Errorf("start dev server: %w", err)
+	}
+	p.dev.server = srv
+	return nil
 }
 
 func (p *privateLab) close() {

@@ -86,6 +86,67 @@ type route53State struct {
 	mu      sync.Mutex
 	zones   []*hostedZone
 	changes map[string]time.Time // change ID → submitted at
+	// log holds every accepted change batch in order, for Route53ChangeLog.
+	log []Route53Change
+}
+
+// Route53Change is one change batch that ChangeResourceRecordSets accepted. The log of them is
+// the lab's ground truth for "how often did DNS really change": a runbook step that is retried
+// after a worker dies must find the weights already set and submit nothing, so a test can
+// count batches to prove each shift happened exactly once. Seeding through UpsertRecordSet is
+// not an API call and is not logged.
+type Route53Change struct {
+	// ID is the change ID without the "/change/" prefix.
+	ID string
+	// ZoneID is the hosted zone's ID without the "/hostedzone/" prefix.
+	ZoneID      string
+	SubmittedAt time.Time
+	Comment     string
+	Changes     []Route53RecordChange
+}
+
+// Route53RecordChange is one change of a batch: the action and the record set it named.
+type Route53RecordChange struct {
+	Action        string
+	Name          string
+	Type          string
+	SetIdentifier string
+	// Weight is nil for a record set without weighted routing.
+	Weight *int64
+}
+
+// Weights returns the weight each change of the batch set, by set identifier; changes without
+// a weight or a set identifier are left out.
+func (c Route53Change) Weights() map[string]int64 {
+	out := map[string]int64{}
+	for _, ch := range c.Changes {
+		if ch.Weight != nil && ch.SetIdentifier != "" {
+			out[ch.SetIdentifier] = *ch.Weight
+		}
+	}
+	return out
+}
+
+// Route53ChangeLog returns the change batches accepted for a hosted zone, oldest first. It is
+// a copy: callers may keep it while runbooks go on changing the zone.
+func (t *Twin) Route53ChangeLog(zoneID string) []Route53Change {
+	zoneID = strings.TrimPrefix(zoneID, "/hostedzone/")
+	t.r53.mu.Lock()
+	defer t.r53.mu.Unlock()
+	var out []Route53Change
+	for _, c := range t.r53.log {
+		if c.ZoneID != zoneID {
+			continue
+		}
+		c.Changes = slices.Clone(c.Changes)
+		for i := range c.Changes {
+			if w := c.Changes[i].Weight; w != nil {
+				c.Changes[i].Weight = new(*w)
+			}
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 type hostedZone struct {
@@ -443,6 +504,16 @@ func r53ChangeResourceRecordSets(c *call) error {
 	id := randomID("C", 13)
 	now := c.t.now()
 	c.t.r53.changes[id] = now
+	entry := Route53Change{ID: id, ZoneID: z.id, SubmittedAt: now, Comment: in.ChangeBatch.Comment}
+	for _, ch := range in.ChangeBatch.Changes {
+		r := fromXMLRecord(ch.ResourceRecordSet)
+		rc := Route53RecordChange{Action: ch.Action, Name: r.Name, Type: r.Type, SetIdentifier: r.SetIdentifier}
+		if r.Weight != nil {
+			rc.Weight = new(*r.Weight) // not the pointer the zone's record keeps
+		}
+		entry.Changes = append(entry.Changes, rc)
+	}
+	c.t.r53.log = append(c.t.r53.log, entry)
 	var out struct {
 		XMLName    xml.Name      `xml:"https://route53.amazonaws.com/doc/2013-04-01/ ChangeResourceRecordSetsResponse"`
 		ChangeInfo xmlChangeInfo `xml:"ChangeInfo"`

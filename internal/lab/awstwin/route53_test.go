@@ -3,6 +3,7 @@ package awstwin
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -163,5 +164,109 @@ func TestRoute53ThroughSDK(t *testing.T) {
 	var nsz *r53types.NoSuchHostedZone
 	if !errors.As(err, &nsz) {
 		t.Fatalf("unknown zone error = %v, want NoSuchHostedZone", err)
+	}
+}
+
+func TestRoute53ChangeLogRecordsAcceptedBatchesOnly(t *testing.T) {
+	clock := newFakeClock()
+	lab := startLab(t, Options{Now: clock.Now})
+	zoneID := lab.twin.CreateHostedZone("example.com", false)
+	other := lab.twin.CreateHostedZone("example.org", false)
+	ctx := context.Background()
+	r53 := route53.NewFromConfig(sdkConfig(lab.urls[west], west))
+
+	// Seeding is not an API change: the log stays empty.
+	w := int64(100)
+	if err := lab.twin.UpsertRecordSet(zoneID, RecordSet{Name: "app.example.com", Type: "A", SetIdentifier: "east", Weight: &w,
+		TTL: aws.Int64(60), Values: []string{"10.0.0.1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lab.twin.Route53ChangeLog(zoneID); len(got) != 0 {
+		t.Fatalf("log after seeding = %+v, want empty", got)
+	}
+
+	ch, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(zoneID),
+		ChangeBatch: &r53types.ChangeBatch{Comment: aws.String("fail over"), Changes: []r53types.Change{
+			weighted("app.example.com", "east", "10.0.0.1", 0),
+			weighted("app.example.com", "west", "10.1.0.1", 100),
+		}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A rejected batch (CNAME beside A records) changes nothing and is not logged.
+	_, err = r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(zoneID),
+		ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{{Action: r53types.ChangeActionCreate,
+			ResourceRecordSet: &r53types.ResourceRecordSet{Name: aws.String("app.example.com"), Type: r53types.RRTypeCname,
+				TTL: aws.Int64(60), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String("x.example.com")}}}}}}})
+	if apiCode(t, err) != "InvalidChangeBatch" {
+		t.Fatalf("conflicting CNAME: err = %v", err)
+	}
+	clock.Advance(time.Second)
+	_, err = r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String("/hostedzone/" + other),
+		ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{weighted("www.example.org", "a", "10.2.0.1", 1)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	log := lab.twin.Route53ChangeLog("/hostedzone/" + zoneID)
+	if len(log) != 1 {
+		t.Fatalf("log of %s = %+v, want one batch", zoneID, log)
+	}
+	got := log[0]
+	if "/change/"+got.ID != aws.ToString(ch.ChangeInfo.Id) || got.ZoneID != zoneID || got.Comment != "fail over" ||
+		!got.SubmittedAt.Equal(aws.ToTime(ch.ChangeInfo.SubmittedAt)) || len(got.Changes) != 2 {
+		t.Fatalf("entry = %+v, change info %+v", got, ch.ChangeInfo)
+	}
+	if c := got.Changes[1]; c.Action != "UPSERT" || c.Name != "app.example.com." || c.Type != "A" || c.SetIdentifier != "west" {
+		t.Fatalf("second change = %+v", c)
+	}
+	if ws := got.Weights(); len(ws) != 2 || ws["east"] != 0 || ws["west"] != 100 {
+		t.Fatalf("weights = %v", ws)
+	}
+	// A copy: changing it does not change the twin's log.
+	*got.Changes[1].Weight = 7
+	if ws := lab.twin.Route53ChangeLog(zoneID)[0].Weights(); ws["west"] != 100 {
+		t.Fatalf("the log was changed through a returned copy: %v", ws)
+	}
+	if o := lab.twin.Route53ChangeLog(other); len(o) != 1 || o[0].Weights()["a"] != 1 || !o[0].SubmittedAt.Equal(clock.Now()) {
+		t.Fatalf("log of the other zone = %+v", o)
+	}
+}
+
+func TestRoute53ChangeLogIsSafeForConcurrentUse(t *testing.T) {
+	lab := startLab(t, Options{})
+	zoneID := lab.twin.CreateHostedZone("example.com", false)
+	ctx := context.Background()
+	r53 := route53.NewFromConfig(sdkConfig(lab.urls[east], east))
+	const writers, each = 4, 5
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() {
+			var err error
+			for j := range each {
+				if err == nil {
+					_, err = r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(zoneID),
+						ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{weighted("app.example.com", "w"+strconv.Itoa(i), "10.0.0.1", int64(j))}}})
+				}
+				_ = lab.twin.Route53ChangeLog(zoneID) // read while others write (go test -race)
+			}
+			errs <- err
+		}()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := lab.twin.Route53ChangeLog(zoneID)
+	if len(log) != writers*each {
+		t.Fatalf("%d batches logged, want %d", len(log), writers*each)
+	}
+	ids := map[string]bool{}
+	for _, c := range log {
+		ids[c.ID] = true
+	}
+	if len(ids) != writers*each {
+		t.Fatalf("%d distinct change ids, want %d", len(ids), writers*each)
 	}
 }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+// TestServerRestartDuringDrill stops the embedded Temporal server (SQLite in a file, as
+// `starter dev --db-file`) at random points of a drill and starts it again on the same file and
+// port after a random pause; drills repeat until the server has been restarted 3 times (10 with
+// -chaos.long, see chaos_test.go). Within one process the SQLite driver may keep a pooled
+// connection across Stop (internal/devserver's TestDatabaseFileSurvivesRestart proves a fresh
+// process reads the file); what this suite proves is that runs resume across the restart. The worker is the real binary in a process of its own that
+// stays up throughout: it must reconnect on its own, and every run must resume from the file
+// and succeed, changing Route 53 exactly once per weight step.
+func TestServerRestartDuringDrill(t *testing.T) {
+	target := 3
+	if *chaosLong {
+		target = 10
+	}
+	rng := chaosRand(t)
+	bin := buildWorker(t)
+	ctx := context.Background()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db := filepath.Join(t.TempDir(), "switchyard-dev.db")
+	p, err := startPrivateLabServer(ctx, chaosLabOptions("restart"), "../runbooks", db, quiet)
+	require.NoError(t, err)
+	t.Cleanup(p.close)
+	addr := p.dev.server.FrontendHostPort()
+	c, err := client.Dial(client.Options{HostPort: addr, Namespace: "default", Logger: nopLogger{}})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	worker := newWorkerProcess(t, bin, map[string]string{"TEMPORAL_ADDRESS": addr, "SWITCHYARD_RUNBOOKS": p.dir})
+	require.NoError(t, worker.start())
+
+	restarts := 0
+	var all []drillFigures
+	for drill := 1; restarts < target; drill++ {
+		logFrom := len(p.lab.Twin().Route53ChangeLog(lab.HostedZoneID))
+		before := restarts
+		began := time.Now()
+		in := drillInput(true, "tester")
+		id := workflows.OperationID("lab")
+		run, err := c.ExecuteWorkflow(ctx, startOptions(id, in), workflows.RunbookWorkflowType, in)
+		require.NoError(t, err)
+
+		// Restart the server at random points until the drill ends or the suite has its
+		// restarts; stopping the loop always leaves the server up.
+		rctx, stopRestarts := context.WithCancel(ctx)
+		restartDone := make(chan error, 1)
+		go func() {
+			restartDone <- func() error {
+				for restarts < target {
+					select {
+					case <-rctx.Done():
+						return nil
+					case <-time.After(between(rng, 500*time.Millisecond, 4*time.Second)):
+					}
+					if err := p.stopServer(); err != nil {
+						return err
+					}
+					time.Sleep(between(rng, 200*time.Millisecond, 2*time.Second))
+					sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+					err := p.startServer(sctx)
+					cancel()
+					if err != nil {
+						return err
+					}
+					restarts++
+				}
+				return nil
+			}()
+		}()
+		wctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+		res, runErr := waitResult(wctx, c, id, run.GetRunID())
+		cancel()
+		stopRestarts()
+		require.NoError(t, <-restartDone)
+		wall := time.Since(began)
+
+		require.NoError(t, runErr, "drill %d", drill)
+		require.Equal(t, workflows.OutcomeSucceeded, res.Outcome, "drill %d: %s", drill, res.Error)
+		changes := routeChanges(p.lab, logFrom)
+		require.Equal(t, wantDrillChanges, changes, "drill %d: Route 53 change batches", drill)
+		require.True(t, worker.running(), "the worker rode out the restarts")
+		t.Logf("drill %d: succeeded in %s across %d server restarts; Route 53 batches %q", drill, wall.Round(time.Second), restarts-before, changes)
+		f := drillFigures{wall: wall, restarts: restarts - before}
+		f.failover, f.failback = byDirection(changes)
+		f.interrupted, err = interruptionsOf(ctx, c, id, run.GetRunID())
+		require.NoError(t, err)
+		all = append(all, f)
+	}
+	info, err := os.Stat(db)
+	require.NoError(t, err)
+	require.Positive(t, info.Size())
+	require.Len(t, worker.pids, 1, "one worker process throughout")
+	requireCleanLab(t, p, c)
+	t.Logf("FIGURES restart: drills=%d restarts=%d %s", len(all), restarts, summarize(all))
+}
