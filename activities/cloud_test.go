@@ -547,6 +547,26 @@ func TestRoute53Weights(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "INSYNC", wait.Status, "no change: nothing to wait for")
 
+	// A worker died while the first attempt waited for its change: the retry finds the weights
+	// set, submits nothing, and still waits for the change its predecessor heartbeated.
+	res, err = c.SetRoute53Weights(ctx, SetRoute53WeightsArgs{Environment: labEnv, Region: labWest, Weights: map[string]int64{labEast: 20, labWest: 100}})
+	require.NoError(t, err)
+	require.Equal(t, "PENDING", res.Status)
+	retry, _ := activityEnv(t, c.SetRoute53Weights)
+	retry.SetHeartbeatDetails(changeDetail(res.ChangeID, res.Status))
+	l.takeCalls()
+	v, err = retry.ExecuteActivity(c.SetRoute53Weights, SetRoute53WeightsArgs{Environment: labEnv, Region: labWest,
+		Weights: map[string]int64{labEast: 20, labWest: 100}, Wait: true, Interval: runbook.Duration(20 * time.Millisecond)})
+	require.NoError(t, err)
+	var again SetRoute53WeightsResult
+	require.NoError(t, v.Get(&again))
+	require.False(t, again.Changed)
+	require.Equal(t, res.ChangeID, again.ChangeID, "the retry waited for the earlier change")
+	require.Equal(t, "INSYNC", again.Status)
+	calls := strings.Join(l.takeCalls(), " ")
+	require.NotContains(t, calls, "ChangeResourceRecordSets")
+	require.Contains(t, calls, "GetChange")
+
 	// A partial change: only the record whose weight differs is upserted.
 	res, err = c.SetRoute53Weights(ctx, SetRoute53WeightsArgs{Environment: labEnv, Region: labWest, Weights: map[string]int64{labEast: 10, labWest: 100}})
 	require.NoError(t, err)

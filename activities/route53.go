@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"go.temporal.io/sdk/activity"
 
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
@@ -221,6 +222,17 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 	}
 	if len(changes) == 0 {
 		res.Summary = fmt.Sprintf("%s already has weights %s", ref.name, formatWeights(in.Weights))
+		// A retry after a worker died mid-wait finds its own change applied; the change it must
+		// still wait for is the one the earlier attempt recorded in its heartbeat.
+		if id := earlierChange(ctx); in.Wait && id != "" {
+			res.ChangeID = id
+			status, err := c.waitChange(ctx, rc, t.region, id, in.Timeout, in.Interval)
+			if err != nil {
+				return res, err
+			}
+			res.Status = status
+			res.Summary += fmt.Sprintf(" (change %s of an earlier attempt, now %s)", id, status)
+		}
 		return res, nil
 	}
 	comment := cmp.Or(in.Comment, fmt.Sprintf("switchyard: weights %s", formatWeights(in.Weights)))
@@ -232,6 +244,9 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 	res.Changed = true
 	if ci := out.ChangeInfo; ci != nil {
 		res.ChangeID, res.Status = aws.ToString(ci.Id), string(ci.Status)
+	}
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, changeDetail(res.ChangeID, res.Status))
 	}
 	c.opts.Logger.Info("route 53 weights changed", "environment", t.envName, "record", ref.name, "previous", formatWeights(res.Previous),
 		"weights", formatWeights(in.Weights), "change_id", res.ChangeID)
@@ -258,7 +273,7 @@ func (c *Cloud) waitChange(ctx context.Context, rc *route53.Client, region, id s
 		if out.ChangeInfo != nil {
 			status = string(out.ChangeInfo.Status)
 		}
-		return status == string(r53types.ChangeStatusInsync), "change " + id + " is " + status, nil
+		return status == string(r53types.ChangeStatusInsync), changeDetail(id, status), nil
 	})
 	return status, err
 }
@@ -299,4 +314,27 @@ func (c *Cloud) WaitRoute53Change(ctx context.Context, in Route53ChangeArgs) (Ro
 		return Route53ChangeResult{ChangeID: in.ChangeID, Status: status}, err
 	}
 	return Route53ChangeResult{ChangeID: in.ChangeID, Status: status, Summary: "change " + in.ChangeID + " is " + status}, nil
+}
+
+// changeDetail is the heartbeat of a Route 53 wait; earlierChange reads the change id back.
+func changeDetail(id, status string) string { return "change " + id + " is " + status }
+
+// earlierChange returns the change id a previous attempt of this activity heartbeated, if any.
+func earlierChange(ctx context.Context) string {
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+		return ""
+	}
+	var detail string
+	if activity.GetHeartbeatDetails(ctx, &detail) != nil {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(detail, "change ")
+	if !ok {
+		return ""
+	}
+	id, _, ok := strings.Cut(rest, " is ")
+	if !ok {
+		return ""
+	}
+	return id
 }
