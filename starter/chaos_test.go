@@ -228,7 +228,7 @@ type fakeSlack struct {
 
 // slackCall is one Web API call.
 type slackCall struct {
-	Method, Text, ThreadTS, TS string
+	Method, Text, ThreadTS, TS, Metadata string
 }
 
 func startFakeSlack(t *testing.T) *fakeSlack {
@@ -292,16 +292,32 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	f.mu.Lock()
-	c := slackCall{Method: method, Text: r.Form.Get("text"), ThreadTS: r.Form.Get("thread_ts"), TS: r.Form.Get("ts")}
+	c := slackCall{Method: method, Text: r.Form.Get("text"), ThreadTS: r.Form.Get("thread_ts"), TS: r.Form.Get("ts"), Metadata: r.Form.Get("metadata")}
 	if method == "chat.postMessage" {
 		c.TS = fmt.Sprintf("1700000000.%06d", len(f.calls)+1)
 	}
 	f.calls = append(f.calls, c)
+	// A retried post looks for its earlier attempt's message: answer from what was posted.
+	var msgs []map[string]any
+	for _, p := range f.calls {
+		thread := method == "conversations.replies" && (p.ThreadTS == r.Form.Get("ts") || p.TS == r.Form.Get("ts"))
+		if p.Method != "chat.postMessage" || !thread && (method != "conversations.history" || p.ThreadTS != "") {
+			continue
+		}
+		m := map[string]any{"type": "message", "ts": p.TS, "text": p.Text}
+		var meta map[string]any
+		if json.Unmarshal([]byte(p.Metadata), &meta) == nil {
+			m["metadata"] = meta
+		}
+		msgs = append(msgs, m)
+	}
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	switch method {
 	case "chat.postMessage", "chat.update":
 		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": "C0LAB", "ts": c.TS})
+	case "conversations.replies", "conversations.history":
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "messages": msgs})
 	default:
 		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true})
 	}

@@ -90,6 +90,8 @@ func newFakeSlack() *fakeSlack {
 	f.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/chat.postMessage", f.postMessage)
 		c.Handle("/chat.update", f.formOK("chat.update"))
+		c.Handle("/conversations.replies", f.conversation(true))
+		c.Handle("/conversations.history", f.conversation(false))
 		c.Handle("/chat.postEphemeral", f.formOK("chat.postEphemeral"))
 		c.Handle("/usergroups.users.list", f.groupMembers)
 		c.Handle("/usergroups.list", f.groupList)
@@ -149,6 +151,41 @@ func (f *fakeSlack) postMessage(w http.ResponseWriter, r *http.Request) {
 	default:
 		// Slack answers with the channel's id even when the request named the channel.
 		writeJSON(w, map[string]any{"ok": true, "channel": "C123", "ts": c.TS})
+	}
+}
+
+// conversation answers conversations.replies (a thread: its parent and replies) or
+// conversations.history (top-level messages) from the messages posted so far, with metadata.
+func (f *fakeSlack) conversation(replies bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := readForm(r)
+		if len(q) == 0 {
+			q = r.URL.Query()
+		}
+		method := "conversations.history"
+		if replies {
+			method = "conversations.replies"
+		}
+		f.record(apiCall{Method: method, Form: q})
+		var msgs []map[string]any
+		for _, c := range f.snapshot() {
+			if c.Method != "chat.postMessage" || c.Failed {
+				continue
+			}
+			thread := c.Form.Get("thread_ts")
+			if replies && thread != q.Get("ts") && c.TS != q.Get("ts") || !replies && thread != "" {
+				continue
+			}
+			m := map[string]any{"type": "message", "ts": c.TS, "text": c.Form.Get("text")}
+			if raw := c.Form.Get("metadata"); raw != "" {
+				var meta map[string]any
+				if err := json.Unmarshal([]byte(raw), &meta); err == nil {
+					m["metadata"] = meta
+				}
+			}
+			msgs = append(msgs, m)
+		}
+		writeJSON(w, map[string]any{"ok": true, "messages": msgs})
 	}
 }
 

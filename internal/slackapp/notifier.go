@@ -1,6 +1,7 @@
 package slackapp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,8 +9,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-dr/switchyard/workflows"
@@ -156,6 +159,18 @@ func stepIcon(status string) string {
 }
 
 func (s *Notifier) post(ctx context.Context, n workflows.Notification, thread string, opts ...slack.MsgOption) (workflows.NotifyResult, error) {
+	d := deliveryOf(ctx)
+	if d.key != "" {
+		if d.retry {
+			// The previous attempt may have posted and died before its completion reached the
+			// server: find its message instead of posting a second one.
+			if res, ok := s.findPosted(ctx, n, thread, d); ok {
+				return res, nil
+			}
+		}
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: deliveryEventType,
+			EventPayload: map[string]any{"key": d.key, "workflow_id": n.WorkflowID, "kind": n.Kind, "step": n.Step}}))
+	}
 	if thread != "" {
 		opts = append(opts, slack.MsgOptionTS(thread))
 	}
@@ -236,4 +251,65 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// deliveryEventType is the Slack message metadata type of every message the notifier posts.
+const deliveryEventType = "switchyard_notification"
+
+// delivery identifies one notification across the retries of the activity that posts it.
+type delivery struct {
+	key   string // run id / activity id: the same on every attempt
+	retry bool
+	since time.Time // when the activity was first scheduled
+}
+
+type deliveryKey struct{}
+
+// withDelivery sets the delivery a post is part of, for callers outside an activity.
+func withDelivery(ctx context.Context, d delivery) context.Context {
+	return context.WithValue(ctx, deliveryKey{}, d)
+}
+
+func deliveryOf(ctx context.Context) delivery {
+	if d, ok := ctx.Value(deliveryKey{}).(delivery); ok {
+		return d
+	}
+	if !activity.IsActivity(ctx) {
+		return delivery{}
+	}
+	info := activity.GetInfo(ctx)
+	return delivery{key: info.WorkflowExecution.RunID + "/" + info.ActivityID, retry: info.Attempt > 1, since: info.ScheduledTime}
+}
+
+// findPosted looks for the message an earlier attempt of d posted: in the thread when there is
+// one, else in the channel since the activity was scheduled. A failed lookup posts again
+// (at-least-once beats never).
+func (s *Notifier) findPosted(ctx context.Context, n workflows.Notification, thread string, d delivery) (workflows.NotifyResult, bool) {
+	channel := n.Channel
+	if id, ok := s.channelIDs.Load(channel); ok {
+		channel = id.(string)
+	}
+	var msgs []slack.Message
+	var err error
+	if thread != "" {
+		msgs, _, _, err = s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+			ChannelID: channel, Timestamp: thread, Limit: 1000, IncludeAllMetadata: true})
+	} else {
+		var h *slack.GetConversationHistoryResponse
+		h, err = s.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+			ChannelID: channel, Oldest: fmt.Sprintf("%d.000000", d.since.Add(-time.Minute).Unix()), Limit: 1000, IncludeAllMetadata: true})
+		if h != nil {
+			msgs = h.Messages
+		}
+	}
+	if err != nil {
+		s.logger.Warn("cannot look for an earlier attempt's message; posting", "kind", n.Kind, "workflow_id", n.WorkflowID, "err", err)
+		return workflows.NotifyResult{}, false
+	}
+	for _, m := range msgs {
+		if m.Metadata.EventType == deliveryEventType && m.Metadata.EventPayload["key"] == d.key {
+			return workflows.NotifyResult{Channel: cmp.Or(m.Channel, channel), TS: m.Timestamp}, true
+		}
+	}
+	return workflows.NotifyResult{}, false
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -189,4 +191,46 @@ func TestApprovalBlocksFinalStates(t *testing.T) {
 			t.Errorf("%s: %s", status, raw)
 		}
 	}
+}
+
+// A worker that dies after Slack accepted a message but before the server heard of it retries
+// the activity: the retry finds the message by its metadata instead of posting it twice, in a
+// thread and at the top of the channel.
+func TestRetriedPostFindsTheEarlierAttemptsMessage(t *testing.T) {
+	f := newFakeSlack()
+	defer f.srv.Stop()
+	nt, err := NewNotifier(NotifierOptions{Config: Config{BotToken: "xoxb-x", APIURL: f.URL()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	n := workflows.Notification{Kind: workflows.NotifyRunStarted, Channel: "C123", WorkflowID: "switchyard/lab", RunID: "r1",
+		Runbook: "drill", Environment: "lab"}
+	first := delivery{key: "r1/5", since: time.Now()}
+	started, err := nt.Notify(withDelivery(context.Background(), first), n)
+	require.NoError(t, err)
+	first.retry = true
+	again, err := nt.Notify(withDelivery(context.Background(), first), n)
+	require.NoError(t, err)
+	require.Equal(t, started.TS, again.TS, "the top-level message was found, not posted again")
+
+	approval := workflows.Notification{Kind: workflows.NotifyApprovalRequest, Channel: "C123", ThreadTS: started.TS,
+		WorkflowID: "switchyard/lab", RunID: "r1", Step: "approve", Text: "fail over?"}
+	d := delivery{key: "r1/9", since: time.Now()}
+	posted, err := nt.Notify(withDelivery(context.Background(), d), approval)
+	require.NoError(t, err)
+	d.retry = true
+	found, err := nt.Notify(withDelivery(context.Background(), d), approval)
+	require.NoError(t, err)
+	require.Equal(t, posted.TS, found.TS)
+
+	// Another notification of the same run is a different delivery and is posted.
+	other, err := nt.Notify(withDelivery(context.Background(), delivery{key: "r1/10", retry: true, since: time.Now()}), approval)
+	require.NoError(t, err)
+	require.NotEqual(t, posted.TS, other.TS)
+
+	var posts int
+	for _, c := range f.snapshot() {
+		if c.Method == "chat.postMessage" {
+			posts++
+		}
+	}
+	require.Equal(t, 3, posts, "run started, the approval request, and the other delivery")
 }
