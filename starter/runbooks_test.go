@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/workflows"
@@ -296,7 +299,10 @@ func TestFailbackRolledBackByAnAlarmDuringTheSoak(t *testing.T) {
 // open (and says why), no approval is asked, and the weights stay where they are.
 func TestFailbackWithoutBackfillProofDoesNotMoveWrites(t *testing.T) {
 	resetLab(t)
-	t.Cleanup(func() { resetLab(t) })
+	// The dead-letter objects would keep every later proof in this package open (its window
+	// reaches an hour back): empty the bucket, through the S3 API, as an operator would after
+	// replaying them.
+	t.Cleanup(func() { resetLab(t); emptyDLQ(t, east) })
 	ctx := context.Background()
 	setLabWeights(t, map[string]int64{east: 0, west: 100})
 	_, err := sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultDLQShare, Region: east, Share: 0.5})
@@ -524,4 +530,22 @@ func TestAccessDeniedFailsTheStepAtOnce(t *testing.T) {
 	require.Equal(t, 1, calls(), "no retry: the one denied call is all")
 	require.Contains(t, res.Error, "refusing to fail over into us-west-2")
 	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+}
+
+// emptyDLQ deletes every object of a Region's dead-letter bucket.
+func emptyDLQ(t *testing.T, region string) {
+	t.Helper()
+	ctx := context.Background()
+	rc := sharedLab.Environment().Regions[region]
+	s3c, err := awsclients.New(awsclients.Options{}).S3(ctx, awsclients.FromEnvironment(region, rc))
+	require.NoError(t, err)
+	out, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(rc.DLQBucket)})
+	require.NoError(t, err)
+	for _, o := range out.Contents {
+		_, err := s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(rc.DLQBucket), Key: o.Key})
+		require.NoError(t, err)
+	}
+	out, err = s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(rc.DLQBucket)})
+	require.NoError(t, err)
+	require.Empty(t, out.Contents)
 }
