@@ -32,22 +32,8 @@ type privateLab struct {
 // startPrivateLab starts the lab (on random ports whatever opts says), a runbook folder with the
 // runbooks of runbooks bound to it, and a server with a worker reading that folder.
 func startPrivateLab(ctx context.Context, opts lab.Options, runbooks string, interceptors []interceptor.WorkerInterceptor, logger *slog.Logger) (*privateLab, error) {
-	opts.RandomPorts = true
-	if opts.Logger == nil {
-		opts.Logger = logger
-	}
-	l, err := lab.Start(ctx, opts)
+	p, port, err := startLabFolder(ctx, opts, runbooks, logger)
 	if err != nil {
-		return nil, fmt.Errorf("start lab: %w", err)
-	}
-	p := &privateLab{lab: l}
-	if p.dir, err = labRunbookDir(runbooks, l); err != nil {
-		p.close()
-		return nil, err
-	}
-	port, err := devserver.FreePort()
-	if err != nil {
-		p.close()
 		return nil, err
 	}
 	if p.dev, err = startDev(ctx, devOptions{ip: "127.0.0.1", port: port, uiPort: -1, namespace: "default", runbooks: p.dir,
@@ -58,27 +44,37 @@ func startPrivateLab(ctx context.Context, opts lab.Options, runbooks string, int
 	return p, nil
 }
 
-// startPrivateLabServer is startPrivateLab without the worker: the lab, its runbook folder and an
-// embedded server with the search attributes startDev registers. The reliability tests run the
-// worker as a process of its own, to kill it, and stop and start the server under a running
-// drill; dbFile keeps the server's state across that (empty: in memory).
-func startPrivateLabServer(ctx context.Context, opts lab.Options, runbooks, dbFile string, logger *slog.Logger) (*privateLab, error) {
+// startLabFolder starts the lab on random ports (whatever opts says) and its runbook folder,
+// and picks a free port for the server.
+func startLabFolder(ctx context.Context, opts lab.Options, runbooks string, logger *slog.Logger) (*privateLab, int, error) {
 	opts.RandomPorts = true
 	if opts.Logger == nil {
 		opts.Logger = logger
 	}
 	l, err := lab.Start(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("start lab: %w", err)
+		return nil, 0, fmt.Errorf("start lab: %w", err)
 	}
 	p := &privateLab{lab: l}
 	if p.dir, err = labRunbookDir(runbooks, l); err != nil {
 		p.close()
-		return nil, err
+		return nil, 0, err
 	}
 	port, err := devserver.FreePort()
 	if err != nil {
 		p.close()
+		return nil, 0, err
+	}
+	return p, port, nil
+}
+
+// startPrivateLabServer is startPrivateLab without the worker: the lab, its runbook folder and an
+// embedded server with the search attributes startDev registers. The reliability tests run the
+// worker as a process of its own, to kill it, and stop and start the server under a running
+// drill; dbFile keeps the server's state across that (empty: in memory).
+func startPrivateLabServer(ctx context.Context, opts lab.Options, runbooks, dbFile string, logger *slog.Logger) (*privateLab, error) {
+	p, port, err := startLabFolder(ctx, opts, runbooks, logger)
+	if err != nil {
 		return nil, err
 	}
 	sa := map[string]enumspb.IndexedValueType{}

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -28,53 +27,9 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/internal/telemetry"
+	"github.com/switchyard-dr/switchyard/internal/telemetry/telemetrytest"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
-
-// scrapeMetrics returns the parsed metrics at url, or nil while it cannot be read.
-func scrapeMetrics(url string) map[string]*dto.MetricFamily {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil
-	}
-	var p expfmt.TextParser
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return nil
-	}
-	return fams
-}
-
-// metricValue sums the counters (or histogram sample counts) of family name whose labels include
-// want.
-func metricValue(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	var sum float64
-next:
-	for _, m := range fams[name].GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if labels[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.GetCounter() != nil:
-			sum += m.GetCounter().GetValue()
-		case m.GetHistogram() != nil:
-			sum += float64(m.GetHistogram().GetSampleCount())
-		case m.GetGauge() != nil:
-			sum += m.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
 
 // slackSignature signs a request body as Slack does: v0=HMAC-SHA256(secret, "v0:ts:body").
 func slackSignature(secret, ts, body string) string {
@@ -121,7 +76,7 @@ rules:
 		require.NoError(t, <-done, errOut.String())
 	})
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
-	waitFor(t, "serve's metrics listener", func() bool { return scrapeMetrics(metricsURL) != nil })
+	waitFor(t, "serve's metrics listener", func() bool { return telemetrytest.Scrape(metricsURL) != nil })
 
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	post := func(body, secret string) int {
@@ -156,16 +111,16 @@ rules:
 
 	var fams map[string]*dto.MetricFamily
 	waitFor(t, "both alarm messages counted", func() bool {
-		fams = scrapeMetrics(metricsURL)
-		return metricValue(fams, telemetry.MetricAlarmReceived, nil) == 2
+		fams = telemetrytest.Scrape(metricsURL)
+		return telemetrytest.Value(fams, telemetry.MetricAlarmReceived, nil) == 2
 	})
-	require.Equal(t, 1.0, metricValue(fams, telemetry.MetricAlarmResults, map[string]string{"result": "ignored"}))
-	require.Equal(t, 1.0, metricValue(fams, telemetry.MetricAlarmResults, map[string]string{"result": "invalid"}))
-	require.Equal(t, 0.0, metricValue(fams, telemetry.MetricAlarmResults, map[string]string{"result": "started"}))
-	require.Equal(t, 1.0, metricValue(fams, telemetry.MetricSlackAccepted, map[string]string{"kind": "command", "transport": "http"}))
-	require.Equal(t, 2.0, metricValue(fams, telemetry.MetricSlackRefused, map[string]string{"reason": "bad_signature", "transport": "http"}))
+	require.Equal(t, 1.0, telemetrytest.Value(fams, telemetry.MetricAlarmResults, map[string]string{"result": "ignored"}))
+	require.Equal(t, 1.0, telemetrytest.Value(fams, telemetry.MetricAlarmResults, map[string]string{"result": "invalid"}))
+	require.Equal(t, 0.0, telemetrytest.Value(fams, telemetry.MetricAlarmResults, map[string]string{"result": "started"}))
+	require.Equal(t, 1.0, telemetrytest.Value(fams, telemetry.MetricSlackAccepted, map[string]string{"kind": "command", "transport": "http"}))
+	require.Equal(t, 2.0, telemetrytest.Value(fams, telemetry.MetricSlackRefused, map[string]string{"reason": "bad_signature", "transport": "http"}))
 	// The intake's Temporal client is instrumented too (it checked the server when it connected).
-	require.Greater(t, metricValue(fams, "temporal_request_total", nil), 0.0)
+	require.Greater(t, telemetrytest.Value(fams, "temporal_request_total", nil), 0.0)
 }
 
 // TestDevWorkerIsTracedAndMetered runs a runbook on a dev environment instrumented as
@@ -238,12 +193,12 @@ steps:
 	url := "http://" + addr.String() + telemetry.MetricsPath
 	var fams map[string]*dto.MetricFamily
 	waitFor(t, "the run's metrics", func() bool {
-		fams = scrapeMetrics(url)
-		return metricValue(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "traced"}) > 0
+		fams = telemetrytest.Scrape(url)
+		return telemetrytest.Value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "traced"}) > 0
 	})
-	require.Equal(t, 1.0, metricValue(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "traced", "outcome": workflows.OutcomeSucceeded}))
-	require.Equal(t, 2.0, metricValue(fams, workflows.MetricStepDuration, map[string]string{"runbook": "traced", "kind": "action", "status": workflows.StatusSucceeded}))
-	require.Greater(t, metricValue(fams, "temporal_workflow_completed_total", nil), 0.0)
+	require.Equal(t, 1.0, telemetrytest.Value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "traced", "outcome": workflows.OutcomeSucceeded}))
+	require.Equal(t, 2.0, telemetrytest.Value(fams, workflows.MetricStepDuration, map[string]string{"runbook": "traced", "kind": "action", "status": workflows.StatusSucceeded}))
+	require.Greater(t, telemetrytest.Value(fams, "temporal_workflow_completed_total", nil), 0.0)
 }
 
 // TestDevCommandServesMetrics runs `starter dev --metrics-addr` as a user would and scrapes the
@@ -269,8 +224,8 @@ func TestDevCommandServesMetrics(t *testing.T) {
 	var fams map[string]*dto.MetricFamily
 	// The worker's pollers report as soon as it starts.
 	waitFor(t, "the dev worker's metrics", func() bool {
-		fams = scrapeMetrics(url)
-		return metricValue(fams, "temporal_worker_start_total", map[string]string{"task_queue": workflows.TaskQueue}) > 0
+		fams = telemetrytest.Scrape(url)
+		return telemetrytest.Value(fams, "temporal_worker_start_total", map[string]string{"task_queue": workflows.TaskQueue}) > 0
 	})
-	require.Greater(t, metricValue(fams, "temporal_request_total", nil), 0.0)
+	require.Greater(t, telemetrytest.Value(fams, "temporal_request_total", nil), 0.0)
 }

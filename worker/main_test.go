@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,11 +16,11 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-dr/switchyard/internal/devserver"
+	"github.com/switchyard-dr/switchyard/internal/telemetry/telemetrytest"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -158,28 +157,28 @@ func TestWorkerServesMetricsAndLogsRunIDs(t *testing.T) {
 	// worker's completion bookkeeping, hence the deadline.
 	var fams map[string]*dto.MetricFamily
 	eventually(t, "the run's metrics are served", func() bool {
-		fams = scrape(metricsURL)
-		return value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "observed"}) > 0 &&
-			value(fams, "temporal_workflow_completed_total", map[string]string{"workflow_type": workflows.RunbookWorkflowType}) > 0
+		fams = telemetrytest.Scrape(metricsURL)
+		return telemetrytest.Value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "observed"}) > 0 &&
+			telemetrytest.Value(fams, "temporal_workflow_completed_total", map[string]string{"workflow_type": workflows.RunbookWorkflowType}) > 0
 	})
-	if v := value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "observed", "environment": "lab", "outcome": "succeeded", "mode": "execute"}); v != 1 {
+	if v := telemetrytest.Value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "observed", "environment": "lab", "outcome": "succeeded", "mode": "execute"}); v != 1 {
 		t.Errorf("%s{runbook=observed,outcome=succeeded} = %v, want 1", workflows.MetricRunbookRuns, v)
 	}
-	if v := value(fams, workflows.MetricRunbookRunDuration, map[string]string{"runbook": "observed"}); v != 1 {
+	if v := telemetrytest.Value(fams, workflows.MetricRunbookRunDuration, map[string]string{"runbook": "observed"}); v != 1 {
 		t.Errorf("%s count = %v, want 1", workflows.MetricRunbookRunDuration, v)
 	}
-	if v := value(fams, workflows.MetricStepDuration, map[string]string{"runbook": "observed"}); v != float64(len(res.Steps)) || v != 3 {
+	if v := telemetrytest.Value(fams, workflows.MetricStepDuration, map[string]string{"runbook": "observed"}); v != float64(len(res.Steps)) || v != 3 {
 		t.Errorf("%s count = %v, want one per step (%d)", workflows.MetricStepDuration, v, len(res.Steps))
 	}
-	if v := value(fams, workflows.MetricStepDuration, map[string]string{"runbook": "observed", "kind": "action", "status": "succeeded"}); v != 2 {
+	if v := telemetrytest.Value(fams, workflows.MetricStepDuration, map[string]string{"runbook": "observed", "kind": "action", "status": "succeeded"}); v != 2 {
 		t.Errorf("%s{kind=action} count = %v, want 2", workflows.MetricStepDuration, v)
 	}
-	if v := value(fams, workflows.MetricApprovalLatency, map[string]string{"runbook": "observed", "step": "gate", "decision": "approved"}); v != 1 {
+	if v := telemetrytest.Value(fams, workflows.MetricApprovalLatency, map[string]string{"runbook": "observed", "step": "gate", "decision": "approved"}); v != 1 {
 		t.Errorf("%s{decision=approved} count = %v, want 1", workflows.MetricApprovalLatency, v)
 	}
 	// The SDK's own client and worker metrics share the endpoint.
 	for _, name := range []string{"temporal_request_total", "temporal_workflow_endtoend_latency_seconds", "temporal_workflow_task_execution_latency_seconds"} {
-		if value(fams, name, nil) <= 0 {
+		if telemetrytest.Value(fams, name, nil) <= 0 {
 			t.Errorf("SDK metric %s missing or zero", name)
 		}
 	}
@@ -226,50 +225,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// scrape returns the parsed metrics at url, or nil.
-func scrape(url string) map[string]*dto.MetricFamily {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil
-	}
-	var p expfmt.TextParser
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return nil
-	}
-	return fams
-}
-
-// value sums the counters (or histogram sample counts) of family name whose labels include want.
-func value(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
-	var sum float64
-next:
-	for _, m := range fams[name].GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for k, v := range want {
-			if labels[k] != v {
-				continue next
-			}
-		}
-		switch {
-		case m.GetCounter() != nil:
-			sum += m.GetCounter().GetValue()
-		case m.GetHistogram() != nil:
-			sum += float64(m.GetHistogram().GetSampleCount())
-		case m.GetGauge() != nil:
-			sum += m.GetGauge().GetValue()
-		}
-	}
-	return sum
 }
 
 type discardLogger struct{}
