@@ -33,6 +33,10 @@ type recorder struct {
 	mu    sync.Mutex
 	calls []string
 	fail  map[string]bool
+	// flaky fails a name's first n calls with a retryable error.
+	flaky map[string]int
+	// how says, per call, whether it ran as a local or a scheduled activity.
+	how []string
 }
 
 type recordArgs struct {
@@ -44,12 +48,21 @@ type recordResult struct {
 	Name    string `json:"name"`
 }
 
-func (r *recorder) record(_ context.Context, in recordArgs) (recordResult, error) {
+func (r *recorder) record(ctx context.Context, in recordArgs) (recordResult, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, in.Name)
+	how := "scheduled"
+	if activity.IsActivity(ctx) && activity.GetInfo(ctx).IsLocalActivity {
+		how = "local"
+	}
+	r.how = append(r.how, in.Name+":"+how)
 	if r.fail[in.Name] {
 		return recordResult{}, activities.Permanent(errors.New("injected failure of " + in.Name))
+	}
+	if r.flaky[in.Name] > 0 {
+		r.flaky[in.Name]--
+		return recordResult{}, errors.New("injected transient failure of " + in.Name)
 	}
 	return recordResult{Summary: "recorded " + in.Name, Name: in.Name}, nil
 }
@@ -567,4 +580,30 @@ func count(s []string, v string) int {
 		}
 	}
 	return n
+}
+
+// A local step tries once locally, then as a scheduled activity with the step's retries; a
+// failure that retrying cannot fix (AccessDenied and the like) ends the step after one call.
+func TestLocalStepsFallBackToScheduledOnlyWhenRetryingHelps(t *testing.T) {
+	f := newFixture(t, map[string]string{"localfirst": `schema: switchyard/v1
+name: localfirst
+description: local first
+steps:
+  - id: a
+    action: test.record
+    with: {name: a}
+    local: true
+  - id: b
+    action: test.record
+    with: {name: b}
+    local: true
+    on_failure: continue
+`})
+	f.rec.flaky = map[string]int{"a": 1}
+	f.rec.fail["b"] = true
+	res, err := f.run(t, workflows.RunInput{Runbook: "localfirst"})
+	require.NoError(t, err)
+	require.Equal(t, workflows.StatusSucceeded, stepStatus(res, "a"))
+	require.Equal(t, workflows.StatusFailed, stepStatus(res, "b"))
+	require.Equal(t, []string{"a:local", "a:scheduled", "b:local"}, f.rec.how)
 }
