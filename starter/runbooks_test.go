@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
@@ -90,7 +92,11 @@ func resetLab(t *testing.T) {
 	id := workflows.OperationID("lab")
 	if desc, err := shared.client.DescribeWorkflowExecution(ctx, id, ""); err == nil &&
 		desc.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		require.NoError(t, shared.client.TerminateWorkflow(ctx, id, "", "test cleanup"))
+		err := shared.client.TerminateWorkflow(ctx, id, "", "test cleanup")
+		var done *serviceerror.NotFound
+		if !errors.As(err, &done) { // it may have ended since it was described
+			require.NoError(t, err)
+		}
 	}
 	_, err := sharedLab.HealAll(ctx)
 	require.NoError(t, err)
