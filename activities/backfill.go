@@ -334,7 +334,7 @@ func (b *Backfill) Compare(ctx context.Context, req workflows.CompareRequest) (w
 	if err != nil {
 		return workflows.CompareResult{}, b.sideError(req.Environment, err)
 	}
-	b.opts.Logger.Info("backfill pass", "environment", req.Environment, "source", req.Source, "target", req.Target,
+	logFor(ctx, b.opts.Logger).Info("backfill pass", "environment", req.Environment, "source", req.Source, "target", req.Target,
 		"missing", rep.MissingDocs(), "duplicates", rep.TargetDuplicates.IDs, "requests", rep.Requests.Total(), "elapsed", rep.Elapsed)
 	return workflows.CompareResult{Converged: rep.Converged(req.Tolerance), Report: *rep}, nil
 }

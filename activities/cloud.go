@@ -170,3 +170,14 @@ func (e *pollTimeout) Error() string { return e.msg }
 func (c *Cloud) interval(d runbook.Duration) time.Duration {
 	return cmp.Or(d.D(), c.opts.PollInterval)
 }
+
+// logFor adds the run an activity works for to logger, under the keys the SDK's own log lines
+// use, so that an operator can find every change a run made by its workflow id.
+func logFor(ctx context.Context, logger *slog.Logger) *slog.Logger {
+	if !activity.IsActivity(ctx) {
+		return logger
+	}
+	info := activity.GetInfo(ctx)
+	return logger.With("WorkflowID", info.WorkflowExecution.ID, "RunID", info.WorkflowExecution.RunID,
+		"ActivityType", info.ActivityType.Name, "Attempt", info.Attempt)
+}

@@ -1,9 +1,12 @@
 package activities
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -747,4 +750,28 @@ func TestOpenSearchRequestsAreSigned(t *testing.T) {
 	require.Len(t, rec.auths, 2)
 	require.Contains(t, rec.auths[0], "/us-west-2/aoss/aws4_request")
 	require.Contains(t, rec.auths[1], "/us-east-1/es/aws4_request")
+}
+
+// A change an activity makes is logged with the run it was made for, under the SDK's keys.
+func TestChangesAreLoggedWithTheirRun(t *testing.T) {
+	l := newCloudLab(t)
+	var buf bytes.Buffer
+	c := NewCloud(CloudOptions{RunbookDir: l.dir, AWS: l.cloud.opts.AWS, Logger: slog.New(slog.NewJSONHandler(&buf, nil)),
+		PollInterval: 50 * time.Millisecond})
+	env, _ := activityEnv(t, c.SetRoute53Weights)
+	_, err := env.ExecuteActivity(c.SetRoute53Weights, SetRoute53WeightsArgs{Environment: labEnv, Region: labWest,
+		Weights: map[string]int64{labEast: 0, labWest: 100}})
+	require.NoError(t, err)
+	var line map[string]any
+	for _, raw := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(raw, &m))
+		if m["msg"] == "route 53 weights changed" {
+			line = m
+		}
+	}
+	require.NotNil(t, line, buf.String())
+	require.NotEmpty(t, line["WorkflowID"])
+	require.NotEmpty(t, line["RunID"])
+	require.Equal(t, "SetRoute53Weights", line["ActivityType"])
 }

@@ -158,7 +158,7 @@ func (c *Cloud) SetZoneWeights(ctx context.Context, in SetZoneWeightsArgs) (SetZ
 			return res, err
 		}
 		res.Changed, res.Version = true, after.version
-		c.opts.Logger.Info("zone weights set", "environment", o.t.envName, "cluster", o.name(), "weights", formatZoneWeights(in.Weights), "version", after.version)
+		logFor(ctx, c.opts.Logger).Info("zone weights set", "environment", o.t.envName, "cluster", o.name(), "weights", formatZoneWeights(in.Weights), "version", after.version)
 		res.Summary = fmt.Sprintf("%s in %s: weights %s -> %s (version %d)", o.name(), o.t.region, formatZoneWeights(cur.weights), formatZoneWeights(in.Weights), after.version)
 		return res, nil
 	}
@@ -248,7 +248,7 @@ func (c *Cloud) DecommissionZone(ctx context.Context, in DecommissionArgs) (Deco
 			return res, osWrap(err, "decommission zone "+in.Zone, o)
 		}
 		res.Changed, res.Status = true, "INIT"
-		c.opts.Logger.Info("zone decommission requested", "environment", o.t.envName, "cluster", o.name(), "zone", in.Zone)
+		logFor(ctx, c.opts.Logger).Info("zone decommission requested", "environment", o.t.envName, "cluster", o.name(), "zone", in.Zone)
 	}
 	if in.Wait && res.Status != "SUCCESSFUL" {
 		po := pollOptions{interval: c.interval(in.Interval), timeout: cmp.Or(in.Timeout.D(), 30*time.Minute),
@@ -365,7 +365,7 @@ func (c *Cloud) RecommissionZone(ctx context.Context, in RecommissionArgs) (Reco
 		return res, osWrap(err, "recommission zone "+res.Zone, o)
 	}
 	res.Changed = true
-	c.opts.Logger.Info("zone recommissioned", "environment", o.t.envName, "cluster", o.name(), "zone", res.Zone)
+	logFor(ctx, c.opts.Logger).Info("zone recommissioned", "environment", o.t.envName, "cluster", o.name(), "zone", res.Zone)
 	res.Summary = fmt.Sprintf("recommissioned %s on %s in %s", res.Zone, o.name(), o.t.region)
 	return res, nil
 }

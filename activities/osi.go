@@ -219,7 +219,7 @@ func (c *Cloud) requestPipelineChange(ctx context.Context, oc *osis.Client, t ta
 	if p != nil {
 		res.Status = string(p.Status)
 	}
-	c.opts.Logger.Info("pipeline "+verb+" requested", "environment", t.envName, "region", t.region, "pipeline", name, "status", res.Status)
+	logFor(ctx, c.opts.Logger).Info("pipeline "+verb+" requested", "environment", t.envName, "region", t.region, "pipeline", name, "status", res.Status)
 	res.Summary = fmt.Sprintf("requested %s of pipeline %s in %s (now %s)", verb, name, t.region, res.Status)
 	if wait {
 		if err := waitFor(want); err != nil {

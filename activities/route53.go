@@ -248,7 +248,7 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 	if activity.IsActivity(ctx) {
 		activity.RecordHeartbeat(ctx, changeDetail(res.ChangeID, res.Status))
 	}
-	c.opts.Logger.Info("route 53 weights changed", "environment", t.envName, "record", ref.name, "previous", formatWeights(res.Previous),
+	logFor(ctx, c.opts.Logger).Info("route 53 weights changed", "environment", t.envName, "record", ref.name, "previous", formatWeights(res.Previous),
 		"weights", formatWeights(in.Weights), "change_id", res.ChangeID)
 	res.Summary = fmt.Sprintf("%s: weights %s -> %s (change %s %s)", ref.name, formatWeights(res.Previous), formatWeights(in.Weights), res.ChangeID, res.Status)
 	if in.Wait && res.Status != string(r53types.ChangeStatusInsync) {

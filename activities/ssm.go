@@ -116,7 +116,7 @@ func (c *Cloud) PutParameter(ctx context.Context, in SSMPutArgs) (SSMPutResult, 
 		return res, Wrap(err, "put parameter", in.Name, t.region)
 	}
 	res.Changed, res.Version = true, out.Version
-	c.opts.Logger.Info("ssm parameter set", "environment", t.envName, "region", t.region, "name", in.Name, "version", out.Version)
+	logFor(ctx, c.opts.Logger).Info("ssm parameter set", "environment", t.envName, "region", t.region, "name", in.Name, "version", out.Version)
 	res.Summary = fmt.Sprintf("parameter %s in %s set (version %d)", in.Name, t.region, out.Version)
 	return res, nil
 }
