@@ -518,8 +518,8 @@ func interruptionsOf(ctx context.Context, c client.Client, id, runID string) (in
 
 // TestChaosWorkerKilledDuringDrill runs the drill runbook (fail over to the secondary and back,
 // each direction approved by a person) while the worker process is killed with SIGKILL at random
-// points and restarted after a random pause, until the drill ends; drills repeat until the
-// suite has killed the worker 10 times (50 with -chaos.long). Every drill must succeed, Route 53
+// points and restarted after a random pause, until the drill ends or the suite has its kills;
+// drills repeat until the suite has killed the worker 10 times (50 with -chaos.long). Every drill must succeed, Route 53
 // must have changed exactly once per weight step (a re-executed set_weights finds the weights
 // set and submits nothing), each approval must have been requested in Slack exactly once, and
 // the lab must end healed with writes to the primary and nothing left running.
@@ -560,12 +560,13 @@ func TestChaosWorkerKilledDuringDrill(t *testing.T) {
 		run, err := c.ExecuteWorkflow(ctx, startOptions(id, in), workflows.RunbookWorkflowType, in)
 		require.NoError(t, err)
 
-		// Kill at random points until the drill ends.
+		// Kill at random points until the drill ends or the suite has its kills; the rest of
+		// the drill then runs undisturbed, which keeps the suite's length predictable.
 		cctx, stopChaos := context.WithCancel(ctx)
 		chaosDone := make(chan error, 1)
 		go func() {
 			chaosDone <- func() error {
-				for {
+				for worker.kills < target {
 					select {
 					case <-cctx.Done():
 						return nil
@@ -579,6 +580,7 @@ func TestChaosWorkerKilledDuringDrill(t *testing.T) {
 						return err
 					}
 				}
+				return nil
 			}()
 		}()
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
