@@ -551,50 +551,29 @@ func TestChaosWorkerKilledDuringDrill(t *testing.T) {
 
 	var all []drillFigures
 	for drill := 1; worker.kills < target; drill++ {
-		logFrom := len(p.lab.Twin().Route53ChangeLog(lab.HostedZoneID))
 		callsBefore, _ := slack.snapshot()
 		killsBefore, approvedBefore := worker.kills, approved()
-		began := time.Now()
-		in := drillInput(false, "tester")
-		id := workflows.OperationID("lab")
-		run, err := c.ExecuteWorkflow(ctx, startOptions(id, in), workflows.RunbookWorkflowType, in)
-		require.NoError(t, err)
-
 		// Kill at random points until the drill ends or the suite has its kills; the rest of
 		// the drill then runs undisturbed, which keeps the suite's length predictable.
-		cctx, stopChaos := context.WithCancel(ctx)
-		chaosDone := make(chan error, 1)
-		go func() {
-			chaosDone <- func() error {
-				for worker.kills < target {
-					select {
-					case <-cctx.Done():
-						return nil
-					case <-time.After(between(rng, 300*time.Millisecond, 5*time.Second)):
-					}
-					if err := worker.kill(); err != nil {
-						return err
-					}
-					time.Sleep(between(rng, 0, time.Second))
-					if err := worker.start(); err != nil {
-						return err
-					}
+		d := disruptedDrill(t, ctx, c, p, drill, false, func(ctx context.Context) error {
+			for worker.kills < target {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(between(rng, 300*time.Millisecond, 5*time.Second)):
 				}
-				return nil
-			}()
-		}()
-		rctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-		res, runErr := waitResult(rctx, c, id, run.GetRunID())
-		cancel()
-		stopChaos()
-		require.NoError(t, <-chaosDone)
+				if err := worker.kill(); err != nil {
+					return err
+				}
+				time.Sleep(between(rng, 0, time.Second))
+				if err := worker.start(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		require.True(t, worker.running())
-		wall := time.Since(began)
-
-		require.NoError(t, runErr, "drill %d", drill)
-		require.Equal(t, workflows.OutcomeSucceeded, res.Outcome, "drill %d: %s", drill, res.Error)
-		changes := routeChanges(p.lab, logFrom)
-		require.Equal(t, wantDrillChanges, changes, "drill %d: Route 53 change batches", drill)
+		wall, changes := d.wall, d.changes
 		require.Equal(t, 2, approved()-approvedBefore, "drill %d: both directions were approved by a person", drill)
 		callsAfter, _ := slack.snapshot()
 		posted, edited := approvalMessages(callsAfter[len(callsBefore):])
@@ -604,7 +583,8 @@ func TestChaosWorkerKilledDuringDrill(t *testing.T) {
 		}
 		f := drillFigures{wall: wall, kills: worker.kills - killsBefore, approvalsPosted: posted, approvalsEdited: edited}
 		f.failover, f.failback = byDirection(changes)
-		f.interrupted, err = interruptionsOf(ctx, c, id, run.GetRunID())
+		var err error
+		f.interrupted, err = interruptionsOf(ctx, c, d.id, d.runID)
 		require.NoError(t, err)
 		t.Logf("drill %d: succeeded in %s with %d worker kills (%+v); Route 53 batches %q; approval requests %v, edits %v",
 			drill, wall.Round(time.Second), f.kills, f.interrupted, changes, posted, edited)
@@ -617,6 +597,41 @@ func TestChaosWorkerKilledDuringDrill(t *testing.T) {
 	require.NotEmpty(t, calls)
 	requireCleanLab(t, p, c)
 	t.Logf("FIGURES chaos: drills=%d kills=%d worker_processes=%d %s", len(all), worker.kills, len(worker.pids), summarize(all))
+}
+
+// drillRun is one drill of a reliability suite.
+type drillRun struct {
+	id, runID string
+	changes   []string // the Route 53 change batches it made
+	wall      time.Duration
+}
+
+// disruptedDrill runs the drill while disrupt breaks and repairs what a suite tests, with a
+// context that ends with the drill, and asserts what every suite does: the drill succeeded and
+// Route 53 changed once per weight step.
+func disruptedDrill(t *testing.T, ctx context.Context, c client.Client, p *privateLab, drill int, autoApprove bool,
+	disrupt func(context.Context) error) drillRun {
+	t.Helper()
+	logFrom := len(p.lab.Twin().Route53ChangeLog(lab.HostedZoneID))
+	began := time.Now()
+	in := drillInput(autoApprove, "tester")
+	id := workflows.OperationID("lab")
+	run, err := c.ExecuteWorkflow(ctx, startOptions(id, in), workflows.RunbookWorkflowType, in)
+	require.NoError(t, err)
+	dctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- disrupt(dctx) }()
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	res, runErr := waitResult(wctx, c, id, run.GetRunID())
+	cancel()
+	stop()
+	require.NoError(t, <-done)
+	d := drillRun{id: id, runID: run.GetRunID(), wall: time.Since(began)}
+	require.NoError(t, runErr, "drill %d", drill)
+	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome, "drill %d: %s", drill, res.Error)
+	d.changes = routeChanges(p.lab, logFrom)
+	require.Equal(t, wantDrillChanges, d.changes, "drill %d: Route 53 change batches", drill)
+	return d
 }
 
 // byDirection counts routeChanges lines of the failover and of the failback.

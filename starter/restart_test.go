@@ -11,9 +11,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
-
-	"github.com/switchyard-dr/switchyard/internal/lab"
-	"github.com/switchyard-dr/switchyard/workflows"
 )
 
 // TestServerRestartDuringDrill stops the embedded Temporal server (SQLite in a file, as
@@ -47,57 +44,36 @@ func TestServerRestartDuringDrill(t *testing.T) {
 	restarts := 0
 	var all []drillFigures
 	for drill := 1; restarts < target; drill++ {
-		logFrom := len(p.lab.Twin().Route53ChangeLog(lab.HostedZoneID))
 		before := restarts
-		began := time.Now()
-		in := drillInput(true, "tester")
-		id := workflows.OperationID("lab")
-		run, err := c.ExecuteWorkflow(ctx, startOptions(id, in), workflows.RunbookWorkflowType, in)
-		require.NoError(t, err)
-
 		// Restart the server at random points until the drill ends or the suite has its
 		// restarts; stopping the loop always leaves the server up.
-		rctx, stopRestarts := context.WithCancel(ctx)
-		restartDone := make(chan error, 1)
-		go func() {
-			restartDone <- func() error {
-				for restarts < target {
-					select {
-					case <-rctx.Done():
-						return nil
-					case <-time.After(between(rng, 500*time.Millisecond, 4*time.Second)):
-					}
-					if err := p.stopServer(); err != nil {
-						return err
-					}
-					time.Sleep(between(rng, 200*time.Millisecond, 2*time.Second))
-					sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-					err := p.startServer(sctx)
-					cancel()
-					if err != nil {
-						return err
-					}
-					restarts++
+		d := disruptedDrill(t, ctx, c, p, drill, true, func(rctx context.Context) error {
+			for restarts < target {
+				select {
+				case <-rctx.Done():
+					return nil
+				case <-time.After(between(rng, 500*time.Millisecond, 4*time.Second)):
 				}
-				return nil
-			}()
-		}()
-		wctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-		res, runErr := waitResult(wctx, c, id, run.GetRunID())
-		cancel()
-		stopRestarts()
-		require.NoError(t, <-restartDone)
-		wall := time.Since(began)
-
-		require.NoError(t, runErr, "drill %d", drill)
-		require.Equal(t, workflows.OutcomeSucceeded, res.Outcome, "drill %d: %s", drill, res.Error)
-		changes := routeChanges(p.lab, logFrom)
-		require.Equal(t, wantDrillChanges, changes, "drill %d: Route 53 change batches", drill)
+				if err := p.stopServer(); err != nil {
+					return err
+				}
+				time.Sleep(between(rng, 200*time.Millisecond, 2*time.Second))
+				sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+				err := p.startServer(sctx)
+				cancel()
+				if err != nil {
+					return err
+				}
+				restarts++
+			}
+			return nil
+		})
+		wall, changes := d.wall, d.changes
 		require.True(t, worker.running(), "the worker rode out the restarts")
 		t.Logf("drill %d: succeeded in %s across %d server restarts; Route 53 batches %q", drill, wall.Round(time.Second), restarts-before, changes)
 		f := drillFigures{wall: wall, restarts: restarts - before}
 		f.failover, f.failback = byDirection(changes)
-		f.interrupted, err = interruptionsOf(ctx, c, id, run.GetRunID())
+		f.interrupted, err = interruptionsOf(ctx, c, d.id, d.runID)
 		require.NoError(t, err)
 		all = append(all, f)
 	}

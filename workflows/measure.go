@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -46,27 +47,40 @@ func Measure(p *Progress) Measures {
 	return m
 }
 
-// backfillFigures finds missing and duplicate counts in a step result: at its top level (a
-// backfill.verify check) or one level down (a nested runbook's step results).
+// backfillFigures reads missing and duplicate counts from a step result (see FindBackfillFigures).
 func backfillFigures(res map[string]any) (missing, dup int64, ok bool) {
-	if res == nil {
+	found, ok := FindBackfillFigures(res)
+	if !ok {
 		return 0, 0, false
 	}
-	if m, ok1 := asInt64(res["missing"]); ok1 {
-		d, _ := asInt64(res["duplicates"])
-		return m, d, true
+	missing, _ = AsInt64(found["missing"])
+	dup, _ = AsInt64(found["duplicates"])
+	return missing, dup, true
+}
+
+// FindBackfillFigures finds backfill verification figures in a step result: at its top level (a
+// backfill.verify check) or further down (a nested runbook's step results, keyed by step id,
+// searched in key order). Measures and reports read the same place.
+func FindBackfillFigures(res map[string]any) (map[string]any, bool) {
+	if res == nil {
+		return nil, false
+	}
+	if _, ok := AsInt64(res["missing"]); ok {
+		return res, true
 	}
 	for _, k := range sortedKeys(res) {
 		if sub, isMap := res[k].(map[string]any); isMap {
-			if m, d, ok := backfillFigures(sub); ok {
-				return m, d, true
+			if found, ok := FindBackfillFigures(sub); ok {
+				return found, true
 			}
 		}
 	}
-	return 0, 0, false
+	return nil, false
 }
 
-func asInt64(v any) (int64, bool) {
+// AsInt64 reads a count whether it came from Go (int, int64) or from a decoded JSON payload
+// (float64, json.Number), since results reach workflows and reports both ways.
+func AsInt64(v any) (int64, bool) {
 	switch n := v.(type) {
 	case int:
 		return int64(n), true
@@ -76,6 +90,9 @@ func asInt64(v any) (int64, bool) {
 		return int64(n), true
 	case float32:
 		return int64(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
 	}
 	return 0, false
 }

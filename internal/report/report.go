@@ -5,7 +5,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -167,56 +166,24 @@ func (r *Report) Markdown() string {
 	return b.String()
 }
 
-// backfillOf finds verification figures in a step result: at its top level (a backfill.verify
-// check) or further down (a nested runbook's step results, keyed by step id), the way
-// workflows.Measure looks for them.
+// backfillOf reads the verification figures of a step result where workflows.Measure finds them.
 func backfillOf(res map[string]any) (Backfill, bool) {
-	if res == nil {
+	found, ok := workflows.FindBackfillFigures(res)
+	if !ok {
 		return Backfill{}, false
 	}
-	if missing, ok := asInt64(res["missing"]); ok {
-		b := Backfill{Missing: missing}
-		b.Duplicates, _ = asInt64(res["duplicates"])
-		b.Extra, _ = asInt64(res["extra"])
-		b.DLQObjects, _ = asInt64(res["dlq_objects"])
-		b.SourceDocs, _ = asInt64(res["source_docs"])
-		b.TargetDocs, _ = asInt64(res["target_docs"])
-		if v, ok := res["ok"].(bool); ok {
-			b.OK = &v
-		}
-		b.Reason, _ = res["reason"].(string)
-		return b, true
+	b := Backfill{}
+	b.Missing, _ = workflows.AsInt64(found["missing"])
+	b.Duplicates, _ = workflows.AsInt64(found["duplicates"])
+	b.Extra, _ = workflows.AsInt64(found["extra"])
+	b.DLQObjects, _ = workflows.AsInt64(found["dlq_objects"])
+	b.SourceDocs, _ = workflows.AsInt64(found["source_docs"])
+	b.TargetDocs, _ = workflows.AsInt64(found["target_docs"])
+	if v, ok := found["ok"].(bool); ok {
+		b.OK = &v
 	}
-	keys := make([]string, 0, len(res))
-	for k := range res {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if sub, ok := res[k].(map[string]any); ok {
-			if b, ok := backfillOf(sub); ok {
-				return b, true
-			}
-		}
-	}
-	return Backfill{}, false
-}
-
-// asInt64 reads a count whether it came from Go (int, int64) or from a JSON payload (float64,
-// json.Number), since results reach the report both ways.
-func asInt64(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int:
-		return int64(n), true
-	case int64:
-		return n, true
-	case float64:
-		return int64(n), true
-	case json.Number:
-		i, err := n.Int64()
-		return i, err == nil
-	}
-	return 0, false
+	b.Reason, _ = found["reason"].(string)
+	return b, true
 }
 
 func kindWhat(s Step) string {
