@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	"go.temporal.io/sdk/temporal"
@@ -80,7 +81,7 @@ func Classify(err error) (Class, string) {
 			return ClassPermanent, ErrAccessDenied
 		case code == http.StatusNotFound:
 			return ClassPermanent, ErrNotFound
-		case code >= 400 && apiErr != nil && !isThrottle(apiErr.ErrorCode()):
+		case code >= 400 && apiErr != nil && !retryableCode(apiErr.ErrorCode()):
 			return ClassPermanent, ErrValidation
 		}
 	}
@@ -91,7 +92,21 @@ func Classify(err error) (Class, string) {
 	return ClassTransient, ""
 }
 
-func isThrottle(code string) bool {
+// retryableCode tells whether a client-fault (4xx) error code means "not now" rather than "never":
+// throttling, and the codes the AWS SDK's own retryer treats as retryable or as throttling once
+// its attempts are spent. Route 53's PriorRequestNotComplete (HTTP 400) is one: "If Amazon Route
+// 53 returns this error repeatedly for the same request, we recommend that you wait, in intervals
+// of increasing duration, before you try the request again"
+// (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html#API_ChangeResourceRecordSets_Errors),
+// and the SDK lists it in retry.DefaultThrottleErrorCodes. Failing the step at once on it would
+// abort a failover because another change to the same zone was still being processed.
+func retryableCode(code string) bool {
+	if _, ok := retry.DefaultThrottleErrorCodes[code]; ok {
+		return true
+	}
+	if _, ok := retry.DefaultRetryableErrorCodes[code]; ok {
+		return true
+	}
 	c := strings.ToLower(code)
 	return strings.Contains(c, "throttl") || strings.Contains(c, "toomanyrequests") || strings.Contains(c, "requestlimitexceeded") ||
 		c == "slowdown" || c == "provisionedthroughputexceededexception" || c == "limitexceededexception"

@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/stretchr/testify/require"
@@ -37,6 +39,12 @@ func TestClassify(t *testing.T) {
 		{"validation", respErr(400, &smithy.GenericAPIError{Code: "ValidationException"}), ClassPermanent, ErrValidation},
 		{"invalid change batch", respErr(400, &smithy.GenericAPIError{Code: "InvalidChangeBatch"}), ClassPermanent, ErrValidation},
 		{"not found", respErr(404, &smithy.GenericAPIError{Code: "ResourceNotFoundException"}), ClassPermanent, ErrNotFound},
+		// Route 53 answers HTTP 400 PriorRequestNotComplete while it still processes an earlier
+		// request for the zone; its API reference says to retry at increasing intervals.
+		{"route 53 prior request not complete", respErr(400, &r53types.PriorRequestNotComplete{Message: aws.String("The request was rejected because Route 53 was still processing a prior request.")}), ClassTransient, ""},
+		{"prior request not complete, generic", respErr(400, &smithy.GenericAPIError{Code: "PriorRequestNotComplete", Fault: smithy.FaultClient}), ClassTransient, ""},
+		{"transaction in progress", respErr(400, &smithy.GenericAPIError{Code: "TransactionInProgressException"}), ClassTransient, ""},
+		{"request timeout", respErr(408, &smithy.GenericAPIError{Code: "RequestTimeout"}), ClassTransient, ""},
 		{"unknown 400 code", respErr(400, &smithy.GenericAPIError{Code: "SomethingOdd"}), ClassPermanent, ErrValidation},
 		{"timeout", &net.OpError{Op: "dial", Err: context.DeadlineExceeded}, ClassTransient, ""},
 		{"deadline", fmt.Errorf("call: %w", context.DeadlineExceeded), ClassTransient, ""},

@@ -116,6 +116,16 @@ type cloudLab struct {
 	calls     []string // "region/service/operation" of every AWS request
 	impaired  map[string]awstwin.FaultKind
 	faultOnly string // when set, the fault applies only to this operation
+	// clock, when set, is the twin's clock (e.g. a test workflow environment's); else the wall's.
+	clock atomic.Pointer[func() time.Time]
+}
+
+// twinNow is the AWS twin's clock.
+func (l *cloudLab) twinNow() time.Time {
+	if f := l.clock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
 }
 
 func newCloudLab(t *testing.T) *cloudLab {
@@ -161,7 +171,7 @@ func newCloudLab(t *testing.T) *cloudLab {
 				{Name: zones[1], Status: "Active", ConfiguredDataNodeCount: 2, AvailableDataNodeCount: 2},
 				{Name: zones[2], Status: "StandBy", ConfiguredDataNodeCount: 2, AvailableDataNodeCount: 2}}}})
 
-	l.twin = awstwin.New(awstwin.Options{Logger: quiet, Regions: backends, Route53ChangeDelay: 300 * time.Millisecond})
+	l.twin = awstwin.New(awstwin.Options{Logger: quiet, Regions: backends, Route53ChangeDelay: 300 * time.Millisecond, Now: l.twinNow})
 	l.twin.SetFaultHook(l.fault)
 	for _, r := range labRegions {
 		srv := httptest.NewServer(l.twin.Handler(r))

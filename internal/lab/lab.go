@@ -111,6 +111,11 @@ type Options struct {
 	PipelineStartDelay, PipelineStopDelay time.Duration
 	// Route53ChangeDelay is how long a change stays PENDING before INSYNC (default 2s).
 	Route53ChangeDelay time.Duration
+	// Route53ProcessingTime is how long Route 53 takes to process a change request for a hosted
+	// zone; another change request for the zone arriving sooner is refused with
+	// PriorRequestNotComplete (default 0: never). Real Route 53 refuses so when requests for one
+	// zone come faster than it processes them.
+	Route53ProcessingTime time.Duration
 	// ReplicatorCreateDelay is how long the replicators stay CREATING at start (default 1s);
 	// ReplicatorUpdateDelay how long UpdateReplicationInfo keeps one UPDATING (default 2s).
 	ReplicatorCreateDelay, ReplicatorUpdateDelay time.Duration
@@ -276,7 +281,8 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 
 func (l *Lab) build() error {
 	o := l.opts
-	l.twin = awstwin.New(awstwin.Options{AccountID: AccountID, Logger: o.Logger, Route53ChangeDelay: o.Route53ChangeDelay})
+	l.twin = awstwin.New(awstwin.Options{AccountID: AccountID, Logger: o.Logger, Route53ChangeDelay: o.Route53ChangeDelay,
+		Route53ProcessingTime: o.Route53ProcessingTime})
 	for _, name := range l.order {
 		rg := &region{name: name, role: roleSecondary, ports: o.Ports.Secondary}
 		if name == o.Primary {

@@ -88,6 +88,19 @@ type route53State struct {
 	changes map[string]time.Time // change ID → submitted at
 	// log holds every accepted change batch in order, for Route53ChangeLog.
 	log []Route53Change
+	// processing is Options.Route53ProcessingTime: how long a zone stays busy with an accepted
+	// change request.
+	processing time.Duration
+}
+
+// SetRoute53ProcessingTime sets how long Route 53 takes to process an accepted change request
+// for a hosted zone; a ChangeResourceRecordSets for the same zone arriving sooner gets HTTP 400
+// PriorRequestNotComplete. Requests already accepted keep the time they were given; 0 makes
+// every later request be processed at once.
+func (t *Twin) SetRoute53ProcessingTime(d time.Duration) {
+	t.r53.mu.Lock()
+	defer t.r53.mu.Unlock()
+	t.r53.processing = d
 }
 
 // Route53Change is one change batch that ChangeResourceRecordSets accepted. The log of them is
@@ -155,6 +168,8 @@ type hostedZone struct {
 	callerRef string
 	private   bool
 	records   []RecordSet
+	// busyUntil is when Route 53 is done processing the zone's last accepted change request.
+	busyUntil time.Time
 }
 
 func newRoute53State() *route53State {
@@ -494,6 +509,16 @@ func r53ChangeResourceRecordSets(c *call) error {
 	if z == nil {
 		return r53NoSuchZone(c.labels[0])
 	}
+	now := c.t.now()
+	if now.Before(z.busyUntil) {
+		// "If Amazon Route 53 can't process a request before the next request arrives, it will
+		// reject subsequent requests for the same hosted zone and return an HTTP 400 error (Bad
+		// request)" — the PriorRequestNotComplete error of ChangeResourceRecordSets
+		// (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html#API_ChangeResourceRecordSets_Errors).
+		// The message is the one Route 53 sends. A refused request does not extend the wait.
+		return &apiError{Status: http.StatusBadRequest, Code: "PriorRequestNotComplete",
+			Message: "The request was rejected because Route 53 was still processing a prior request."}
+	}
 	if ae := applyChanges(z, in.ChangeBatch.Changes); ae != nil {
 		if ae.Code == "InvalidChangeBatch" {
 			ae.rawXML = fmt.Sprintf(`<InvalidChangeBatch xmlns="%s"><Messages>%s</Messages><RequestId>%s</RequestId></InvalidChangeBatch>`,
@@ -502,7 +527,7 @@ func r53ChangeResourceRecordSets(c *call) error {
 		return ae
 	}
 	id := randomID("C", 13)
-	now := c.t.now()
+	z.busyUntil = now.Add(c.t.r53.processing)
 	c.t.r53.changes[id] = now
 	entry := Route53Change{ID: id, ZoneID: z.id, SubmittedAt: now, Comment: in.ChangeBatch.Comment}
 	for _, ch := range in.ChangeBatch.Changes {

@@ -47,6 +47,12 @@ type Options struct {
 	// Route53ChangeDelay is how long a change stays PENDING before GetChange reports INSYNC.
 	// Real Route 53 takes tens of seconds; 0 means INSYNC on the first GetChange.
 	Route53ChangeDelay time.Duration
+	// Route53ProcessingTime is how long Route 53 takes to process an accepted
+	// ChangeResourceRecordSets request for a hosted zone; another change request for the same
+	// zone that arrives sooner is refused with HTTP 400 PriorRequestNotComplete, as Route 53
+	// does. 0 (the default) processes every request at once. [Twin.SetRoute53ProcessingTime]
+	// changes it while the twin runs.
+	Route53ProcessingTime time.Duration
 	// Regions seeds per-Region backends for the services other lab components own. A Region
 	// not listed, or a nil field, gets an empty in-memory implementation.
 	Regions map[string]Backends
@@ -111,6 +117,7 @@ func New(opts Options) *Twin {
 		t.now = time.Now
 	}
 	t.r53 = newRoute53State()
+	t.r53.processing = opts.Route53ProcessingTime
 	return t
 }
 
