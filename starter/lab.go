@@ -25,8 +25,10 @@ const labUsage = `Usage:
 
 Fault kinds: %s
 Fault flags: --region R, --replicator NAME, --service S (kafka, osis, aoss, es, route53,
-monitoring, s3, sqs, ssm), --operation OP, --zone Z, --share 0..1, --delay D, --fault-api URL (default
-$SWITCHYARD_LAB_FAULT_API or %s).
+monitoring, s3, sqs, ssm), --operation OP, --zone Z, --share 0..1, --delay D, --lost-as 500|504|drop,
+--fault-api URL (default $SWITCHYARD_LAB_FAULT_API or %s).
+lost-answer runs the call (its change is made) and then loses the answer, e.g.
+  starter lab fault lost-answer --service route53 --operation ChangeResourceRecordSets --share 0.5
 `
 
 // runLab implements `starter lab`: the lab alone, or a client of a running lab's fault API.
@@ -142,11 +144,12 @@ type faultFlags struct {
 func (o *faultFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.f.Region, "region", "", "Region the fault acts on")
 	fs.StringVar(&o.f.Replicator, "replicator", "", "replicator name (stop-replicator, slow-replicator)")
-	fs.StringVar(&o.f.Service, "service", "", "AWS service signing name (throttle, fail, timeout, deny, latency); empty: all")
-	fs.StringVar(&o.f.Operation, "operation", "", "API operation, e.g. DescribeReplicator (throttle, fail, timeout, deny); empty: all")
+	fs.StringVar(&o.f.Service, "service", "", "AWS service signing name (throttle, fail, timeout, deny, latency, lost-answer); empty: all")
+	fs.StringVar(&o.f.Operation, "operation", "", "API operation, e.g. DescribeReplicator (throttle, fail, timeout, deny, lost-answer); empty: all")
 	fs.StringVar(&o.f.Zone, "zone", "", "zone of the zonal domain (zone-outage)")
+	fs.StringVar(&o.f.LostAs, "lost-as", "", "lost-answer: how the served call's answer is lost: 500 (default), 504 (after --delay) or drop")
 	fs.Float64Var(&o.f.Share, "share", 0, "share of documents or calls affected, 0..1 (default 1)")
-	fs.DurationVar(&o.delay, "delay", 0, "added delay (latency, slow-replicator; timeout: hold before the 504, default 1s)")
+	fs.DurationVar(&o.delay, "delay", 0, "added delay (latency, slow-replicator; timeout and lost-answer --lost-as 504: hold before the 504, default 1s)")
 	fs.StringVar(&o.faultAPI, "fault-api", faultAPIDefault(), "the lab's fault API")
 	fs.BoolVar(&o.asJSON, "json", false, "print JSON")
 }

@@ -122,7 +122,7 @@ func (l *Lab) Status() Status {
 
 func faultFromQuery(q url.Values) (Fault, error) {
 	f := Fault{ID: q.Get("id"), Kind: FaultKind(q.Get("kind")), Region: q.Get("region"), Replicator: q.Get("replicator"),
-		Service: q.Get("service"), Zone: q.Get("zone")}
+		Service: q.Get("service"), Operation: q.Get("operation"), Zone: q.Get("zone")}
 	if s := q.Get("share"); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
@@ -192,7 +192,8 @@ func (c *FaultClient) Heal(ctx context.Context, f Fault) ([]string, error) {
 			return nil, fmt.Errorf("%w: heal needs a fault id or kind", ErrInvalidFault)
 		}
 		q := url.Values{"kind": {string(f.Kind)}}
-		for k, v := range map[string]string{"region": f.Region, "replicator": f.Replicator, "service": f.Service, "zone": f.Zone} {
+		for k, v := range map[string]string{"region": f.Region, "replicator": f.Replicator, "service": f.Service,
+			"operation": f.Operation, "zone": f.Zone} {
 			if v != "" {
 				q.Set(k, v)
 			}

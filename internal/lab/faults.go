@@ -49,11 +49,31 @@ const (
 	FaultLatency FaultKind = "latency"
 	// FaultZoneOutage fails one zone of the three-zone domain.
 	FaultZoneOutage FaultKind = "zone-outage"
+	// FaultLostAnswer serves Share (default 1) of the matching control-plane calls — the
+	// operation runs and its change is made — and then loses the answer, as LostAs says: HTTP
+	// 500 (default), HTTP 504 after Delay (default 1s), or a connection closed without a
+	// response. Every other fault refuses a call before it runs; this is the ambiguous failure
+	// AWS clients really meet, where "the request may have succeeded even though the client saw
+	// an error" and a retry must not apply the change twice (AWS Builders' Library, "Making
+	// retries safe with idempotent APIs":
+	// https://aws.amazon.com/builders-library/making-retries-safe-with-idempotent-APIs/).
+	FaultLostAnswer FaultKind = "lost-answer"
+)
+
+// How a lost-answer fault loses the answer of a call it served.
+const (
+	// LostAs500 answers the service's internal error (HTTP 500).
+	LostAs500 = "500"
+	// LostAs504 holds the connection for the fault's Delay, then answers HTTP 504, as a load
+	// balancer does whose backend committed the change but answered too late.
+	LostAs504 = "504"
+	// LostAsDrop closes the connection without a response.
+	LostAsDrop = "drop"
 )
 
 // FaultKinds lists every kind, for usage messages.
 var FaultKinds = []FaultKind{FaultImpairRegion, FaultStopReplicator, FaultSlowReplicator, FaultPartition, FaultDLQShare,
-	FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency, FaultZoneOutage}
+	FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency, FaultZoneOutage, FaultLostAnswer}
 
 // Fault is one injected fault: what the fault API takes and lists.
 type Fault struct {
@@ -69,11 +89,14 @@ type Fault struct {
 	// Service is a SigV4 signing name (kafka, osis, aoss, es, route53, monitoring, s3, sqs,
 	// ssm) for throttle, fail and latency; "" means every service.
 	Service string `json:"service,omitempty"`
-	// Operation narrows throttle, fail and deny to one API operation (e.g. DescribeReplicator).
-	Operation string   `json:"operation,omitempty"`
-	Zone      string   `json:"zone,omitempty"`
-	Share     float64  `json:"share,omitempty"`
-	Delay     Duration `json:"delay,omitempty"`
+	// Operation narrows throttle, fail, timeout, deny and lost-answer to one API operation
+	// (e.g. DescribeReplicator).
+	Operation string `json:"operation,omitempty"`
+	// LostAs is how lost-answer loses a served call's answer: "500" (default), "504" or "drop".
+	LostAs string   `json:"lost_as,omitempty"`
+	Zone   string   `json:"zone,omitempty"`
+	Share  float64  `json:"share,omitempty"`
+	Delay  Duration `json:"delay,omitempty"`
 	// Since is when the fault was injected (set by the lab).
 	Since time.Time `json:"since,omitzero"`
 }
@@ -116,6 +139,7 @@ type cpRule struct {
 	operation string
 	share     float64
 	delay     time.Duration
+	lostAs    string
 }
 
 func (r cpRule) matches(fc awstwin.FaultContext) bool {
@@ -142,6 +166,9 @@ func (l *Lab) normalize(f Fault) (Fault, error) {
 	}
 	if f.Delay < 0 {
 		return bad("delay %s is negative", time.Duration(f.Delay))
+	}
+	if f.LostAs != "" && f.Kind != FaultLostAnswer {
+		return bad("lost_as applies to %s only", FaultLostAnswer)
 	}
 	switch f.Kind {
 	case FaultImpairRegion:
@@ -175,7 +202,7 @@ func (l *Lab) normalize(f Fault) (Fault, error) {
 			f.Share = 1
 		}
 		f.ID = string(f.Kind) + ":" + f.Region
-	case FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency:
+	case FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency, FaultLostAnswer:
 		if f.Region != "" {
 			if err := needRegion(); err != nil {
 				return Fault{}, err
@@ -191,7 +218,16 @@ func (l *Lab) normalize(f Fault) (Fault, error) {
 		} else if f.Share == 0 {
 			f.Share = 1
 		}
-		if f.Kind == FaultTimeout && f.Delay == 0 {
+		if f.Kind == FaultLostAnswer {
+			switch f.LostAs {
+			case "":
+				f.LostAs = LostAs500
+			case LostAs500, LostAs504, LostAsDrop:
+			default:
+				return bad("lost_as %q is not one of %s, %s, %s", f.LostAs, LostAs500, LostAs504, LostAsDrop)
+			}
+		}
+		if (f.Kind == FaultTimeout || f.LostAs == LostAs504) && f.Delay == 0 {
 			f.Delay = Duration(time.Second)
 		}
 		f.ID = string(f.Kind) + ":" + orStar(f.Region) + ":" + orStar(f.Service)
@@ -347,13 +383,13 @@ func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
 			share = 0
 		}
 		l.regions[f.Region].pipeline.SetDLQShare(share)
-	case FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency:
+	case FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency, FaultLostAnswer:
 		l.fmu.Lock()
 		defer l.fmu.Unlock()
 		l.rules = slices.DeleteFunc(l.rules, func(r cpRule) bool { return r.id == f.ID })
 		if on {
 			l.rules = append(l.rules, cpRule{id: f.ID, kind: f.Kind, region: f.Region, service: f.Service, operation: f.Operation,
-				share: f.Share, delay: time.Duration(f.Delay)})
+				share: f.Share, delay: time.Duration(f.Delay), lostAs: f.LostAs})
 		}
 	case FaultZoneOutage:
 		return l.zonal.SetZoneAvailable(f.Zone, !on)
@@ -394,7 +430,8 @@ func (l *Lab) ObserveControlPlane(fn func(awstwin.FaultContext, awstwin.Fault)) 
 }
 
 // decideFault picks a call's fault. An impaired Region outranks everything; then denials,
-// failures, timeouts, throttling and added latency, in that order.
+// failures, timeouts, throttling, lost answers and added latency, in that order: a call refused
+// before it runs cannot also lose its answer after.
 func (l *Lab) decideFault(fc awstwin.FaultContext) awstwin.Fault {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
@@ -402,7 +439,7 @@ func (l *Lab) decideFault(fc awstwin.FaultContext) awstwin.Fault {
 		return awstwin.Fault{Kind: awstwin.FaultRegionImpaired}
 	}
 	var latency time.Duration
-	for _, kind := range []FaultKind{FaultDeny, FaultFail, FaultTimeout, FaultThrottle} {
+	for _, kind := range []FaultKind{FaultDeny, FaultFail, FaultTimeout, FaultThrottle, FaultLostAnswer} {
 		for _, r := range l.rules {
 			if r.kind == kind && r.matches(fc) && rand.Float64() < r.share {
 				switch kind {
@@ -412,6 +449,8 @@ func (l *Lab) decideFault(fc awstwin.FaultContext) awstwin.Fault {
 					return awstwin.Fault{Kind: awstwin.FaultInternalError}
 				case FaultTimeout:
 					return awstwin.Fault{Kind: awstwin.FaultTimeout, Delay: r.delay}
+				case FaultLostAnswer:
+					return lostAnswer(r)
 				}
 				return awstwin.Fault{Kind: awstwin.FaultThrottle}
 			}
@@ -428,12 +467,26 @@ func (l *Lab) decideFault(fc awstwin.FaultContext) awstwin.Fault {
 	return awstwin.Fault{}
 }
 
+// lostAnswer is the twin's fault for a lost-answer rule: serve the call, then fail it.
+func lostAnswer(r cpRule) awstwin.Fault {
+	switch r.lostAs {
+	case LostAs504:
+		return awstwin.Fault{Kind: awstwin.FaultTimeout, Delay: r.delay, AfterCommit: true}
+	case LostAsDrop:
+		return awstwin.Fault{Kind: awstwin.FaultDropConnection, AfterCommit: true}
+	}
+	return awstwin.Fault{Kind: awstwin.FaultInternalError, AfterCommit: true}
+}
+
 // String renders a fault for the CLI.
 func (f Fault) String() string {
 	var b strings.Builder
 	b.WriteString(f.ID)
 	if f.Share > 0 && f.Kind != FaultImpairRegion {
 		b.WriteString(" share=" + strconv.FormatFloat(f.Share, 'g', -1, 64))
+	}
+	if f.LostAs != "" {
+		b.WriteString(" lost_as=" + f.LostAs)
 	}
 	if f.Delay > 0 {
 		b.WriteString(" delay=" + time.Duration(f.Delay).String())

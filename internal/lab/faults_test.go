@@ -17,6 +17,7 @@ import (
 	estypes "github.com/aws/aws-sdk-go-v2/service/opensearch/types"
 	"github.com/aws/aws-sdk-go-v2/service/osis"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
@@ -290,4 +291,116 @@ func TestPartitionFailsBothReplicatorsAndStopPausesOne(t *testing.T) {
 		return err == nil && lag < 50, fmt.Sprintf("lag %d after healing, %v", lag, err)
 	})
 	require.Equal(t, kafkatwin.ReplicatorRunning, rep.State())
+}
+
+// A lost answer is the ambiguous failure: the twin serves the call — the change is made and
+// logged — and the client sees only a 500, a 504 after the delay, or a dropped connection.
+func TestLostAnswerAppliesTheChangeAndLosesTheAnswer(t *testing.T) {
+	l := startTestLab(t, nil)
+	ctx := context.Background()
+	fc := NewFaultClient(l.Endpoints().FaultAPI)
+	noRetry := func(o *route53.Options) { o.RetryMaxAttempts = 1 }
+	r53 := route53.NewFromConfig(sdkConfig(l, east))
+	eastOSIS := osis.NewFromConfig(sdkConfig(l, east))
+
+	_, err := fc.Inject(ctx, Fault{Kind: FaultLostAnswer, LostAs: "418"})
+	require.ErrorContains(t, err, `lost_as "418"`)
+	_, err = fc.Inject(ctx, Fault{Kind: FaultFail, LostAs: LostAs504})
+	require.ErrorContains(t, err, "lost_as applies to lost-answer only")
+
+	setWeights := func(east, west int64) error {
+		_, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(HostedZoneID),
+			ChangeBatch: &r53types.ChangeBatch{Comment: aws.String(fmt.Sprintf("lost %d/%d", east, west)), Changes: []r53types.Change{
+				weightChange(t, l, "us-east-1", east), weightChange(t, l, "us-west-2", west)}}}, noRetry)
+		return err
+	}
+	for _, c := range []struct {
+		lostAs string
+		want   func(error)
+	}{
+		{LostAs500, func(err error) {
+			var re *awshttp.ResponseError
+			require.ErrorAs(t, err, &re)
+			require.Equal(t, http.StatusInternalServerError, re.HTTPStatusCode())
+			require.Equal(t, "InternalFailure", apiCode(t, err))
+		}},
+		{LostAs504, func(err error) {
+			var re *awshttp.ResponseError
+			require.ErrorAs(t, err, &re)
+			require.Equal(t, http.StatusGatewayTimeout, re.HTTPStatusCode())
+		}},
+		{LostAsDrop, func(err error) {
+			var re *awshttp.ResponseError
+			require.ErrorAs(t, err, &re)
+			require.Zero(t, re.HTTPStatusCode(), "no HTTP answer at all: %v", err)
+			require.ErrorContains(t, err, "request send failed")
+		}},
+	} {
+		f, err := fc.Inject(ctx, Fault{Kind: FaultLostAnswer, Service: "route53", Operation: "ChangeResourceRecordSets",
+			LostAs: c.lostAs, Delay: Duration(50 * time.Millisecond)})
+		require.NoError(t, err)
+		require.Equal(t, "lost-answer:*:route53:ChangeResourceRecordSets", f.ID)
+		before := len(l.Twin().Route53ChangeLog(HostedZoneID))
+		c.want(setWeights(30, 70))
+		log := l.Twin().Route53ChangeLog(HostedZoneID)
+		require.Len(t, log, before+1, "%s: the batch was applied although its answer was lost", c.lostAs)
+		require.Equal(t, map[string]int64{"us-east-1": 30, "us-west-2": 70}, log[len(log)-1].Weights())
+		w, err := l.Router().Weights(ctx)
+		require.NoError(t, err)
+		require.Equal(t, map[string]int64{"us-east-1": 30, "us-west-2": 70}, w)
+		// Heal by kind and target, operation included, the way `starter lab heal` does.
+		healed, err := fc.Heal(ctx, Fault{Kind: FaultLostAnswer, Service: "route53", Operation: "ChangeResourceRecordSets"})
+		require.NoError(t, err)
+		require.Equal(t, []string{f.ID}, healed)
+		require.NoError(t, setWeights(100, 0))
+	}
+
+	// A started pipeline whose answer is lost is STARTING all the same, and the twin logs the
+	// one StartPipeline it served; a refused call (a fault before the operation) is not logged.
+	stop, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = l.Pipeline(east).Stop(stop)
+	require.NoError(t, err)
+	eventually(t, 10*time.Second, func() (bool, string) {
+		st := l.Pipeline(east).Status()
+		return st == kafkatwin.PipelineStopped, string(st)
+	})
+	_, err = fc.Inject(ctx, Fault{Kind: FaultFail, Region: east, Service: "osis", Operation: "StartPipeline"})
+	require.NoError(t, err)
+	_, err = eastOSIS.StartPipeline(ctx, &osis.StartPipelineInput{PipelineName: aws.String(l.Pipeline(east).Name())}, func(o *osis.Options) { o.RetryMaxAttempts = 1 })
+	require.Error(t, err)
+	require.Empty(t, l.Twin().PipelineRequests(east), "a call failed before it ran changed nothing")
+	require.Equal(t, kafkatwin.PipelineStopped, l.Pipeline(east).Status())
+	_, err = fc.HealAll(ctx)
+	require.NoError(t, err)
+	_, err = fc.Inject(ctx, Fault{Kind: FaultLostAnswer, Region: east, Service: "osis", Operation: "StartPipeline", LostAs: LostAsDrop})
+	require.NoError(t, err)
+	_, err = eastOSIS.StartPipeline(ctx, &osis.StartPipelineInput{PipelineName: aws.String(l.Pipeline(east).Name())}, func(o *osis.Options) { o.RetryMaxAttempts = 1 })
+	require.Error(t, err)
+	reqs := l.Twin().PipelineRequests(east)
+	require.Len(t, reqs, 1)
+	require.Equal(t, "StartPipeline", reqs[0].Operation)
+	require.Equal(t, "STARTING", reqs[0].Status)
+	require.Contains(t, []kafkatwin.PipelineStatus{kafkatwin.PipelineStarting, kafkatwin.PipelineActive}, l.Pipeline(east).Status())
+	require.Empty(t, l.Twin().PipelineRequests(west))
+}
+
+// weightChange UPSERTs the lab's weighted record of a Region with a new weight.
+func weightChange(t *testing.T, l *Lab, set string, weight int64) r53types.Change {
+	t.Helper()
+	sets, err := l.Twin().RecordSets(HostedZoneID)
+	require.NoError(t, err)
+	for _, rs := range sets {
+		if rs.SetIdentifier == set {
+			rr := make([]r53types.ResourceRecord, len(rs.Values))
+			for i, v := range rs.Values {
+				rr[i] = r53types.ResourceRecord{Value: aws.String(v)}
+			}
+			return r53types.Change{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
+				Name: aws.String(rs.Name), Type: r53types.RRType(rs.Type), SetIdentifier: aws.String(set), Weight: aws.Int64(weight),
+				TTL: rs.TTL, ResourceRecords: rr}}
+		}
+	}
+	t.Fatalf("no record set %s", set)
+	return r53types.Change{}
 }

@@ -31,6 +31,9 @@ const (
 	// FaultAccessDenied answers 403 with the service's access-denied error, as an IAM policy
 	// that lacks the action would: clients must fail at once, without retrying.
 	FaultAccessDenied
+	// FaultDropConnection closes the connection without a response, like FaultRegionImpaired,
+	// but for one call: with AfterCommit, the connection that dies after the service committed.
+	FaultDropConnection
 )
 
 // String names the kind for logs.
@@ -50,6 +53,8 @@ func (k FaultKind) String() string {
 		return "region-impaired"
 	case FaultAccessDenied:
 		return "access-denied"
+	case FaultDropConnection:
+		return "drop-connection"
 	}
 	return "unknown"
 }
@@ -59,6 +64,10 @@ type Fault struct {
 	Kind FaultKind
 	// Delay is the added latency for FaultLatency and the hold time for FaultTimeout.
 	Delay time.Duration
+	// AfterCommit serves the call first — its change is made — and then fails it as Kind says
+	// (FaultInternalError, FaultTimeout or FaultDropConnection): the answer is lost, the change
+	// is not. Without it every fault refuses the call before the operation runs.
+	AfterCommit bool
 }
 
 // FaultContext identifies the request a [FaultHook] is deciding about. The hook runs after
@@ -104,7 +113,7 @@ func (t *Twin) applyFault(c *call, f Fault) bool {
 			http.Error(c.w, "Gateway Timeout", http.StatusGatewayTimeout)
 		}
 		return false
-	case FaultRegionImpaired:
+	case FaultRegionImpaired, FaultDropConnection:
 		dropConnection(c.w)
 		return false
 	case FaultAccessDenied:

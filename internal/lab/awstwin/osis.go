@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -150,9 +151,49 @@ func osisStopPipeline(c *call) error {
 	return osisTransition(c, c.backends().OSIS.StopPipeline)
 }
 
+// PipelineRequest is one StartPipeline or StopPipeline call the twin served (it reached the
+// operation; a call refused by a fault before it ran is not one). Like [Route53Change], the log
+// of them is ground truth for exactly-once tests: a step retried after its answer was lost must
+// read the pipeline, find it STARTING and not ask again.
+type PipelineRequest struct {
+	Region    string
+	Pipeline  string
+	Operation string // StartPipeline or StopPipeline
+	At        time.Time
+	// Status is the status answered; empty when the call was refused (Error holds why).
+	Status string
+	Error  string
+}
+
+type pipelineLog struct {
+	mu      sync.Mutex
+	entries []PipelineRequest
+}
+
+// PipelineRequests returns the StartPipeline and StopPipeline calls served in region (every
+// Region when empty), oldest first.
+func (t *Twin) PipelineRequests(region string) []PipelineRequest {
+	t.plog.mu.Lock()
+	defer t.plog.mu.Unlock()
+	var out []PipelineRequest
+	for _, r := range t.plog.entries {
+		if region == "" || r.Region == region {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 func osisTransition(c *call, do func(ctx context.Context, name string) (Pipeline, error)) error {
 	name := c.labels[0]
 	p, err := do(c.ctx, name)
+	entry := PipelineRequest{Region: c.rs.name, Pipeline: name, Operation: c.op, At: c.t.now(), Status: p.Status}
+	if err != nil {
+		entry.Status, entry.Error = "", err.Error()
+	}
+	c.t.plog.mu.Lock()
+	c.t.plog.entries = append(c.t.plog.entries, entry)
+	c.t.plog.mu.Unlock()
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return osisNotFound(name)

@@ -87,6 +87,7 @@ type Twin struct {
 	hook    FaultHook
 	regions map[string]*regionState
 	r53     *route53State
+	plog    pipelineLog
 }
 
 type regionState struct {
@@ -278,12 +279,22 @@ func (h *regionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if hook := h.t.faultHook(); hook != nil {
 		f := hook(FaultContext{Region: h.rs.name, Service: c.svc.name, Operation: c.op, Protocol: c.proto.String()})
+		if f.AfterCommit && f.Kind != NoFault {
+			h.serveThenLose(c, auth, authErr, f)
+			h.logDone(c)
+			return
+		}
 		if !h.t.applyFault(c, f) {
 			h.logDone(c)
 			return
 		}
 	}
+	h.serve(c, auth, authErr)
+	h.logDone(c)
+}
 
+// serve authenticates the call and runs its operation.
+func (h *regionHandler) serve(c *call, auth sigV4, authErr error) {
 	switch {
 	case errors.Is(authErr, errNoAuth):
 		c.fail(authError(c, authMissing, ""))
@@ -297,8 +308,31 @@ func (h *regionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			c.fail(err)
 		}
 	}
-	h.logDone(c)
 }
+
+// serveThenLose runs the operation to completion — its change is committed — and throws its
+// answer away, then answers as f says: the ambiguous failure a client of a distributed service
+// must expect ("the request may have succeeded even though the client saw an error", AWS
+// Builders' Library, "Making retries safe with idempotent APIs":
+// https://aws.amazon.com/builders-library/making-retries-safe-with-idempotent-APIs/).
+func (h *regionHandler) serveThenLose(c *call, auth sigV4, authErr error, f Fault) {
+	answer := c.w
+	c.w = &discardWriter{header: http.Header{}}
+	h.serve(c, auth, authErr)
+	committed := c.status
+	c.w, c.status = answer, 0
+	h.t.log.Warn("aws twin lost the answer of a served call", "region", c.rs.name, "service", c.svc.name, "operation", c.op,
+		"served_status", committed, "lost_as", f.Kind.String())
+	f.AfterCommit = false
+	h.t.applyFault(c, f)
+}
+
+// discardWriter takes a served call's answer and drops it.
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
 
 func (h *regionHandler) logDone(c *call) {
 	h.t.log.Debug("aws twin request", "region", h.rs.name, "service", c.svc.name, "operation", c.op,
