@@ -29,6 +29,11 @@
 //     to the SQS queue [AlarmQueue] in both Regions (a cross-Region EventBridge rule, so the
 //     intake can read it while the alarm's own Region is down); both copies carry the same event
 //     id, so consumers deduplicate on it.
+//   - The producer plays several application instances, each resolving the weighted record
+//     through the lab's Route 53 data plane ([Route53Router.Resolve]: one record per answer, by
+//     weight; all weights 0 means every record with equal probability, as Route 53 does) and
+//     keeping the answer for the record's TTL (5 s). After a change is INSYNC, writes still reach
+//     the old Region for up to a TTL, as they would on AWS; write checks must wait longer.
 //   - Route 53 is global: an impaired Region's endpoint still answers Route 53 calls. Model the
 //     control plane's us-east-1 dependency, when a drill wants it, with a fail fault on service
 //     route53.
@@ -409,7 +414,7 @@ func (l *Lab) startProducer() error {
 	for _, name := range l.order {
 		boot[name] = l.regions[name].cluster.Bootstrap()
 	}
-	p, err := NewProducer(ProducerOptions{Bootstrap: boot, Topic: Topic, Router: l.router, Rate: l.opts.ProducerRate,
+	p, err := NewProducer(ProducerOptions{Bootstrap: boot, Topic: Topic, Resolver: l.router, Rate: l.opts.ProducerRate,
 		TestID: l.opts.TestID, WithEventIDs: l.opts.WithEventIDs, Logger: l.opts.Logger})
 	if err != nil {
 		return fmt.Errorf("lab: producer: %w", err)
