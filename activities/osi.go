@@ -194,15 +194,18 @@ func (c *Cloud) requestPipelineChange(ctx context.Context, oc *osis.Client, t ta
 	var p *osistypes.Pipeline
 	var err error
 	verb, want := "start", osistypes.PipelineStatusActive
+	// A request whose answer was lost may have been carried out: the activity's retry reads the
+	// pipeline (STARTING or STOPPING) instead of the SDK asking again.
+	once := func(o *osis.Options) { o.Retryer = resendOnlyIfNotApplied(o.Retryer) }
 	if start {
 		var out *osis.StartPipelineOutput
-		if out, err = oc.StartPipeline(ctx, &osis.StartPipelineInput{PipelineName: aws.String(name)}); err == nil {
+		if out, err = oc.StartPipeline(ctx, &osis.StartPipelineInput{PipelineName: aws.String(name)}, once); err == nil {
 			p = out.Pipeline
 		}
 	} else {
 		verb, want = "stop", osistypes.PipelineStatusStopped
 		var out *osis.StopPipelineOutput
-		if out, err = oc.StopPipeline(ctx, &osis.StopPipelineInput{PipelineName: aws.String(name)}); err == nil {
+		if out, err = oc.StopPipeline(ctx, &osis.StopPipelineInput{PipelineName: aws.String(name)}, once); err == nil {
 			p = out.Pipeline
 		}
 	}

@@ -232,12 +232,22 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 			}
 			res.Status = status
 			res.Summary += fmt.Sprintf(" (change %s of an earlier attempt, now %s)", id, status)
+		} else if in.Wait && id == "" && activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt > 1 {
+			// The earlier attempt's answer (and with it the change id) was lost: Route 53 has
+			// no call to find a change without its id, so the weights read are taken as the
+			// desired state, and the summary says INSYNC was not seen ("Changes generally
+			// propagate to all Route 53 name servers managing the hosted zone within 60
+			// seconds": https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html).
+			res.Summary += " (set by an earlier attempt whose answer was lost; INSYNC not confirmed: changes generally propagate within 60 s)"
 		}
 		return res, nil
 	}
 	comment := cmp.Or(in.Comment, fmt.Sprintf("switchyard: weights %s", formatWeights(in.Weights)))
+	// Never resent blindly: a batch whose answer was lost may be applied, and a second one would
+	// change DNS twice. The activity's retry reads first and finds the weights set.
 	out, err := rc.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(ref.zone),
-		ChangeBatch: &r53types.ChangeBatch{Changes: changes, Comment: aws.String(comment)}})
+		ChangeBatch: &r53types.ChangeBatch{Changes: changes, Comment: aws.String(comment)}},
+		func(o *route53.Options) { o.Retryer = resendOnlyIfNotApplied(o.Retryer) })
 	if err != nil {
 		return res, Wrap(err, "change weights of", ref.name+" in hosted zone "+ref.zone, t.region)
 	}

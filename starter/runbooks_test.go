@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
+	"github.com/switchyard-dr/switchyard/internal/lab/kafkatwin"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -537,11 +539,27 @@ func countFaults(t *testing.T, op string) (faulted, calls func() int) {
 	return get(&nf), get(&nc)
 }
 
+// TestRunbooksSurviveAFlakyControlPlane runs a failover and a failback while the control plane
+// refuses calls at random and, worse, loses the answers of the calls that change things: every
+// Route 53 change batch and the pipeline start are applied and then answered with HTTP 500, a
+// 504 after a delay, or a dropped connection — the ambiguous failure where the client cannot tell
+// whether its request was carried out (AWS Builders' Library, "Making retries safe with
+// idempotent APIs"). The lab's change logs must show each change exactly once: one Route 53
+// batch per weight step and one StartPipeline.
 func TestRunbooksSurviveAFlakyControlPlane(t *testing.T) {
 	resetLab(t)
 	t.Cleanup(func() { resetLab(t) })
 	ctx := context.Background()
 	faulted, _ := countFaults(t, "")
+	var mu sync.Mutex
+	lost := map[string]int{}
+	t.Cleanup(sharedLab.ObserveControlPlane(func(fc awstwin.FaultContext, f awstwin.Fault) {
+		if f.AfterCommit {
+			mu.Lock()
+			lost[fc.Operation]++
+			mu.Unlock()
+		}
+	}))
 	// 30 % of every control-plane call in both Regions fails, half throttled, half HTTP 500, and
 	// 5 % more hang for half a second, then time out with HTTP 504.
 	for _, kind := range []lab.FaultKind{lab.FaultThrottle, lab.FaultFail} {
@@ -550,12 +568,69 @@ func TestRunbooksSurviveAFlakyControlPlane(t *testing.T) {
 	}
 	_, err := sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultTimeout, Share: 0.05, Delay: lab.Duration(500 * time.Millisecond)})
 	require.NoError(t, err)
+	// Every change that gets through is made and its answer lost: the failover's batch (sent
+	// through us-west-2) as HTTP 500, the failback's (through us-east-1) as a 504 after 300 ms,
+	// the pipeline start as a dropped connection.
+	for _, f := range []lab.Fault{
+		{Region: west, Service: "route53", Operation: "ChangeResourceRecordSets", LostAs: lab.LostAs500},
+		{Region: east, Service: "route53", Operation: "ChangeResourceRecordSets", LostAs: lab.LostAs504, Delay: lab.Duration(300 * time.Millisecond)},
+		{Region: east, Service: "osis", Operation: "StartPipeline", LostAs: lab.LostAsDrop},
+	} {
+		f.Kind = lab.FaultLostAnswer
+		_, err := sharedLab.Inject(ctx, f)
+		require.NoError(t, err)
+	}
+	changesFrom := len(sharedLab.Twin().Route53ChangeLog(lab.HostedZoneID))
+	startsFrom := len(sharedLab.Twin().PipelineRequests(east))
+
 	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
-	res, err = runToEnd(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
+	// The recovered Region's pipeline is stopped meanwhile, so the failback must start it. It is
+	// stopped with nothing left to consume (the replicator into us-east-1 paused first, and the
+	// pipeline drained), or its not-ingesting alarm would rightly refuse the failback.
+	pause := lab.Fault{Kind: lab.FaultStopReplicator, Region: east}
+	_, err = sharedLab.Inject(ctx, pause)
+	require.NoError(t, err)
+	lags, err := kafkatwin.NewLagReader(sharedLab.Cluster(east).Bootstrap())
+	require.NoError(t, err)
+	defer lags.Close()
+	drained := func() bool {
+		lctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		n, err := lags.Lag(lctx, "osi-consumer-group-primary", lab.Topic)
+		return err == nil && n == 0
+	}
+	waitLong(t, "the us-east-1 pipeline to drain", drained)
+	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err = sharedLab.Pipeline(east).Stop(stopCtx)
+	require.NoError(t, err)
+	waitLong(t, "the us-east-1 pipeline to stop", func() bool { return sharedLab.Pipeline(east).Status() == "STOPPED" })
+	require.True(t, drained(), "the stopped pipeline has no backlog")
+	id := startRunbook(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
+	waitLong(t, "the failback to start the pipeline", func() bool {
+		st := stepOf(progressOf(t, id), "start_pipeline").Status
+		require.NotContains(t, []string{workflows.StatusFailed, workflows.StatusSkipped}, st)
+		return st == workflows.StatusSucceeded
+	})
+	_, err = sharedLab.Heal(ctx, pause) // the failback now waits for the replicator to drain
+	require.NoError(t, err)
+	res, err = followToEnd(t, id)
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "start_pipeline").Status)
+
+	require.Equal(t, wantDrillChanges, routeChanges(sharedLab, changesFrom), "one Route 53 change batch per weight step")
+	var starts []string
+	for _, r := range sharedLab.Twin().PipelineRequests(east)[startsFrom:] {
+		starts = append(starts, r.Operation+" -> "+cmp.Or(r.Status, r.Error))
+	}
+	require.Equal(t, []string{"StartPipeline -> STARTING"}, starts, "one pipeline start")
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, map[string]int{"ChangeResourceRecordSets": len(wantDrillChanges), "StartPipeline": 1}, lost,
+		"every change's answer was lost, and each change was made once")
 	require.Positive(t, faulted(), "the lab really failed calls")
 }
 
