@@ -25,21 +25,21 @@ func RegisterCloud(r *Registry, c *Cloud) {
 	// answers exactly when people look. Runbooks opt in per step with local: true.
 
 	// MSK
-	Register(r, check("msk.cluster_active", "Check that the Region's MSK cluster is ACTIVE (DescribeClusterV2).", "kafka:DescribeClusterV2"), c.ClusterActive)
+	Register(r, check("msk.cluster_active", "Check that the Region's MSK cluster serves (DescribeClusterV2): ACTIVE, or with a warning HEALING, MAINTENANCE, REBOOTING_BROKER or UPDATING.", "kafka:DescribeClusterV2"), c.ClusterActive)
 	Register(r, check("msk.replicator_running", "Check that the replicator copying into the Region is RUNNING (DescribeReplicator).", "kafka:DescribeReplicator"), c.ReplicatorRunning)
 	Register(r, check("msk.replicator_lag", "Check the replicator's MessageLag (and optionally ReplicationLatency) from CloudWatch in its target Region.", "cloudwatch:GetMetricData"), c.ReplicatorLag)
 	Register(r, check("msk.consumer_lag", "Check a consumer group's lag (default: the OSI pipeline's) at the Region's brokers.", kafkaIAM...), c.ConsumerLag)
 	Register(r, check("msk.group_idle", "Check that a consumer group has no active members, so the replicator's offset sync commits to it.", kafkaIAM...), c.GroupIdle)
 
 	// OpenSearch Ingestion
-	Register(r, check("osi.pipeline_status", "Check an OSI pipeline's status (default: ACTIVE); with wait_until, wait for a status.", "osis:GetPipeline"), c.PipelineStatus)
+	Register(r, check("osi.pipeline_status", "Check an OSI pipeline's status (default: ACTIVE, which UPDATING meets with a warning); with wait_until, wait for a status.", "osis:GetPipeline"), c.PipelineStatus)
 	Register(r, act("osi.start_pipeline", "Bring an OSI pipeline to ACTIVE (no-op when ACTIVE or STARTING), optionally waiting.", "osis:GetPipeline", "osis:StartPipeline"), c.StartPipeline)
 	Register(r, act("osi.stop_pipeline", "Bring an OSI pipeline to STOPPED (no-op when STOPPED or STOPPING), optionally waiting.", "osis:GetPipeline", "osis:StopPipeline"), c.StopPipeline)
 	Register(r, check("osi.pipeline_metrics", "Check an OSI pipeline's documentsSuccess, documentErrors and DLQ records over a window (AWS/OSIS).", "cloudwatch:GetMetricData"), c.PipelineMetrics)
 
 	// OpenSearch
-	Register(r, check("opensearch.collection_active", "Check that the Region's OpenSearch Serverless collection is ACTIVE (BatchGetCollection).", "aoss:BatchGetCollection"), c.CollectionActive)
-	Register(r, check("opensearch.domain_status", "Check a managed domain: DescribeDomain and DescribeDomainHealth, with per-zone status.", "es:DescribeDomain", "es:DescribeDomainHealth"), c.DomainStatus)
+	Register(r, check("opensearch.collection_active", "Check that the Region's OpenSearch Serverless collection serves (BatchGetCollection): ACTIVE, or UPDATING with a warning.", "aoss:BatchGetCollection"), c.CollectionActive)
+	Register(r, check("opensearch.domain_status", "Check a managed domain: DescribeDomain and DescribeDomainHealth, with per-zone status; a domain applying a change (Processing) passes with a warning.", "es:DescribeDomain", "es:DescribeDomainHealth"), c.DomainStatus)
 	Register(r, read("opensearch.count", "Count documents in a time range (_count with a range on the timestamp field).", osData...), c.Count)
 	Register(r, check("opensearch.ingesting", "Check that the document count grows within a window: writes land in the collection.", osData...), c.Ingesting)
 	Register(r, check("opensearch.cluster_health", "Check _cluster/health of a managed domain (Serverless has none).", "es:ESHttpGet"), c.ClusterHealth)

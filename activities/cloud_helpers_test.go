@@ -64,10 +64,16 @@ func labNames(region string) labRegionNames {
 type countingOSIS struct {
 	p             *kafkatwin.Pipeline
 	starts, stops atomic.Int64
+	// reported, when set, is the status GetPipeline reports instead of the twin's (UPDATING).
+	reported atomic.Pointer[string]
 }
 
 func (o *countingOSIS) Pipelines(context.Context) ([]awstwin.Pipeline, error) {
-	return []awstwin.Pipeline{{Name: o.p.Name(), ARN: o.p.ARN(), Status: string(o.p.Status())}}, nil
+	status := string(o.p.Status())
+	if r := o.reported.Load(); r != nil {
+		status = *r
+	}
+	return []awstwin.Pipeline{{Name: o.p.Name(), ARN: o.p.ARN(), Status: status}}, nil
 }
 
 func (o *countingOSIS) transition(ctx context.Context, name string, start bool) (awstwin.Pipeline, error) {

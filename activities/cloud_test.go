@@ -49,11 +49,11 @@ func TestMSKChecks(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, cl.OK, cl.Reason)
 	require.Equal(t, "lab-msk-primary", cl.Name)
-	l.msk[labEast].PutCluster(awstwin.Cluster{ARN: l.kafka[labEast].ARN(), Name: "lab-msk-primary", State: "HEALING"})
+	l.msk[labEast].PutCluster(awstwin.Cluster{ARN: l.kafka[labEast].ARN(), Name: "lab-msk-primary", State: "FAILED"})
 	cl, err = c.ClusterActive(ctx, MSKClusterArgs{Environment: labEnv, Region: labEast})
 	require.NoError(t, err)
 	require.False(t, cl.OK)
-	require.Contains(t, cl.Reason, "HEALING, not ACTIVE")
+	require.Contains(t, cl.Reason, "FAILED, not ACTIVE")
 
 	rep, err := c.ReplicatorRunning(ctx, ReplicatorArgs{Environment: labEnv, Region: labWest})
 	require.NoError(t, err)

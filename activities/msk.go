@@ -30,9 +30,13 @@ type MSKClusterResult struct {
 	Name   string `json:"name"`
 	ARN    string `json:"arn"`
 	State  string `json:"state"`
+	// Warnings say the cluster passed in a state other than ACTIVE (see mskClusterState).
+	Warnings []string `json:"warnings,omitempty" doc:"set when the cluster serves in a state other than ACTIVE (HEALING, MAINTENANCE, REBOOTING_BROKER, UPDATING)"`
 }
 
-// ClusterActive checks that the Region's MSK cluster is ACTIVE (DescribeClusterV2).
+// ClusterActive checks that the Region's MSK cluster serves (DescribeClusterV2): ACTIVE passes,
+// and so, with a warning, do the states in which MSK still produces and consumes (see
+// mskClusterState).
 func (c *Cloud) ClusterActive(ctx context.Context, in MSKClusterArgs) (MSKClusterResult, error) {
 	t, err := c.target(in.Environment, in.Region)
 	if err != nil {
@@ -54,9 +58,13 @@ func (c *Cloud) ClusterActive(ctx context.Context, in MSKClusterArgs) (MSKCluste
 	if ci := out.ClusterInfo; ci != nil {
 		res.Name, res.State = aws.ToString(ci.ClusterName), string(ci.State)
 	}
-	if res.State == string(kafkatypes.ClusterStateActive) {
+	switch v := mskClusterState(res.State); {
+	case v.Serves && v.Warning != "":
+		res.OK, res.Reason = true, fmt.Sprintf("MSK cluster %s in %s is %s: %s", res.Name, t.region, res.State, v.Warning)
+		res.Warnings = []string{res.Reason}
+	case v.Serves:
 		res.OK, res.Reason = true, fmt.Sprintf("MSK cluster %s in %s is ACTIVE", res.Name, t.region)
-	} else {
+	default:
 		res.Reason = fmt.Sprintf("MSK cluster %s in %s is %s, not ACTIVE", cmp.Or(res.Name, arn), t.region, cmp.Or(res.State, "of unknown state"))
 	}
 	return res, nil

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/opensearch"
 	ostypes "github.com/aws/aws-sdk-go-v2/service/opensearch/types"
 	"github.com/aws/aws-sdk-go-v2/service/opensearchserverless"
-	aosstypes "github.com/aws/aws-sdk-go-v2/service/opensearchserverless/types"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -30,6 +29,8 @@ type CollectionResult struct {
 	ID       string `json:"id"`
 	Status   string `json:"status"`
 	Endpoint string `json:"endpoint"`
+	// Warnings say the collection passed in a state other than ACTIVE (see collectionState).
+	Warnings []string `json:"warnings,omitempty" doc:"set when the collection serves in a state other than ACTIVE (UPDATING)"`
 }
 
 // CollectionActive checks that the Region's OpenSearch Serverless collection is ACTIVE
@@ -76,9 +77,13 @@ func (c *Cloud) CollectionActive(ctx context.Context, in CollectionArgs) (Collec
 	}
 	d := out.CollectionDetails[0]
 	res := CollectionResult{Name: aws.ToString(d.Name), ID: aws.ToString(d.Id), Status: string(d.Status), Endpoint: aws.ToString(d.CollectionEndpoint)}
-	if d.Status == aosstypes.CollectionStatusActive {
+	switch v := collectionState(res.Status); {
+	case v.Serves && v.Warning != "":
+		res.OK, res.Reason = true, fmt.Sprintf("collection %s in %s is %s: %s", res.Name, t.region, res.Status, v.Warning)
+		res.Warnings = []string{res.Reason}
+	case v.Serves:
 		res.OK, res.Reason = true, fmt.Sprintf("collection %s in %s is ACTIVE", res.Name, t.region)
-	} else {
+	default:
 		res.Reason = fmt.Sprintf("collection %s in %s is %s, not ACTIVE", res.Name, t.region, res.Status)
 		if msg := aws.ToString(d.FailureMessage); msg != "" {
 			res.Reason += ": " + msg
@@ -116,6 +121,7 @@ type DomainResult struct {
 	StandbyZones  int          `json:"standby_zones"`
 	Zones         []ZoneHealth `json:"zones"`
 	MultiAZ       bool         `json:"multi_az_with_standby"`
+	Warnings      []string     `json:"warnings,omitempty" doc:"set when the domain serves while a change is applied (Processing, UpgradeProcessing)"`
 }
 
 // DomainStatus checks a managed domain through the control plane: DescribeDomain for whether a
@@ -140,8 +146,11 @@ func (c *Cloud) DomainStatus(ctx context.Context, in DomainArgs) (DomainResult, 
 		return DomainResult{}, Wrap(err, "describe domain", domain, o.t.region)
 	}
 	res := DomainResult{Domain: domain, Zones: []ZoneHealth{}}
+	var states domainStates
 	if ds := dout.DomainStatus; ds != nil {
 		res.Processing = aws.ToBool(ds.Processing)
+		states = domainStates{Created: ds.Created, Deleted: ds.Deleted, Processing: res.Processing,
+			UpgradeProcessing: aws.ToBool(ds.UpgradeProcessing), ProcessingStatus: string(ds.DomainProcessingStatus)}
 		if cc := ds.ClusterConfig; cc != nil {
 			res.MultiAZ = aws.ToBool(cc.MultiAZWithStandbyEnabled)
 		}
@@ -168,16 +177,20 @@ func (c *Cloud) DomainStatus(ctx context.Context, in DomainArgs) (DomainResult, 
 	if len(notAvailable) > 0 {
 		desc += ", not available: " + strings.Join(notAvailable, ", ")
 	}
-	switch {
-	case res.DomainState != string(ostypes.DomainStateActive):
+	states.HealthState = res.DomainState
+	switch v := domainState(states); {
+	case !v.Serves:
 		res.Reason = desc
+		if ps := states.ProcessingStatus; ps != "" && ps != string(ostypes.DomainProcessingStatusTypeActive) {
+			res.Reason += " (" + ps + ")"
+		}
 	case !healthy:
 		res.Reason = desc
+	case v.Warning != "":
+		res.OK, res.Reason = true, desc
+		res.Warnings = []string{fmt.Sprintf("domain %s in %s: %s", domain, o.t.region, v.Warning)}
 	default:
 		res.OK, res.Reason = true, desc
-		if res.Processing {
-			res.Reason += " (a change is being applied)"
-		}
 	}
 	return res, nil
 }

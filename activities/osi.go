@@ -32,6 +32,8 @@ type PipelineStatusResult struct {
 	Pipeline     string `json:"pipeline"`
 	Status       string `json:"status"`
 	StatusReason string `json:"status_reason,omitempty"`
+	// Warnings say the pipeline passed for ACTIVE while UPDATING (see pipelineState).
+	Warnings []string `json:"warnings,omitempty" doc:"set when a check for ACTIVE passes on a pipeline that ingests while UPDATING"`
 }
 
 func (c *Cloud) pipeline(ctx context.Context, t target, override string) (string, *osis.Client, error) {
@@ -57,7 +59,9 @@ func getPipeline(ctx context.Context, oc *osis.Client, name, region string) (osi
 	return *out.Pipeline, nil
 }
 
-// PipelineStatus checks an OpenSearch Ingestion pipeline's status (GetPipeline).
+// PipelineStatus checks an OpenSearch Ingestion pipeline's status (GetPipeline). Asked for
+// ACTIVE (the default), it asks whether the pipeline ingests, so UPDATING passes with a warning
+// (see pipelineState); any other status must match exactly.
 func (c *Cloud) PipelineStatus(ctx context.Context, in PipelineArgs) (PipelineStatusResult, error) {
 	t, err := c.target(in.Environment, in.Region)
 	if err != nil {
@@ -76,9 +80,14 @@ func (c *Cloud) PipelineStatus(ctx context.Context, in PipelineArgs) (PipelineSt
 	if p.StatusReason != nil {
 		res.StatusReason = aws.ToString(p.StatusReason.Description)
 	}
-	if res.Status == want {
+	v := pipelineState(res.Status)
+	switch {
+	case want == string(osistypes.PipelineStatusActive) && v.Serves && v.Warning != "":
+		res.OK, res.Reason = true, fmt.Sprintf("pipeline %s in %s is %s: %s", name, t.region, res.Status, v.Warning)
+		res.Warnings = []string{res.Reason}
+	case res.Status == want:
 		res.OK, res.Reason = true, fmt.Sprintf("pipeline %s in %s is %s", name, t.region, res.Status)
-	} else {
+	default:
 		res.Reason = fmt.Sprintf("pipeline %s in %s is %s, not %s", name, t.region, res.Status, want)
 		if res.StatusReason != "" {
 			res.Reason += ": " + res.StatusReason

@@ -83,7 +83,7 @@ func (o *outbox) send(ctx workflow.Context, n Notification) {
 		// The workflow logger is the worker's log and stays silent on replay: the same effect as
 		// the log notifier, without a local activity per message at the end of every run.
 		r.logger.Info("notify", "kind", n.Kind, "environment", n.Environment, "runbook", n.Runbook,
-			"step", n.Step, "text", n.Text)
+			"step", n.Step, "text", n.Text, "warnings", n.Warnings)
 	} else if r.loaded != nil && r.loaded.LogOnlyNotifications {
 		// Only the worker's log receives it: a local activity is enough and keeps the summary
 		// from adding a scheduled task's latency to the end of every run.
@@ -130,7 +130,11 @@ func (o *outbox) step(st *StepState) {
 	} else if st.Summary != "" && st.Status != StatusRunning {
 		text += ": " + st.Summary
 	}
-	o.post(Notification{Kind: NotifyStep, Step: st.Path, Status: st.Status, Text: text})
+	n := Notification{Kind: NotifyStep, Step: st.Path, Status: st.Status, Text: text}
+	if st.Status != StatusRunning {
+		n.Warnings = st.Warnings
+	}
+	o.post(n)
 }
 
 // drain waits for queued notifications, at most notifyTimeout, so the summary is posted before

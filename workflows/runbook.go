@@ -449,6 +449,10 @@ func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, s
 		st.Result = result
 		r.results[s.ID] = result
 	}
+	if ws := ResultWarnings(result); len(ws) > 0 {
+		st.Warnings = ws
+		st.Summary = WithWarnings(st.Summary, ws)
+	}
 	view := map[string]any{"status": status, "ok": status == StatusSucceeded, "result": result, "reason": st.Summary}
 	if ok, isBool := result["ok"].(bool); isBool {
 		view["ok"] = ok && status == StatusSucceeded

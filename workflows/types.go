@@ -101,6 +101,9 @@ type StepState struct {
 	ChildID   string         `json:"child_id,omitempty"`
 	// Milestone is the runbook's milestone mark on this step (traffic_verified ends RTO).
 	Milestone string `json:"milestone,omitempty"`
+	// Warnings are what the step's result said an operator should know although the step
+	// passed (a cluster that serves while HEALING); the summary carries them too.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Progress is what the progress query returns.
@@ -228,6 +231,8 @@ type Notification struct {
 	ThreadTS string `json:"thread_ts,omitempty"`
 	// MessageTS, for NotifyApprovalUpdate, is the approval request message to edit in place.
 	MessageTS string `json:"message_ts,omitempty"`
+	// Warnings, for NotifyStep, are the ended step's warnings (StepState.Warnings).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Notification kinds.

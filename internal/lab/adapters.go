@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -41,7 +42,7 @@ type mskBackend struct {
 
 func (m mskBackend) Clusters(context.Context) ([]awstwin.Cluster, error) {
 	return []awstwin.Cluster{{
-		ARN: clusterARN(m.rg.name, m.rg.role), Name: clusterName(m.rg.role), State: "ACTIVE",
+		ARN: clusterARN(m.rg.name, m.rg.role), Name: clusterName(m.rg.role), State: cmp.Or(m.l.reportedState(m.rg.name, StateMSKCluster), "ACTIVE"),
 		CurrentVersion: "K3AEGXETSR30VB", CreationTime: m.l.started, KafkaVersion: "3.8.x",
 		BrokerNodes: len(m.rg.cluster.Bootstrap()), Tags: map[string]string{"switchyard:lab": "true"},
 	}}, nil
@@ -155,7 +156,7 @@ func (o *osisBackend) pipeline() awstwin.Pipeline {
 	p := o.rg.pipeline
 	return awstwin.Pipeline{
 		Name: p.Name(), ARN: fmt.Sprintf("arn:aws:osis:%s:%s:pipeline/%s", o.rg.name, AccountID, p.Name()),
-		Status: string(p.Status()), MinUnits: 1, MaxUnits: 4, CreatedAt: o.l.started, LastUpdatedAt: updated,
+		Status: cmp.Or(o.l.reportedState(o.rg.name, StatePipeline), string(p.Status())), MinUnits: 1, MaxUnits: 4, CreatedAt: o.l.started, LastUpdatedAt: updated,
 		ConfigurationBody:  o.configurationBody(),
 		IngestEndpointURLs: []string{p.Name() + "-lab." + o.rg.name + ".osis.amazonaws.com"},
 		Destinations:       []awstwin.PipelineDestination{{ServiceName: "OpenSearch_Serverless", Endpoint: o.rg.osGW.URL()}},
@@ -203,6 +204,10 @@ func (o *osisBackend) transition(ctx context.Context, name string, do func(conte
 	if name != o.rg.pipeline.Name() {
 		return awstwin.Pipeline{}, fmt.Errorf("pipeline %s: %w", name, awstwin.ErrNotFound)
 	}
+	if st := o.l.reportedState(o.rg.name, StatePipeline); st != "" {
+		// OSI starts only a STOPPED pipeline and stops only an ACTIVE one (the twin's OSIS contract).
+		return awstwin.Pipeline{}, fmt.Errorf("pipeline %s is %s: %w", name, st, awstwin.ErrInvalidState)
+	}
 	before := o.rg.pipeline.Status()
 	st, err := do(ctx)
 	if errors.Is(err, kafkatwin.ErrValidation) {
@@ -237,7 +242,7 @@ func collectionID(name string) string {
 func (a aossBackend) Collections(context.Context) ([]awstwin.Collection, error) {
 	name := collectionName(a.rg.role)
 	id := collectionID(name)
-	status := "ACTIVE"
+	status := cmp.Or(a.l.reportedState(a.rg.name, StateCollection), "ACTIVE")
 	if !a.rg.osGW.Reachable() || !a.rg.collection.Available() {
 		// The lab's reading of an unreachable collection: AOSS has no "unreachable" status,
 		// and FAILED is the one a health check treats as not serving.
@@ -301,7 +306,19 @@ func (d domainBackend) Domains(context.Context) ([]awstwin.Domain, error) {
 	default:
 		h.ClusterHealth = "Red"
 	}
+	// A set processing status: a blue/green deployment or an upgrade is Processing in
+	// DescribeDomainHealth too ("During a blue/green deployment, a cluster state changes to
+	// Processing": https://repost.aws/knowledge-center/opensearch-configuration-change), and the
+	// domain keeps serving.
+	ps := d.l.reportedState(d.l.opts.Primary, StateDomain)
+	switch ps {
+	case "Creating", "Modifying", "UpgradingEngineVersion", "UpdatingServiceSoftware":
+		if h.DomainState == "Active" {
+			h.DomainState = "Processing"
+		}
+	}
 	return []awstwin.Domain{{
+		ProcessingStatus: ps, Processing: ps != "" && ps != "Active" && ps != "Isolated", UpgradeProcessing: ps == "UpgradingEngineVersion",
 		Name: ZonalDomain, Endpoint: d.l.zonalGW.Addr(), EngineVersion: "OpenSearch_2.19",
 		InstanceType: "r6g.large.search", InstanceCount: dataNodesPerZone * len(zs),
 		DedicatedMasterCount: len(zs), DedicatedMasterType: "m6g.large.search",

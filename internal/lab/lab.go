@@ -235,6 +235,9 @@ type Lab struct {
 	impaired map[string]bool
 	rules    []cpRule
 
+	smu    sync.Mutex        // guards states
+	states map[string]string // by "<region>/<resource>": what SetReportedState told the control plane to report
+
 	omu          sync.Mutex // guards the observers of ObserveControlPlane
 	observers    map[int]func(awstwin.FaultContext, awstwin.Fault)
 	nextObserver int

@@ -42,7 +42,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}tr.compensation td.pat
 .st-succeeded{background:#2f9e5b}.st-failed{background:#d0373f}.st-running{background:#2f6fd0}.st-waiting_approval{background:#e0a21b}
 .st-skipped,.st-pending{background:#c3c7ce;color:#333}.st-planned{background:#9bb7e0}
 .st-approved{background:#2f9e5b}.st-rejected,.st-timed_out{background:#d0373f}.st-waiting{background:#e0a21b}
-code{font-size:13px}.err{color:#8c1d26}.ms{color:#6b3fa0;font-style:italic}
+code{font-size:13px}.err{color:#8c1d26}.ms{color:#6b3fa0;font-style:italic}.warn{color:#8a5a00}
 </style>
 </head>
 <body>
@@ -88,10 +88,22 @@ code{font-size:13px}.err{color:#8c1d26}.ms{color:#6b3fa0;font-style:italic}
 <thead><tr><th>step</th><th>kind</th><th>status</th><th>start</th><th>seconds</th><th>attempts</th><th>summary</th></tr></thead>
 <tbody>
 {{- range .Steps}}
-<tr{{if .Compensation}} class="compensation"{{end}}><td class="path" style="padding-left:{{.Indent}}px" title="{{.Path}}">{{.Label}}</td><td>{{.Kind}}{{if .What}} <code>{{.What}}</code>{{end}}</td><td><span class="pill st-{{.Status}}">{{.Status}}</span></td><td class="num">{{.Start}}</td><td class="num">{{.Seconds}}</td><td class="num">{{.Attempts}}</td><td>{{if .Milestone}}<span class="ms">{{.Milestone}}</span> {{end}}{{.Summary}}{{if .Error}} <span class="err">{{.Error}}</span>{{end}}</td></tr>
+<tr{{if .Compensation}} class="compensation"{{end}}><td class="path" style="padding-left:{{.Indent}}px" title="{{.Path}}">{{.Label}}</td><td>{{.Kind}}{{if .What}} <code>{{.What}}</code>{{end}}</td><td><span class="pill st-{{.Status}}">{{.Status}}</span></td><td class="num">{{.Start}}</td><td class="num">{{.Seconds}}</td><td class="num">{{.Attempts}}</td><td>{{if .Milestone}}<span class="ms">{{.Milestone}}</span> {{end}}{{if .Warned}}<span class="warn" title="passed with a warning">⚠</span> {{end}}{{.Summary}}{{if .Error}} <span class="err">{{.Error}}</span>{{end}}</td></tr>
 {{- end}}
 </tbody>
 </table>
+{{- if .Warnings}}
+
+<h2>Warnings</h2>
+<table class="warnings">
+<thead><tr><th>step</th><th>warning</th></tr></thead>
+<tbody>
+{{- range .Warnings}}
+<tr><td class="path">{{.Step}}</td><td class="warn">{{.Warning}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
 {{- if .Votes}}
 
 <h2>Approvals</h2>
@@ -144,6 +156,7 @@ type htmlPage struct {
 	Legend                     []legendItem
 	SVG                        template.HTML
 	Steps                      []htmlStep
+	Warnings                   []stepWarning
 	Votes                      []htmlVote
 	Alarms                     []htmlAlarm
 	Backfill                   []htmlBackfill
@@ -165,6 +178,8 @@ type htmlStep struct {
 	Milestone, Summary, Error       string
 	Indent                          int
 	Compensation                    bool
+	// Warned marks a step that passed with warnings.
+	Warned bool
 }
 
 type htmlVote struct {
@@ -216,7 +231,7 @@ func (r *Report) HTML() ([]byte, error) {
 	}
 	for _, rw := range r.rows() {
 		hs := htmlStep{Path: rw.Path, Label: rw.Label, Kind: rw.Kind, What: rw.What, Status: rw.Status, Milestone: rw.Milestone,
-			Summary: rw.Summary, Error: rw.Error, Indent: 8 + rw.Depth*18, Compensation: isCompensation(rw.Path)}
+			Summary: rw.Summary, Error: rw.Error, Indent: 8 + rw.Depth*18, Compensation: isCompensation(rw.Path), Warned: len(rw.Warnings) > 0}
 		if rw.StartedAt != nil {
 			hs.Start = offset(rw.StartedAt.Sub(r.StartedAt).Seconds())
 		}
@@ -228,6 +243,7 @@ func (r *Report) HTML() ([]byte, error) {
 		}
 		p.Steps = append(p.Steps, hs)
 	}
+	p.Warnings = r.warnings()
 	for _, a := range r.Approvals {
 		votes := append([]workflows.Vote(nil), a.Votes...)
 		sort.SliceStable(votes, func(i, j int) bool { return votes[i].At.Before(votes[j].At) })

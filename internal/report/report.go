@@ -68,6 +68,9 @@ type Step struct {
 	Summary   string     `json:"summary,omitempty"`
 	Error     string     `json:"error,omitempty"`
 	Milestone string     `json:"milestone,omitempty"`
+	// Warnings are what a step that passed said the operator should know (a cluster serving
+	// while HEALING); the summary carries them too.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Approval is one approval step's decision trail.
@@ -92,7 +95,7 @@ func FromProgress(id string, p *workflows.Progress) *Report {
 	}
 	for _, st := range p.Steps {
 		s := Step{Path: st.Path, Kind: st.Kind, What: st.What, Status: st.Status, StartedAt: st.StartedAt, EndedAt: st.EndedAt,
-			Attempts: st.Attempts, Summary: st.Summary, Error: st.Error, Milestone: st.Milestone}
+			Attempts: st.Attempts, Summary: st.Summary, Error: st.Error, Milestone: st.Milestone, Warnings: st.Warnings}
 		if st.StartedAt != nil && st.EndedAt != nil {
 			s.Seconds = st.EndedAt.Sub(*st.StartedAt).Seconds()
 		}
@@ -141,10 +144,19 @@ func (r *Report) Markdown() string {
 		if s.Error != "" {
 			summary = "**" + s.Error + "**"
 		}
+		if len(s.Warnings) > 0 {
+			summary = "⚠ " + summary
+		}
 		if s.Milestone != "" {
 			summary = "_" + s.Milestone + "_ " + summary
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.1f | %d | %s |\n", s.Path, kindWhat(s), s.Status, start, s.Seconds, s.Attempts, cell(summary))
+	}
+	if ws := r.warnings(); len(ws) > 0 {
+		b.WriteString("\n## Warnings\n\nSteps that passed while something needed attention:\n\n")
+		for _, w := range ws {
+			fmt.Fprintf(&b, "- `%s`: %s\n", w.Step, strings.ReplaceAll(w.Warning, "\n", " "))
+		}
 	}
 	if len(r.Approvals) > 0 {
 		b.WriteString("\n## Approvals\n\n| step | status | who | decision | when | comment |\n|---|---|---|---|---|---|\n")
@@ -164,6 +176,20 @@ func (r *Report) Markdown() string {
 		}
 	}
 	return b.String()
+}
+
+// stepWarning is one warning of one step.
+type stepWarning struct{ Step, Warning string }
+
+// warnings lists every step's warnings in step order.
+func (r *Report) warnings() []stepWarning {
+	var out []stepWarning
+	for _, s := range r.Steps {
+		for _, w := range s.Warnings {
+			out = append(out, stepWarning{Step: s.Path, Warning: w})
+		}
+	}
+	return out
 }
 
 // backfillOf reads the verification figures of a step result where workflows.Measure finds them.

@@ -245,3 +245,22 @@ func approvalFallback(m runMeta, st workflows.ApprovalState) string {
 	}
 	return fmt.Sprintf("Approval of step %s of %s on %s: %s", st.Step, m.Runbook, m.Environment, st.Status)
 }
+
+// stepText is a step transition's message: an icon for its status and the line the run wrote
+// ("path status: summary"). A step that passed with warnings gets the :warning: icon instead of
+// the check mark, so a cluster serving while HEALING stands out in the thread instead of reading
+// like every other green check; a warning the line does not already carry gets its own quoted
+// line.
+func stepText(n workflows.Notification) string {
+	icon := stepIcon(n.Status)
+	if len(n.Warnings) > 0 && n.Status == workflows.StatusSucceeded {
+		icon = ":warning:"
+	}
+	text := icon + " " + escapeText(n.Text)
+	for _, w := range n.Warnings {
+		if !strings.Contains(n.Text, w) {
+			text += "\n>:warning: " + escapeText(w)
+		}
+	}
+	return text
+}

@@ -122,7 +122,7 @@ func (s *Notifier) Notify(ctx context.Context, n workflows.Notification) (workfl
 	case workflows.NotifyStep, workflows.NotifyMessage, workflows.NotifySummary:
 		text := escapeText(n.Text)
 		if n.Kind == workflows.NotifyStep {
-			text = stepIcon(n.Status) + " " + text
+			text = stepText(n)
 		}
 		if n.Kind == workflows.NotifySummary {
 			text = "*Summary:* " + text + "\n" + runLink(s.cfg, n.WorkflowID, n.RunID)

@@ -44,7 +44,13 @@ type Domain struct {
 	// means zone awareness is enabled.
 	AvailabilityZoneCount int
 	Processing            bool
-	Health                DomainHealth
+	// UpgradeProcessing is DomainStatus.UpgradeProcessing: an engine version upgrade is running.
+	UpgradeProcessing bool
+	// ProcessingStatus is DomainStatus.DomainProcessingStatus (Creating, Active, Modifying,
+	// UpgradingEngineVersion, UpdatingServiceSoftware, Isolated, Deleting); "" derives it from
+	// Processing and UpgradeProcessing. Creating reports Created false, Deleting Deleted true.
+	ProcessingStatus string
+	Health           DomainHealth
 }
 
 // DomainHealth mirrors opensearch DescribeDomainHealthOutput.
@@ -202,18 +208,24 @@ func esDescribeDomain(c *call) error {
 	if d.AvailabilityZoneCount > 1 {
 		cc["ZoneAwarenessConfig"] = map[string]int{"AvailabilityZoneCount": d.AvailabilityZoneCount}
 	}
-	processing := "Active"
-	if d.Processing {
+	processing := d.ProcessingStatus
+	switch {
+	case processing != "":
+	case d.UpgradeProcessing:
+		processing = "UpgradingEngineVersion"
+	case d.Processing:
 		processing = "Modifying"
+	default:
+		processing = "Active"
 	}
 	return c.replyJSON(map[string]any{"DomainStatus": dropNil(map[string]any{
 		"ARN":                    arn,
 		"DomainId":               id,
 		"DomainName":             d.Name,
-		"Created":                true,
-		"Deleted":                false,
+		"Created":                processing != "Creating",
+		"Deleted":                processing == "Deleting",
 		"Processing":             d.Processing,
-		"UpgradeProcessing":      false,
+		"UpgradeProcessing":      d.UpgradeProcessing,
 		"DomainProcessingStatus": processing,
 		"Endpoint":               omitEmpty(d.Endpoint),
 		"EngineVersion":          omitEmpty(d.EngineVersion),
