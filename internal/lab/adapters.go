@@ -45,6 +45,7 @@ func (m mskBackend) Clusters(context.Context) ([]awstwin.Cluster, error) {
 		ARN: clusterARN(m.rg.name, m.rg.role), Name: clusterName(m.rg.role), State: cmp.Or(m.l.reportedState(m.rg.name, StateMSKCluster), "ACTIVE"),
 		CurrentVersion: "K3AEGXETSR30VB", CreationTime: m.l.started, KafkaVersion: "3.8.x",
 		BrokerNodes: len(m.rg.cluster.Bootstrap()), Tags: map[string]string{"switchyard:lab": "true"},
+		ClientSubnets: []string{"subnet-lab-" + m.rg.name + "a"}, SecurityGroups: []string{"sg-lab-" + m.rg.name},
 	}}, nil
 }
 

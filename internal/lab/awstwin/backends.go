@@ -46,6 +46,11 @@ type Cluster struct {
 	KafkaVersion   string
 	BrokerNodes    int
 	Tags           map[string]string
+	// InstanceType, ClientSubnets and SecurityGroups are the broker node group's; MSK always
+	// reports the first two for a provisioned cluster. "" means kafka.m5.large.
+	InstanceType   string
+	ClientSubnets  []string
+	SecurityGroups []string
 }
 
 // Replicator mirrors kafka DescribeReplicator's output.

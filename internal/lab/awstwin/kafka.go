@@ -1,6 +1,7 @@
 package awstwin
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -65,9 +66,22 @@ type kafkaClusterJSON struct {
 	Serverless         *map[string]string `json:"serverless,omitempty"`
 }
 
+// kafkaProvisioned is ClusterInfo.provisioned, whose brokerNodeGroupInfo (with clientSubnets
+// and instanceType) and numberOfBrokerNodes MSK always sends: the API reference lists them as
+// Required: True (https://docs.aws.amazon.com/MSK/2.0/APIReference/v2-clusters-clusterarn.html,
+// the Provisioned and BrokerNodeGroupInfo schemas), and so does the API model
+// (internal/lab/testdata/awsmodels/kafka.json).
 type kafkaProvisioned struct {
-	NumberOfBrokerNodes       int                `json:"numberOfBrokerNodes,omitempty"`
-	CurrentBrokerSoftwareInfo *map[string]string `json:"currentBrokerSoftwareInfo,omitempty"`
+	BrokerNodeGroupInfo       kafkaBrokerNodeGroup `json:"brokerNodeGroupInfo"`
+	NumberOfBrokerNodes       int                  `json:"numberOfBrokerNodes"`
+	CurrentBrokerSoftwareInfo *map[string]string   `json:"currentBrokerSoftwareInfo,omitempty"`
+}
+
+type kafkaBrokerNodeGroup struct {
+	BrokerAZDistribution string   `json:"brokerAZDistribution"`
+	ClientSubnets        []string `json:"clientSubnets"`
+	InstanceType         string   `json:"instanceType"`
+	SecurityGroups       []string `json:"securityGroups,omitempty"`
 }
 
 func kafkaCluster(cl Cluster) kafkaClusterJSON {
@@ -81,7 +95,9 @@ func kafkaCluster(cl Cluster) kafkaClusterJSON {
 	if out.ClusterType == "SERVERLESS" {
 		out.Serverless = &map[string]string{}
 	} else {
-		out.Provisioned = &kafkaProvisioned{NumberOfBrokerNodes: cl.BrokerNodes}
+		out.Provisioned = &kafkaProvisioned{NumberOfBrokerNodes: cl.BrokerNodes, BrokerNodeGroupInfo: kafkaBrokerNodeGroup{
+			BrokerAZDistribution: "DEFAULT", ClientSubnets: nonNil(cl.ClientSubnets), SecurityGroups: cl.SecurityGroups,
+			InstanceType: cmp.Or(cl.InstanceType, "kafka.m5.large")}}
 		if cl.KafkaVersion != "" {
 			out.Provisioned.CurrentBrokerSoftwareInfo = &map[string]string{"kafkaVersion": cl.KafkaVersion}
 		}

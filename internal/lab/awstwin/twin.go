@@ -1,6 +1,8 @@
 package awstwin
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 )
@@ -263,6 +266,11 @@ func (h *regionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.svc = guessService(r, body)
 	}
 	c.proto = c.svc.defaultProto
+	if err := c.decompressBody(); err != nil {
+		c.fail(err)
+		h.logDone(c)
+		return
+	}
 	if aerr := c.svc.resolve(c); aerr != nil {
 		// AWS authenticates before it routes: an unsigned request for an unknown operation is
 		// refused for its signature, not its path.
@@ -291,6 +299,27 @@ func (h *regionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.serve(c, auth, authErr)
 	h.logDone(c)
+}
+
+// decompressBody inflates a gzip request body for the one operation the twin serves whose model
+// accepts one: CloudWatch PutMetricData ("You can send a payload compressed by gzip",
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html; the
+// model's requestCompression trait), which aws-sdk-go-v2 gzips from RequestMinCompressSizeBytes
+// (10 KiB by default, every body when it is 0). S3 is left alone: there Content-Encoding is
+// object metadata, and the body is stored as sent.
+func (c *call) decompressBody() *apiError {
+	if c.svc.name != ServiceCloudWatch || !strings.EqualFold(c.r.Header.Get("Content-Encoding"), "gzip") {
+		return nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(c.body))
+	if err == nil {
+		var b []byte
+		if b, err = io.ReadAll(io.LimitReader(zr, maxBody)); err == nil {
+			c.body = b
+			return nil
+		}
+	}
+	return &apiError{Status: http.StatusBadRequest, Code: "SerializationException", Query: "MalformedInput", Message: fmt.Sprintf("read gzip request body: %v", err)}
 }
 
 // serve authenticates the call and runs its operation.
