@@ -36,6 +36,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/slackapp/slackfake"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -216,10 +217,14 @@ func tail(path string, n int64) string {
 // setting, so the worker is pointed at it the way any Go program can be: HTTPS_PROXY names a
 // CONNECT proxy that tunnels slack.com:443 to a local TLS listener, whose self-signed slack.com
 // certificate the worker trusts through SSL_CERT_FILE. The notifier, its HTTP client and TLS
-// run unchanged; every message is recorded in arrival order.
+// run unchanged; every message is recorded in arrival order. Messages are read back as Slack
+// serves a non-Marketplace app: conversations.history and conversations.replies at Tier 1 (one
+// call a minute, 15 messages a page, metadata only when asked for; slackfake), on the wall clock,
+// since the worker retries on Temporal's.
 type fakeSlack struct {
 	certFile string
 	proxyURL string
+	ws       *slackfake.Workspace
 
 	mu      sync.Mutex
 	calls   []slackCall
@@ -233,7 +238,8 @@ type slackCall struct {
 
 func startFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{certFile: filepath.Join(t.TempDir(), "slack-ca.pem")}
+	f := &fakeSlack{certFile: filepath.Join(t.TempDir(), "slack-ca.pem"),
+		ws: slackfake.New(slackfake.Options{Channels: map[string]string{"#switchyard-lab": "C0LAB"}})}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "slack.com"}, DNSNames: []string{"slack.com"},
@@ -291,34 +297,24 @@ func (f *fakeSlack) env() map[string]string {
 func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
-	f.mu.Lock()
 	c := slackCall{Method: method, Text: r.Form.Get("text"), ThreadTS: r.Form.Get("thread_ts"), TS: r.Form.Get("ts"), Metadata: r.Form.Get("metadata")}
+	channel := f.ws.ChannelID(r.Form.Get("channel"))
 	if method == "chat.postMessage" {
-		c.TS = fmt.Sprintf("1700000000.%06d", len(f.calls)+1)
+		m := f.ws.Post(r.Form.Get("channel"), c.ThreadTS, c.Text, c.Metadata, r.Form.Get("reply_broadcast") == "true")
+		c.TS, channel = m.TS, m.Channel
 	}
+	f.mu.Lock()
 	f.calls = append(f.calls, c)
-	// A retried post looks for its earlier attempt's message: answer from what was posted.
-	var msgs []map[string]any
-	for _, p := range f.calls {
-		thread := method == "conversations.replies" && (p.ThreadTS == r.Form.Get("ts") || p.TS == r.Form.Get("ts"))
-		if p.Method != "chat.postMessage" || !thread && (method != "conversations.history" || p.ThreadTS != "") {
-			continue
-		}
-		m := map[string]any{"type": "message", "ts": p.TS, "text": p.Text}
-		var meta map[string]any
-		if json.Unmarshal([]byte(p.Metadata), &meta) == nil {
-			m["metadata"] = meta
-		}
-		msgs = append(msgs, m)
-	}
 	f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
 	switch method {
-	case "chat.postMessage", "chat.update":
-		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": "C0LAB", "ts": c.TS})
 	case "conversations.replies", "conversations.history":
-		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "messages": msgs})
+		// A retried post looks for its earlier attempt's message, within Slack's limits.
+		f.ws.ServeRead(w, r, method)
+	case "chat.postMessage", "chat.update":
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": channel, "ts": c.TS})
 	default:
+		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true})
 	}
 }
@@ -596,7 +592,10 @@ func TestChaosWorkerKilledDuringDrill(t *testing.T) {
 	require.Empty(t, refused, "the worker sent nothing but Slack calls through the proxy")
 	require.NotEmpty(t, calls)
 	requireCleanLab(t, p, c)
-	t.Logf("FIGURES chaos: drills=%d kills=%d worker_processes=%d %s", len(all), worker.kills, len(worker.pids), summarize(all))
+	repliesRead, repliesLimited := slack.ws.Reads("conversations.replies")
+	historyRead, historyLimited := slack.ws.Reads("conversations.history")
+	t.Logf("FIGURES chaos: drills=%d kills=%d worker_processes=%d %s slack_lookups=replies:%d(+%d rate-limited) history:%d(+%d rate-limited)",
+		len(all), worker.kills, len(worker.pids), summarize(all), repliesRead, repliesLimited, historyRead, historyLimited)
 }
 
 // drillRun is one drill of a reliability suite.

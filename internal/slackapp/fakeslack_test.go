@@ -2,7 +2,6 @@ package slackapp
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,22 +12,32 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slacktest"
+
+	"github.com/switchyard-dr/switchyard/internal/slackapp/slackfake"
 )
 
 // fakeSlack is slack-go's slacktest server with the Web API methods this package calls replaced
 // by recording handlers: every call is kept in arrival order, so tests can assert what was posted,
 // edited and answered, and in which order. slacktest's own chat.postMessage is not used because
-// its timestamps have one-second resolution, and a thread needs distinct ones.
+// its timestamps have one-second resolution, and a thread needs distinct ones. Messages live in
+// a slackfake.Workspace, which reads them back with Slack's Tier 1 limits for non-Marketplace
+// apps (conversations.history and conversations.replies: 1 call per minute per method and token,
+// 15 messages per page, metadata only when asked for) on a clock the tests advance.
 type fakeSlack struct {
-	srv *slacktest.Server
+	srv   *slacktest.Server
+	ws    *slackfake.Workspace
+	clock *slackfake.Clock
 
 	mu    sync.Mutex
 	calls []apiCall
-	seq   int
 	// groups maps user-group ids to members.
 	groups map[string][]string
-	// failPost, when set, makes chat.postMessage answer HTTP 500 for the calls it returns true for.
+	// failPost, when set, makes chat.postMessage answer HTTP 500 for the calls it returns true
+	// for, without posting.
 	failPost func(c apiCall) bool
+	// loseAnswer, when set, makes chat.postMessage post the calls it returns true for and then
+	// answer HTTP 500: the message is in the channel, the client never learns its ts.
+	loseAnswer func(c apiCall) bool
 	// channelErrors makes chat.postMessage to a channel fail with a Web API error code.
 	channelErrors map[string]string
 }
@@ -38,9 +47,11 @@ type apiCall struct {
 	Method string
 	Form   url.Values
 	Body   map[string]any
-	// TS is the timestamp chat.postMessage answered with.
+	// TS is the timestamp of the message chat.postMessage posted (answered or not).
 	TS     string
 	Failed bool
+	// Lost marks a post that was made but answered with an error.
+	Lost bool
 }
 
 func (c apiCall) blocks(t *testing.T) []slack.Block {
@@ -86,7 +97,8 @@ func buttons(blocks []slack.Block) map[string]string {
 }
 
 func newFakeSlack() *fakeSlack {
-	f := &fakeSlack{groups: map[string][]string{}, channelErrors: map[string]string{}}
+	f := &fakeSlack{groups: map[string][]string{}, channelErrors: map[string]string{}, clock: &slackfake.Clock{}}
+	f.ws = slackfake.New(slackfake.Options{Now: f.clock.Now})
 	f.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/chat.postMessage", f.postMessage)
 		c.Handle("/chat.update", f.formOK("chat.update"))
@@ -135,58 +147,56 @@ func (f *fakeSlack) postMessage(w http.ResponseWriter, r *http.Request) {
 	c := apiCall{Method: "chat.postMessage", Form: readForm(r)}
 	f.mu.Lock()
 	fail := f.failPost != nil && f.failPost(c)
+	lose := !fail && f.loseAnswer != nil && f.loseAnswer(c)
 	code := f.channelErrors[c.Form.Get("channel")]
-	if !fail && code == "" {
-		f.seq++
-		c.TS = fmt.Sprintf("1700000000.%06d", f.seq)
-	}
 	f.mu.Unlock()
-	c.Failed = fail || code != ""
+	channel := ""
+	if !fail && code == "" {
+		m := f.ws.Post(c.Form.Get("channel"), c.Form.Get("thread_ts"), c.Form.Get("text"), c.Form.Get("metadata"),
+			c.Form.Get("reply_broadcast") == "true")
+		c.TS, channel = m.TS, m.Channel
+	}
+	c.Failed, c.Lost = fail || code != "", lose
 	f.record(c)
 	switch {
-	case fail:
+	case fail || lose:
 		http.Error(w, "upstream trouble", http.StatusInternalServerError)
 	case code != "":
 		writeJSON(w, map[string]any{"ok": false, "error": code})
 	default:
 		// Slack answers with the channel's id even when the request named the channel.
-		writeJSON(w, map[string]any{"ok": true, "channel": "C123", "ts": c.TS})
+		writeJSON(w, map[string]any{"ok": true, "channel": channel, "ts": c.TS})
 	}
 }
 
-// conversation answers conversations.replies (a thread: its parent and replies) or
-// conversations.history (top-level messages) from the messages posted so far, with metadata.
+// conversation records a conversations.replies or conversations.history call and answers it
+// from the workspace, limits included.
 func (f *fakeSlack) conversation(replies bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := readForm(r)
-		if len(q) == 0 {
-			q = r.URL.Query()
-		}
 		method := "conversations.history"
 		if replies {
 			method = "conversations.replies"
 		}
-		f.record(apiCall{Method: method, Form: q})
-		var msgs []map[string]any
-		for _, c := range f.snapshot() {
-			if c.Method != "chat.postMessage" || c.Failed {
-				continue
-			}
-			thread := c.Form.Get("thread_ts")
-			if replies && thread != q.Get("ts") && c.TS != q.Get("ts") || !replies && thread != "" {
-				continue
-			}
-			m := map[string]any{"type": "message", "ts": c.TS, "text": c.Form.Get("text")}
-			if raw := c.Form.Get("metadata"); raw != "" {
-				var meta map[string]any
-				if err := json.Unmarshal([]byte(raw), &meta); err == nil {
-					m["metadata"] = meta
-				}
-			}
-			msgs = append(msgs, m)
-		}
-		writeJSON(w, map[string]any{"ok": true, "messages": msgs})
+		_ = r.ParseForm()
+		f.record(apiCall{Method: method, Form: r.Form})
+		f.ws.ServeRead(w, r, method)
 	}
+}
+
+// freshReadWindow moves the fake's clock past the Tier 1 window, so that the next lookup of
+// each method is served whatever earlier tests read.
+func (f *fakeSlack) freshReadWindow() { f.clock.Advance(slackfake.ReadWindow) }
+
+// posts counts the messages chat.postMessage really posted (answered or not) whose fallback
+// text contains text.
+func (f *fakeSlack) posts(text string) int {
+	n := 0
+	for _, c := range f.snapshot() {
+		if c.Method == "chat.postMessage" && c.TS != "" && strings.Contains(c.Form.Get("text"), text) {
+			n++
+		}
+	}
+	return n
 }
 
 func (f *fakeSlack) formOK(method string) http.HandlerFunc {

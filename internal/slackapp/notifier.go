@@ -163,8 +163,13 @@ func (s *Notifier) post(ctx context.Context, n workflows.Notification, thread st
 	if d.key != "" {
 		if d.retry {
 			// The previous attempt may have posted and died before its completion reached the
-			// server: find its message instead of posting a second one.
-			if res, ok := s.findPosted(ctx, n, thread, d); ok {
+			// server, or Slack may have posted and lost the answer: find its message instead
+			// of posting a second one.
+			res, found, err := s.findPosted(ctx, n, thread, d)
+			if err != nil {
+				return workflows.NotifyResult{}, err
+			}
+			if found {
 				return res, nil
 			}
 		}
@@ -179,6 +184,9 @@ func (s *Notifier) post(ctx context.Context, n workflows.Notification, thread st
 	if err != nil {
 		return workflows.NotifyResult{}, classify("chat.postMessage", n, err)
 	}
+	// Before anything else can fail: a retry of this delivery returns this message without
+	// asking Slack (whose history reads are scarce, see findPosted).
+	d.remember(postProgress{Channel: ch, TS: ts})
 	if ch != "" && ch != n.Channel {
 		s.channelIDs.Store(n.Channel, ch)
 	}
@@ -261,6 +269,27 @@ type delivery struct {
 	key   string // run id / activity id: the same on every attempt
 	retry bool
 	since time.Time // when the activity was first scheduled
+	// earlier is what an earlier attempt recorded in its heartbeat: the message it posted, or
+	// how far its lookup got.
+	earlier postProgress
+	// record keeps progress for the next attempt (the activity's heartbeat); nil: nowhere.
+	record func(postProgress)
+}
+
+// postProgress is a delivery's heartbeat details.
+type postProgress struct {
+	// Channel and TS are the message an attempt posted.
+	Channel string `json:"channel,omitempty"`
+	TS      string `json:"ts,omitempty"`
+	// Checked is the ts up to which a lookup found no message of this delivery, so that the
+	// next attempt reads on from there instead of from the start.
+	Checked string `json:"checked,omitempty"`
+}
+
+func (d delivery) remember(p postProgress) {
+	if d.record != nil {
+		d.record(p)
+	}
 }
 
 type deliveryKey struct{}
@@ -278,38 +307,105 @@ func deliveryOf(ctx context.Context) delivery {
 		return delivery{}
 	}
 	info := activity.GetInfo(ctx)
-	return delivery{key: info.WorkflowExecution.RunID + "/" + info.ActivityID, retry: info.Attempt > 1, since: info.ScheduledTime}
+	d := delivery{key: info.WorkflowExecution.RunID + "/" + info.ActivityID, retry: info.Attempt > 1, since: info.ScheduledTime,
+		record: func(p postProgress) { activity.RecordHeartbeat(ctx, p) }}
+	if activity.HasHeartbeatDetails(ctx) {
+		_ = activity.GetHeartbeatDetails(ctx, &d.earlier) // unreadable details: look up, as without
+	}
+	return d
 }
 
-// findPosted looks for the message an earlier attempt of d posted: in the thread when there is
-// one, else in the channel since the activity was scheduled. A failed lookup posts again
-// (at-least-once beats never).
-func (s *Notifier) findPosted(ctx context.Context, n workflows.Notification, thread string, d delivery) (workflows.NotifyResult, bool) {
+// lookupSkew is how far before the activity was scheduled a lookup starts reading: Slack's
+// clock and the Temporal server's may differ a little, and a message older than the activity
+// cannot be one of its attempts.
+const lookupSkew = 10 * time.Second
+
+// findPosted looks for the message an earlier attempt of d posted, within Slack's limits for
+// apps not approved for the Slack Marketplace: conversations.replies and conversations.history
+// are Tier 1 there — 1 request per minute, at most 15 messages per call (Slack changelog, "Rate
+// limit changes for non-Marketplace apps",
+// https://api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq). So:
+//
+//   - an earlier attempt that got Slack's answer recorded the message in its heartbeat, and no
+//     call is made at all;
+//   - otherwise (the answer was lost, or the worker died before the heartbeat) the lookup reads
+//     only the run's thread (conversations.replies) from shortly before the activity was
+//     scheduled, asking for message metadata (include_all_metadata), page by page; the run's
+//     first message has no thread yet, and reads the channel over that same short window;
+//   - a rate-limited or failed read is a retryable failure, never "not found": posting then
+//     would duplicate the message. The activity retries after Retry-After, and resumes the
+//     lookup from the last page it read (kept in the heartbeat).
+//
+// Only a lookup Slack refuses for good (a missing history scope, a channel the app cannot
+// read) posts without knowing, and says so in the log: at least once beats never.
+func (s *Notifier) findPosted(ctx context.Context, n workflows.Notification, thread string, d delivery) (workflows.NotifyResult, bool, error) {
+	if d.earlier.TS != "" {
+		return workflows.NotifyResult{Channel: d.earlier.Channel, TS: d.earlier.TS}, true, nil
+	}
 	channel := n.Channel
 	if id, ok := s.channelIDs.Load(channel); ok {
 		channel = id.(string)
 	}
-	var msgs []slack.Message
-	var err error
-	if thread != "" {
-		msgs, _, _, err = s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
-			ChannelID: channel, Timestamp: thread, Limit: 1000, IncludeAllMetadata: true})
-	} else {
-		var h *slack.GetConversationHistoryResponse
-		h, err = s.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
-			ChannelID: channel, Oldest: fmt.Sprintf("%d.000000", d.since.Add(-time.Minute).Unix()), Limit: 1000, IncludeAllMetadata: true})
-		if h != nil {
-			msgs = h.Messages
+	method := "conversations.replies"
+	if thread == "" {
+		method = "conversations.history"
+	}
+	oldest := fmt.Sprintf("%d.000000", d.since.Add(-lookupSkew).Unix())
+	if d.earlier.Checked != "" {
+		oldest = d.earlier.Checked
+	}
+	cursor := ""
+	for {
+		var msgs []slack.Message
+		var more bool
+		var next string
+		var err error
+		if thread != "" {
+			msgs, more, next, err = s.api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: channel, Timestamp: thread, Oldest: oldest, Cursor: cursor, Limit: lookupPage, IncludeAllMetadata: true})
+		} else {
+			var h *slack.GetConversationHistoryResponse
+			h, err = s.api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+				ChannelID: channel, Oldest: oldest, Cursor: cursor, Limit: lookupPage, IncludeAllMetadata: true})
+			if h != nil {
+				msgs, more, next = h.Messages, h.HasMore, h.ResponseMetaData.NextCursor
+			}
 		}
-	}
-	if err != nil {
-		s.logger.Warn("cannot look for an earlier attempt's message; posting", "kind", n.Kind, "workflow_id", n.WorkflowID, "err", err)
-		return workflows.NotifyResult{}, false
-	}
-	for _, m := range msgs {
-		if m.Metadata.EventType == deliveryEventType && m.Metadata.EventPayload["key"] == d.key {
-			return workflows.NotifyResult{Channel: cmp.Or(m.Channel, channel), TS: m.Timestamp}, true
+		if err != nil {
+			cerr := classify(method, n, err)
+			if isPermanent(cerr) {
+				s.logger.Warn("cannot look for an earlier attempt's message; posting, which may post it twice",
+					"kind", n.Kind, "workflow_id", n.WorkflowID, "method", method, "err", err)
+				return workflows.NotifyResult{}, false, nil
+			}
+			// Returned as classified (not wrapped): a rate limit's Retry-After reaches Temporal
+			// only on an application error at the top.
+			s.logger.Info("looking for an earlier attempt's message failed; retrying before posting",
+				"kind", n.Kind, "workflow_id", n.WorkflowID, "method", method, "err", err)
+			return workflows.NotifyResult{}, false, cerr
 		}
+		for _, m := range msgs {
+			if m.Metadata.EventType == deliveryEventType && m.Metadata.EventPayload["key"] == d.key {
+				return workflows.NotifyResult{Channel: cmp.Or(m.Channel, channel), TS: m.Timestamp}, true, nil
+			}
+		}
+		if !more || next == "" {
+			return workflows.NotifyResult{}, false, nil
+		}
+		if thread != "" && len(msgs) > 0 {
+			// A thread reads oldest first: what was read holds no message of ours, so the next
+			// attempt, should the next page be refused, reads on from its last message.
+			d.remember(postProgress{Checked: msgs[len(msgs)-1].Timestamp})
+		}
+		cursor = next
 	}
-	return workflows.NotifyResult{}, false
+}
+
+// lookupPage is the page a lookup asks for: the most Slack serves a non-Marketplace app.
+const lookupPage = 15
+
+// isPermanent reports whether classify made err non-retryable.
+func isPermanent(err error) bool {
+	appErr, ok := errors.AsType[*temporal.ApplicationError](err)
+	return ok && appErr.NonRetryable()
 }

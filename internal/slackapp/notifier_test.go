@@ -3,6 +3,7 @@ package slackapp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -193,44 +194,229 @@ func TestApprovalBlocksFinalStates(t *testing.T) {
 	}
 }
 
-// A worker that dies after Slack accepted a message but before the server heard of it retries
-// the activity: the retry finds the message by its metadata instead of posting it twice, in a
-// thread and at the top of the channel.
+// attempts plays the attempts of one notify activity: each ctx is the next attempt, given the
+// heartbeat details the earlier ones recorded, as Temporal gives them to a retry.
+type attempts struct {
+	d  delivery
+	hb postProgress
+	n  int
+}
+
+func newAttempts(key string) *attempts { return &attempts{d: delivery{key: key, since: time.Now()}} }
+
+func (a *attempts) next() context.Context {
+	a.n++
+	d := a.d
+	d.retry, d.earlier = a.n > 1, a.hb
+	d.record = func(p postProgress) { a.hb = p }
+	return withDelivery(context.Background(), d)
+}
+
+// forget drops what the attempts recorded: the worker died after Slack answered and before its
+// heartbeat reached the server.
+func (a *attempts) forget() { a.hb = postProgress{} }
+
+func quietNotifier(t *testing.T, f *fakeSlack) *Notifier {
+	t.Helper()
+	nt, err := NewNotifier(NotifierOptions{Config: Config{BotToken: "xoxb-x", APIURL: f.URL()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	return nt
+}
+
+func (f *fakeSlack) count(method string) int {
+	n := 0
+	for _, c := range f.snapshot() {
+		if c.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+// A worker that dies after Slack accepted a message but before the server heard of it, and
+// before its heartbeat got out, retries the activity: the retry finds the message by its
+// metadata instead of posting it twice — in the run's thread, and for the run's first message
+// in the channel since the activity was scheduled.
 func TestRetriedPostFindsTheEarlierAttemptsMessage(t *testing.T) {
 	f := newFakeSlack()
 	defer f.srv.Stop()
-	nt, err := NewNotifier(NotifierOptions{Config: Config{BotToken: "xoxb-x", APIURL: f.URL()}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, err)
+	nt := quietNotifier(t, f)
 	n := workflows.Notification{Kind: workflows.NotifyRunStarted, Channel: "C123", WorkflowID: "switchyard/lab", RunID: "r1",
 		Runbook: "drill", Environment: "lab"}
-	first := delivery{key: "r1/5", since: time.Now()}
-	started, err := nt.Notify(withDelivery(context.Background(), first), n)
+	root := newAttempts("r1/5")
+	started, err := nt.Notify(root.next(), n)
 	require.NoError(t, err)
-	first.retry = true
-	again, err := nt.Notify(withDelivery(context.Background(), first), n)
+	root.forget()
+	again, err := nt.Notify(root.next(), n)
 	require.NoError(t, err)
 	require.Equal(t, started.TS, again.TS, "the top-level message was found, not posted again")
 
 	approval := workflows.Notification{Kind: workflows.NotifyApprovalRequest, Channel: "C123", ThreadTS: started.TS,
 		WorkflowID: "switchyard/lab", RunID: "r1", Step: "approve", Text: "fail over?"}
-	d := delivery{key: "r1/9", since: time.Now()}
-	posted, err := nt.Notify(withDelivery(context.Background(), d), approval)
+	req := newAttempts("r1/9")
+	posted, err := nt.Notify(req.next(), approval)
 	require.NoError(t, err)
-	d.retry = true
-	found, err := nt.Notify(withDelivery(context.Background(), d), approval)
+	req.forget()
+	found, err := nt.Notify(req.next(), approval)
 	require.NoError(t, err)
 	require.Equal(t, posted.TS, found.TS)
 
 	// Another notification of the same run is a different delivery and is posted.
-	other, err := nt.Notify(withDelivery(context.Background(), delivery{key: "r1/10", retry: true, since: time.Now()}), approval)
+	f.freshReadWindow()
+	other := newAttempts("r1/10")
+	other.n = 1
+	got, err := nt.Notify(other.next(), approval)
 	require.NoError(t, err)
-	require.NotEqual(t, posted.TS, other.TS)
+	require.NotEqual(t, posted.TS, got.TS)
+	require.Equal(t, 3, f.count("chat.postMessage"), "run started, the approval request, and the other delivery")
+	require.Equal(t, 1, f.count("conversations.history"), "only the run's first message reads the channel")
+	require.Equal(t, 2, f.count("conversations.replies"))
+}
 
-	var posts int
+// Slack posted the message and the answer was lost (HTTP 500): the retry has no ts in its
+// heartbeat, looks in the thread, and returns the message it finds. One post.
+func TestRetryAfterALostAnswerPostsOnce(t *testing.T) {
+	f := newFakeSlack()
+	defer f.srv.Stop()
+	nt := quietNotifier(t, f)
+	started, err := nt.Notify(newAttempts("r2/1").next(), workflows.Notification{Kind: workflows.NotifyRunStarted, Channel: "C123",
+		WorkflowID: "w2", RunID: "r2", Runbook: "drill", Environment: "lab"})
+	require.NoError(t, err)
+	f.loseAnswer = func(c apiCall) bool { return c.Form.Get("thread_ts") != "" }
+	n := workflows.Notification{Kind: workflows.NotifyMessage, Channel: "C123", ThreadTS: started.TS, WorkflowID: "w2", RunID: "r2", Text: "shift 10%"}
+	a := newAttempts("r2/7")
+	_, err = nt.Notify(a.next(), n)
+	require.Error(t, err)
+	require.False(t, isNonRetryable(err), "a lost answer is retried: %v", err)
+	require.Empty(t, a.hb.TS, "no answer, no ts to remember")
+	f.loseAnswer = nil
+	res, err := nt.Notify(a.next(), n)
+	require.NoError(t, err)
+	require.Equal(t, 1, f.posts("shift 10%"), "posted once")
+	var lost apiCall
 	for _, c := range f.snapshot() {
-		if c.Method == "chat.postMessage" {
-			posts++
+		if c.Lost {
+			lost = c
 		}
 	}
-	require.Equal(t, 3, posts, "run started, the approval request, and the other delivery")
+	require.Equal(t, lost.TS, res.TS, "the retry returns the message whose answer was lost")
+}
+
+// Under Slack's Tier 1 limits for non-Marketplace apps (conversations.replies: one call a
+// minute, 15 messages a page) a retry still posts once: it takes the ts from its heartbeat
+// without reading; a rate-limited lookup fails the attempt with Slack's Retry-After instead of
+// posting; and a lookup longer than one page resumes where the refused page began.
+func TestRetryUnderTheTier1LimitPostsOnce(t *testing.T) {
+	f := newFakeSlack()
+	defer f.srv.Stop()
+	nt := quietNotifier(t, f)
+	started, err := nt.Notify(newAttempts("r3/1").next(), workflows.Notification{Kind: workflows.NotifyRunStarted, Channel: "C123",
+		WorkflowID: "w3", RunID: "r3", Runbook: "drill", Environment: "lab"})
+	require.NoError(t, err)
+	msg := func(text string) workflows.Notification {
+		return workflows.Notification{Kind: workflows.NotifyMessage, Channel: "C123", ThreadTS: started.TS, WorkflowID: "w3", RunID: "r3", Text: text}
+	}
+	// Another delivery's lookup used up this minute's conversations.replies.
+	_, err = nt.Notify(withDelivery(context.Background(), delivery{key: "r3/2", retry: true, since: time.Now()}), msg("other"))
+	require.NoError(t, err)
+
+	// The worker died after the post and its heartbeat: the retry reads nothing.
+	a := newAttempts("r3/3")
+	posted, err := nt.Notify(a.next(), msg("first"))
+	require.NoError(t, err)
+	require.Equal(t, posted.TS, a.hb.TS, "the post's ts is in the heartbeat")
+	reads := f.count("conversations.replies")
+	again, err := nt.Notify(a.next(), msg("first"))
+	require.NoError(t, err)
+	require.Equal(t, posted.TS, again.TS)
+	require.Equal(t, reads, f.count("conversations.replies"), "no lookup")
+	require.Equal(t, 1, f.posts("first"))
+
+	// The answer was lost and the lookup is rate limited: a retryable failure with Slack's
+	// Retry-After, not a second post; after the minute the next attempt finds it.
+	f.loseAnswer = func(c apiCall) bool { return strings.Contains(c.Form.Get("text"), "second") }
+	b := newAttempts("r3/4")
+	_, err = nt.Notify(b.next(), msg("second"))
+	require.Error(t, err)
+	f.loseAnswer = nil
+	_, err = nt.Notify(b.next(), msg("second"))
+	requireRateLimited(t, err)
+	require.Equal(t, 1, f.posts("second"), "a rate-limited lookup does not post")
+	f.freshReadWindow()
+	found, err := nt.Notify(b.next(), msg("second"))
+	require.NoError(t, err)
+	require.NotEmpty(t, found.TS)
+	require.Equal(t, 1, f.posts("second"))
+
+	// More than a page of the thread since the activity was scheduled: the first page is read,
+	// the second is refused, and the next attempt reads on from the end of the first.
+	f.freshReadWindow()
+	c := newAttempts("r3/5")
+	for i := range 16 {
+		_, err := nt.Notify(withDelivery(context.Background(), delivery{}), msg(fmt.Sprintf("chatter %d", i)))
+		require.NoError(t, err)
+	}
+	f.loseAnswer = func(c apiCall) bool { return strings.Contains(c.Form.Get("text"), "third") }
+	_, err = nt.Notify(c.next(), msg("third"))
+	require.Error(t, err)
+	f.loseAnswer = nil
+	_, err = nt.Notify(c.next(), msg("third"))
+	requireRateLimited(t, err)
+	require.NotEmpty(t, c.hb.Checked, "the lookup kept its place")
+	f.freshReadWindow()
+	_, err = nt.Notify(c.next(), msg("third"))
+	require.NoError(t, err)
+	require.Equal(t, 1, f.posts("third"), "found on the second page, not posted again")
+	for _, call := range f.snapshot() {
+		if call.Method == "conversations.replies" {
+			require.Equal(t, "1", call.Form.Get("include_all_metadata"), "metadata asked for")
+			require.Equal(t, "15", call.Form.Get("limit"))
+			require.NotEmpty(t, call.Form.Get("oldest"), "only since the activity was scheduled")
+		}
+	}
+	require.Zero(t, f.count("conversations.history"), "replies never read the channel")
+}
+
+func requireRateLimited(t *testing.T, err error) {
+	t.Helper()
+	appErr, ok := errors.AsType[*temporal.ApplicationError](err)
+	require.True(t, ok, "want a rate-limit application error, got %v", err)
+	require.Equal(t, ErrSlackRateLimited, appErr.Type())
+	require.False(t, appErr.NonRetryable())
+	require.Positive(t, appErr.NextRetryDelay())
+	require.LessOrEqual(t, appErr.NextRetryDelay(), time.Minute)
+}
+
+// Through the worker: Slack posts the approval request and its answer is lost. The activity's
+// retry finds the message in the run's thread, the run edits that message when approved, and
+// the request is in the channel once.
+func TestLostAnswerOfAnApprovalRequestPostsItOnce(t *testing.T) {
+	id := newRunID("gate")
+	lost := 0
+	env.slack.mu.Lock()
+	env.slack.loseAnswer = func(c apiCall) bool {
+		if !strings.Contains(c.Form.Get("blocks"), id) || !strings.Contains(c.Form.Get("blocks"), actionApprove) || lost > 0 {
+			return false
+		}
+		lost++
+		return true
+	}
+	env.slack.mu.Unlock()
+	t.Cleanup(func() { env.slack.mu.Lock(); env.slack.loseAnswer = nil; env.slack.mu.Unlock() })
+	env.slack.freshReadWindow()
+
+	startRunID(t, id, "gate", "U_REQ")
+	waitFor(t, "the approval step to wait", func() bool { return approvalOfRun(t, id).Status == workflows.ApprovalWaiting })
+	msg := approvalMessage(t, id)
+	require.True(t, msg.Lost, "the one request posted is the one whose answer was lost")
+	approveFromCLI(t, id, "U_ALICE")
+	waitFor(t, "the run to finish", func() bool { return progressOf(t, id).Outcome == workflows.OutcomeSucceeded })
+	finalEdit(t, id, msg.TS, func(c apiCall) bool { return !hasActions(c.blocks(t)) })
+	requests := 0
+	for _, c := range env.slack.runCalls(id) {
+		if c.Method == "chat.postMessage" && strings.Contains(c.Form.Get("blocks"), actionApprove) {
+			requests++
+		}
+	}
+	require.Equal(t, 1, requests, "the approval request was posted once")
 }
