@@ -49,6 +49,9 @@ func CatalogMarkdown(cat *catalog.Catalog) []byte {
 				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, f.Type, yesNo(f.Required), cell(f.Description))
 			}
 		}
+		for _, line := range argNotes(s) {
+			b.WriteString("\n" + line + "\n")
+		}
 		b.WriteString("\nResult:\n\n")
 		if len(s.Result) == 0 {
 			b.WriteString("none\n")
@@ -60,6 +63,39 @@ func CatalogMarkdown(cat *catalog.Catalog) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// argNotes explains the arguments the loader and the interpreter treat specially: the ones that
+// bound the step's run time, windows for writes steered by DNS, and weights that may not all be 0.
+func argNotes(s catalog.Spec) []string {
+	var out, bounds []string
+	for _, f := range s.Args {
+		if !f.Bounds {
+			continue
+		}
+		note := "`" + f.Name + "`"
+		switch {
+		case f.Default != "" && f.BoundsIf != "":
+			note += fmt.Sprintf(" (default %s; only with `%s: true`)", f.Default, f.BoundsIf)
+		case f.Default != "":
+			note += fmt.Sprintf(" (default %s)", f.Default)
+		}
+		bounds = append(bounds, note)
+	}
+	if len(bounds) > 0 {
+		out = append(out, fmt.Sprintf("Run time: bounded by %s. A step without `timeout:` gets at least the bound + %s; a shorter `timeout:` is refused when the runbook loads (with the params' defaults) and when a run starts (with its values).",
+			strings.Join(bounds, ", "), catalog.ShortDuration(catalog.BoundMargin)))
+	}
+	for _, f := range s.Args {
+		if f.DNSWindow {
+			out = append(out, fmt.Sprintf("`%s` waits for writes steered by the environment's weighted DNS record: shorter than the record's TTL + %s is a warning (resolvers answer from their cache for the TTL after Route 53 is INSYNC).",
+				f.Name, catalog.ShortDuration(catalog.DNSMargin)))
+		}
+		if f.NotAllZero {
+			out = append(out, fmt.Sprintf("`%s` may not set every record of the group to 0: Route 53 then routes to all of them with equal probability.", f.Name))
+		}
+	}
+	return out
 }
 
 func yesNo(v bool) string {

@@ -63,7 +63,7 @@ func (c *Core) Assert(_ context.Context, in AssertArgs) (CheckResult, error) {
 
 // SleepArgs is the input of core.sleep.
 type SleepArgs struct {
-	Duration runbook.Duration `json:"duration" catalog:"duration,required" doc:"how long to pause, e.g. 30s"`
+	Duration runbook.Duration `json:"duration" catalog:"duration,required,bounds" doc:"how long to pause, e.g. 30s"`
 }
 
 // SleepResult is the output of core.sleep.
@@ -74,6 +74,10 @@ type SleepResult struct {
 // Sleep pauses inside an activity with heartbeats. Runbooks use it for short soaks; a long soak
 // belongs in a wait_until with a real check.
 func (c *Core) Sleep(ctx context.Context, in SleepArgs) (SleepResult, error) {
+	if InPlan(ctx) {
+		// A plan shows what the run would do; pausing changes nothing worth waiting for.
+		return SleepResult{Summary: "would pause " + catalog.ShortDuration(in.Duration.D())}, nil
+	}
 	deadline := time.NewTimer(in.Duration.D())
 	defer deadline.Stop()
 	tick := time.NewTicker(5 * time.Second)

@@ -120,15 +120,27 @@ func (e *Engine) LoadRunbook(_ context.Context, req workflows.LoadRequest) (work
 	if msg := relevant(err, rbSrc.Path, envSrc.Path); msg != "" {
 		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError("invalid runbook or environment:"+msg, workflows.ErrInvalidRunbook, nil)
 	}
-	params, err := rb.BindParams(req.Params)
+	params, err := rb.BindParamsIn(req.Params, env)
 	if err != nil {
 		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("invalid params for runbook %q: %v", req.Runbook, err), workflows.ErrInvalidInput, nil)
 	}
+	// With the run's values: a step timeout that cannot cover its soak or wait would time out,
+	// retry and fail half-way through the operation, so it is refused before anything runs.
+	warnings, err := set.CheckRun(req.Runbook, req.Environment, params, e.Registry.Catalog())
+	if err != nil {
+		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("runbook %q cannot run with these params in environment %q:%s", req.Runbook, req.Environment, relevant(err, "")),
+			workflows.ErrInvalidInput, nil)
+	}
+	var warn []string
+	for _, w := range warnings {
+		warn = append(warn, w.Error())
+	}
 	return workflows.Loaded{
 		Runbook: *rb, Environment: *env, Params: params,
 		Source: string(rbSrc.Text), SHA256: rbSrc.SHA256, EnvSHA256: envSrc.SHA256,
-		LogOnlyNotifications: e.logOnly(),
+		LogOnlyNotifications: e.logOnly(), Warnings: warn,
 	}, nil
 }
 

@@ -202,7 +202,7 @@ type DecommissionArgs struct {
 	Attribute   string           `json:"attribute,omitempty" doc:"awareness attribute; default: the zonal cluster's attribute, else zone"`
 	Zone        string           `json:"zone" catalog:"required" doc:"the zone to take out of service; its weight must already be 0"`
 	Wait        bool             `json:"wait,omitempty" doc:"wait, heartbeating, until the decommission is SUCCESSFUL"`
-	Timeout     runbook.Duration `json:"timeout,omitempty" catalog:"duration" doc:"how long to wait (default 30m)"`
+	Timeout     runbook.Duration `json:"timeout,omitempty" catalog:"duration,bounds" default:"30m" bounds_if:"wait" doc:"how long to wait (default 30m)"`
 	Interval    runbook.Duration `json:"interval,omitempty" catalog:"duration" doc:"pause between status reads (default 5s)"`
 }
 

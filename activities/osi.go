@@ -102,7 +102,7 @@ type PipelineChangeArgs struct {
 	Region      string           `json:"region" catalog:"region,required" doc:"the Region of the pipeline"`
 	Pipeline    string           `json:"pipeline,omitempty" doc:"default: the Region's pipeline"`
 	Wait        bool             `json:"wait,omitempty" doc:"wait, heartbeating, until the pipeline is ACTIVE (start) or STOPPED (stop)"`
-	Timeout     runbook.Duration `json:"timeout,omitempty" catalog:"duration" doc:"how long to wait (default 20m)"`
+	Timeout     runbook.Duration `json:"timeout,omitempty" catalog:"duration,bounds" default:"20m" bounds_if:"wait" doc:"how long to wait (default 20m)"`
 	Interval    runbook.Duration `json:"interval,omitempty" catalog:"duration" doc:"pause between status reads while waiting (default 5s)"`
 }
 

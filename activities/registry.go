@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 
 	"go.temporal.io/sdk/activity"
@@ -67,6 +68,13 @@ func Register[In, Out any](r *Registry, spec catalog.Spec, fn func(context.Conte
 	r.catalog.Add(spec)
 	name := spec.Name
 	r.funcs[name] = func(ctx context.Context, args map[string]any) (map[string]any, error) {
+		if plan, ok := args[catalog.PlanArg]; ok {
+			args = maps.Clone(args)
+			delete(args, catalog.PlanArg)
+			if on, _ := plan.(bool); on {
+				ctx = context.WithValue(ctx, planKey{}, true)
+			}
+		}
 		in, err := decodeArgs[In](name, args)
 		if err != nil {
 			return nil, err
@@ -77,6 +85,16 @@ func Register[In, Out any](r *Registry, spec catalog.Spec, fn func(context.Conte
 		}
 		return toMap(out)
 	}
+}
+
+type planKey struct{}
+
+// InPlan reports whether the call is part of a plan-mode run (the interpreter passed
+// catalog.PlanArg). Entries that watch for a while read once then and report what they would
+// watch: a plan must show in seconds whether a run could proceed, not sleep through its soaks.
+func InPlan(ctx context.Context) bool {
+	on, _ := ctx.Value(planKey{}).(bool)
+	return on
 }
 
 func decodeArgs[In any](name string, args map[string]any) (In, error) {

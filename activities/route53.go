@@ -14,6 +14,7 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/switchyard-dr/switchyard/internal/catalog"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
@@ -142,9 +143,9 @@ func formatWeights(w map[string]int64) string {
 type SetRoute53WeightsArgs struct {
 	Environment  string           `json:"environment" catalog:"required" doc:"the environment, usually ${{ run.environment }}"`
 	Region       string           `json:"region" catalog:"region,required" doc:"the Region whose credentials (and lab endpoint) make the call; Route 53 is global, so pick the healthy one"`
-	Weights      map[string]int64 `json:"weights" catalog:"weights,required" doc:"desired weight per Region (0-255), e.g. {us-east-1: 0, us-west-2: 100}"`
+	Weights      map[string]int64 `json:"weights" catalog:"weights,required,not_all_zero" doc:"desired weight per Region (0-255), e.g. {us-east-1: 0, us-west-2: 100}; not all 0 (Route 53 would then route to every Region)"`
 	Wait         bool             `json:"wait,omitempty" doc:"wait, heartbeating, until the change is INSYNC"`
-	Timeout      runbook.Duration `json:"timeout,omitempty" catalog:"duration" doc:"how long to wait for INSYNC (default 5m)"`
+	Timeout      runbook.Duration `json:"timeout,omitempty" catalog:"duration,bounds" default:"5m" bounds_if:"wait" doc:"how long to wait for INSYNC (default 5m)"`
 	Interval     runbook.Duration `json:"interval,omitempty" catalog:"duration" doc:"pause between GetChange calls (default 5s)"`
 	Comment      string           `json:"comment,omitempty" doc:"change batch comment"`
 	HostedZoneID string           `json:"hosted_zone_id,omitempty" doc:"default: the environment's traffic.hosted_zone_id"`
@@ -182,6 +183,10 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 			return SetRoute53WeightsResult{}, badArgs("weight of %s must be between 0 and 255, got %d", r, w)
 		}
 	}
+	if len(in.Weights) == len(t.env.Regions) && catalog.AllWeightsZero(in.Weights) {
+		// Every Region named, all 0: refused before any call, whatever the records hold.
+		return SetRoute53WeightsResult{}, badArgs("weights %s: %s", formatWeights(in.Weights), catalog.AllZeroWeightsProblem)
+	}
 	rc, err := c.opts.AWS.Route53(ctx, t.aws)
 	if err != nil {
 		return SetRoute53WeightsResult{}, Permanent(err)
@@ -189,6 +194,11 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 	recs, err := weightedRecords(ctx, rc, ref, t.region)
 	if err != nil {
 		return SetRoute53WeightsResult{}, err
+	}
+	if after := weightsAfter(recs, t.env, in.Weights); catalog.AllWeightsZero(after) {
+		// Some Regions left out, but the records of the others are 0 already: the group would
+		// still be all 0 after the change.
+		return SetRoute53WeightsResult{}, badArgs("weights %s would leave the group at %s: %s", formatWeights(in.Weights), formatWeights(after), catalog.AllZeroWeightsProblem)
 	}
 	res := SetRoute53WeightsResult{Previous: currentWeights(t.env, recs), Weights: in.Weights, Status: string(r53types.ChangeStatusInsync)}
 	bySet := map[string]r53types.ResourceRecordSet{}
@@ -272,6 +282,14 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 	return res, nil
 }
 
+// weightsAfter is the weight of every record of the group (by Region, or set identifier for a
+// record of no Region of the environment) once desired is applied.
+func weightsAfter(recs []r53types.ResourceRecordSet, env runbook.Environment, desired map[string]int64) map[string]int64 {
+	out := currentWeights(env, recs)
+	maps.Copy(out, desired)
+	return out
+}
+
 func (c *Cloud) waitChange(ctx context.Context, rc *route53.Client, region, id string, timeout, interval runbook.Duration) (string, error) {
 	status := ""
 	po := pollOptions{interval: c.interval(interval), timeout: cmp.Or(timeout.D(), 5*time.Minute), what: "Route 53 change " + id + " to be INSYNC"}
@@ -293,7 +311,7 @@ type Route53ChangeArgs struct {
 	Environment string           `json:"environment" catalog:"required" doc:"the environment, usually ${{ run.environment }}"`
 	Region      string           `json:"region" catalog:"region,required" doc:"the Region whose credentials (and lab endpoint) make the call"`
 	ChangeID    string           `json:"change_id,omitempty" doc:"the change_id of route53.set_weights; empty: nothing to wait for"`
-	Timeout     runbook.Duration `json:"timeout,omitempty" catalog:"duration" doc:"how long to wait (default 5m)"`
+	Timeout     runbook.Duration `json:"timeout,omitempty" catalog:"duration,bounds" default:"5m" doc:"how long to wait (default 5m)"`
 	Interval    runbook.Duration `json:"interval,omitempty" catalog:"duration" doc:"pause between GetChange calls (default 5s)"`
 }
 

@@ -3,10 +3,14 @@ package activities
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/switchyard-dr/switchyard/internal/catalog"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
@@ -17,8 +21,8 @@ const soakFailedReads = 3
 type SoakArgs struct {
 	Environment           string           `json:"environment" catalog:"required" doc:"the environment, usually ${{ run.environment }}"`
 	Region                string           `json:"region" catalog:"region,required" doc:"the Region whose alarms must stay quiet"`
-	Duration              runbook.Duration `json:"duration" catalog:"duration,required" doc:"how long the alarms must stay quiet, e.g. 5m"`
-	Interval              runbook.Duration `json:"interval,omitempty" catalog:"duration" doc:"pause between alarm reads (default 10s)"`
+	Duration              runbook.Duration `json:"duration" catalog:"duration,required,bounds" doc:"how long the alarms must stay quiet, e.g. 5m"`
+	Interval              runbook.Duration `json:"interval,omitempty" catalog:"duration" default:"10s" doc:"pause between alarm reads (default 10s)"`
 	Alarms                []string         `json:"alarms,omitempty" doc:"alarm names; default: the Region's alarms"`
 	InsufficientDataFails bool             `json:"insufficient_data_fails,omitempty" doc:"treat INSUFFICIENT_DATA like ALARM"`
 }
@@ -43,6 +47,9 @@ func (c *Cloud) Soak(ctx context.Context, in SoakArgs) (SoakResult, error) {
 	interval := in.Interval.D()
 	if interval <= 0 {
 		interval = 10 * time.Second
+	}
+	if InPlan(ctx) {
+		return c.planSoak(ctx, in)
 	}
 	start := time.Now()
 	deadline := start.Add(in.Duration.D())
@@ -97,5 +104,27 @@ func (c *Cloud) Soak(ctx context.Context, in SoakArgs) (SoakResult, error) {
 	}
 	res.OK, res.Held = true, in.Duration.D().String()
 	res.Reason = fmt.Sprintf("no alarm fired in %s during %s (%d reads)", in.Region, in.Duration, res.Reads)
+	return res, nil
+}
+
+// planSoak is a soak in plan mode: one read of the alarms and what the soak would watch. A plan
+// must answer in seconds; sleeping through a 5m soak per weight step would make it useless.
+func (c *Cloud) planSoak(ctx context.Context, in SoakArgs) (SoakResult, error) {
+	st, err := c.AlarmState(ctx, AlarmStateArgs{Environment: in.Environment, Region: in.Region, Alarms: in.Alarms,
+		InsufficientDataFails: in.InsufficientDataFails})
+	if err != nil {
+		return SoakResult{}, err
+	}
+	names := slices.Sorted(maps.Keys(st.States))
+	watch := "no alarms (none configured)"
+	if len(names) > 0 {
+		watch = "alarms " + strings.Join(names, ", ")
+	}
+	res := SoakResult{OK: st.OK, Reads: 1, Firing: st.Firing, Held: "0s"}
+	now := "all OK"
+	if !st.OK {
+		now = st.Reason
+	}
+	res.Reason = fmt.Sprintf("would watch %s in %s for %s; now: %s", watch, in.Region, catalog.ShortDuration(in.Duration.D()), now)
 	return res, nil
 }

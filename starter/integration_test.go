@@ -153,15 +153,18 @@ func startJSON(t *testing.T, args ...string) string {
 }
 
 func TestFailedRunReportsWhy(t *testing.T) {
-	id := startJSON(t, "run", "demo", "--env", "lab", "--param", "target=eu-west-1")
-	out, err := cli(t, "status", id, "--follow", "--json")
-	require.Error(t, err)
-	var res workflows.Result
-	require.NoError(t, json.Unmarshal([]byte(out), &res))
-	require.Equal(t, workflows.OutcomeFailed, res.Outcome)
-	require.Contains(t, res.Error, "eu-west-1 is not a Region of environment lab")
-	require.Equal(t, workflows.StatusPending, stepOf(res.Progress, "plan").Status)
-	recordHistory(t, id, "demo-failed")
+	// The CLI refuses a Region of no environment before starting anything; a run started
+	// elsewhere (the UI's form, Slack, an alarm) fails at once, saying why and what would do.
+	_, err := cli(t, "run", "demo", "--env", "lab", "--param", "target=eu-west-1")
+	require.ErrorContains(t, err, `param "target": "eu-west-1" is not a Region of environment lab (its Regions: us-east-1, us-west-2)`)
+
+	ctx := context.Background()
+	in := workflows.RunInput{Runbook: "demo", Environment: "lab", Params: map[string]any{"target": "eu-west-1"}, RequestedBy: "ui-user"}
+	run, err := shared.client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "demo-failed-" + time.Now().UTC().Format("150405.000000"),
+		TaskQueue: workflows.TaskQueue}, workflows.RunbookWorkflowType, in)
+	require.NoError(t, err)
+	err = run.Get(ctx, nil)
+	require.ErrorContains(t, err, `invalid params for runbook "demo": param "target": "eu-west-1" is not a Region of environment lab (its Regions: us-east-1, us-west-2)`)
 }
 
 func TestSecondDROperationOnEnvironmentIsRefused(t *testing.T) {

@@ -86,6 +86,9 @@ func runRun(ctx context.Context, args []string, cio cmdIO) error {
 	if in.Params, err = parseParams(o.params, local); err != nil {
 		return err
 	}
+	if err := checkParams(local, localEnvironment(o.runbooks, o.env), in.Params); err != nil {
+		return err
+	}
 	id := o.id
 	if id == "" {
 		id = workflowID(in, local, time.Now())
@@ -147,6 +150,31 @@ func localRunbook(dir, name string) *runbook.Runbook {
 		return nil
 	}
 	return rb
+}
+
+// localEnvironment loads the environment from the local folder when there is one, so that
+// region params can be checked before a run starts; nil when it is absent or does not validate
+// (the worker then checks).
+func localEnvironment(dir, name string) *runbook.Environment {
+	env, err := runbook.LoadEnvironmentFile(filepath.Join(dir, "environments", name+".yaml"))
+	if err != nil {
+		return nil
+	}
+	return env
+}
+
+// checkParams refuses, before anything starts, params the worker would refuse: missing or
+// mistyped ones, and region params that are not Regions of the environment (the same
+// runbook.BindParamsIn the worker's loader uses, so the CLI and runs started elsewhere agree).
+// Without the local runbook there is nothing to check against, and the worker decides.
+func checkParams(rb *runbook.Runbook, env *runbook.Environment, params map[string]any) error {
+	if rb == nil {
+		return nil
+	}
+	if _, err := rb.BindParamsIn(params, env); err != nil {
+		return fmt.Errorf("runbook %s cannot start: %w", rb.Name, err)
+	}
+	return nil
 }
 
 // workflowID picks the id: the environment's lock id for DR operations, a unique id otherwise.

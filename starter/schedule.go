@@ -222,7 +222,7 @@ func scheduleOptions(kind, name string, o scheduleCreateOptions, spec client.Sch
 		return client.ScheduleOptions{}, fmt.Errorf("runbook %s: %w", name, err)
 	}
 	if rb != nil {
-		if _, err := rb.BindParams(params); err != nil {
+		if _, err := rb.BindParamsIn(params, localEnvironment(o.runbooks, o.env)); err != nil {
 			return client.ScheduleOptions{}, fmt.Errorf("runbook %s: %w (give it with --param %s:KEY=VALUE)", name, err, name)
 		}
 	}

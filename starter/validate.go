@@ -26,13 +26,18 @@ func runValidate(_ context.Context, args []string, cio cmdIO) error {
 	cat := activities.NewCatalogRegistry(activities.Options{}).Catalog()
 	var failed bool
 	for _, p := range paths {
-		summary, err := validatePath(p, cat)
+		summary, warnings, err := validatePath(p, cat)
+		// Warnings do not fail validation: they name steps that will run but likely miss their
+		// purpose (a write check shorter than DNS caching), as path:line:col: warning: ...
+		for _, w := range warnings {
+			fmt.Fprintln(cio.stderr, w)
+		}
 		if err != nil {
 			failed = true
 			fmt.Fprintln(cio.stderr, err)
 			continue
 		}
-		fmt.Fprintf(cio.stdout, "%s: ok (%s)\n", p, summary)
+		fmt.Fprintf(cio.stdout, "%s: ok (%s%s)\n", p, summary, warningCount(len(warnings)))
 	}
 	if failed {
 		return exitError(1)
@@ -40,38 +45,68 @@ func runValidate(_ context.Context, args []string, cio cmdIO) error {
 	return nil
 }
 
-func validatePath(p string, cat *catalog.Catalog) (string, error) {
+func warningCount(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return ", 1 warning"
+	}
+	return fmt.Sprintf(", %d warnings", n)
+}
+
+func validatePath(p string, cat *catalog.Catalog) (string, runbook.ErrorList, error) {
 	info, err := os.Stat(p)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", p, err)
+		return "", nil, fmt.Errorf("%s: %w", p, err)
 	}
 	if info.IsDir() {
 		set, err := runbook.LoadDir(p, cat)
 		rules, terr := triggers.LoadDir(p)
-		if err := errors.Join(err, terr); err != nil {
-			return "", err
+		var warnings runbook.ErrorList
+		if set != nil {
+			warnings = set.Warnings
 		}
-		return fmt.Sprintf("%d runbooks, %d environments, %d trigger rules files", len(set.Runbooks), len(set.Environments), len(rules.Files)), nil
+		if err := errors.Join(err, terr); err != nil {
+			return "", warnings, err
+		}
+		return fmt.Sprintf("%d runbooks, %d environments, %d trigger rules files", len(set.Runbooks), len(set.Environments), len(rules.Files)), warnings, nil
 	}
 	src, err := os.ReadFile(p)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", p, err)
+		return "", nil, fmt.Errorf("%s: %w", p, err)
 	}
 	if filepath.Base(filepath.Dir(p)) == triggers.Dir {
 		// Rules are checked against the runbooks and environments of the folder above.
 		if _, err := triggers.LoadFiles(filepath.Dir(filepath.Dir(p)), p); err != nil {
-			return "", err
+			return "", nil, err
 		}
-		return "trigger rules", nil
+		return "trigger rules", nil, nil
 	}
 	if filepath.Base(filepath.Dir(p)) == "environments" {
 		if _, err := runbook.ParseEnvironment(p, src); err != nil {
-			return "", err
+			return "", nil, err
 		}
-		return "environment", nil
+		return "environment", nil, nil
 	}
 	if _, err := runbook.Parse(p, src, cat); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return "runbook", nil
+	return "runbook", folderWarnings(p, cat), nil
+}
+
+// folderWarnings are the warnings of one runbook file against the environments of its folder
+// (the checks that need an environment, such as the DNS TTL).
+func folderWarnings(path string, cat *catalog.Catalog) runbook.ErrorList {
+	set, _ := runbook.LoadDir(filepath.Dir(path), cat)
+	if set == nil {
+		return nil
+	}
+	var out runbook.ErrorList
+	for _, w := range set.Warnings {
+		if filepath.Clean(w.Pos.File) == filepath.Clean(path) {
+			out = append(out, w)
+		}
+	}
+	return out
 }

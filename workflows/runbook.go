@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/switchyard-dr/switchyard/internal/catalog"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
@@ -221,8 +222,16 @@ func (r *run) execute(ctx workflow.Context) error {
 		return err
 	}
 	r.out.stepUpdates = loaded.Environment.Slack != nil && r.in.Mode == ModeExecute
-	r.out.post(Notification{Kind: NotifyRunStarted, Text: fmt.Sprintf("%s on %s (%s) requested by %s via %s",
-		r.in.Runbook, r.in.Environment, r.in.Mode, orUnknown(r.in.RequestedBy), r.in.Trigger.Kind)})
+	started := fmt.Sprintf("%s on %s (%s) requested by %s via %s",
+		r.in.Runbook, r.in.Environment, r.in.Mode, orUnknown(r.in.RequestedBy), r.in.Trigger.Kind)
+	// The load's warnings for this run's values go where the run is watched: its status and the
+	// UI (progress), its first message, and the worker's log.
+	r.progress.Warnings = loaded.Warnings
+	for _, w := range loaded.Warnings {
+		r.logger.Warn("runbook warning", "warning", w)
+		started += "\n" + w
+	}
+	r.out.post(Notification{Kind: NotifyRunStarted, Text: started})
 
 	err = r.runSteps(ctx, "", r.rb.Steps)
 	if err != nil && r.rollback && r.in.Mode == ModeExecute {
@@ -554,11 +563,20 @@ func (r *run) renderArgs(with map[string]any) (map[string]any, error) {
 	return m, nil
 }
 
-func (r *run) activityOptions(s *runbook.Step, summary string) workflow.ActivityOptions {
-	timeout := defaultStepTimeout
+// stepTimeout is a step's start-to-close timeout: its own when it has one (the loader refused one
+// that cannot cover its entry's bound), else the default, raised to cover the run-time bound of
+// its entry with these arguments (a soak's duration, a wait's timeout) plus catalog.BoundMargin.
+// Without that, a 5m soak under the 2m default would time out, retry and time out again.
+func stepTimeout(s *runbook.Step, args map[string]any) time.Duration {
 	if s.Timeout > 0 {
-		timeout = s.Timeout.D()
+		return s.Timeout.D()
 	}
+	bound, _ := catalog.RunBound(s.Bounds, args)
+	return max(defaultStepTimeout, catalog.MinTimeout(bound))
+}
+
+func (r *run) activityOptions(s *runbook.Step, args map[string]any, summary string) workflow.ActivityOptions {
+	timeout := stepTimeout(s, args)
 	rp := &temporal.RetryPolicy{
 		InitialInterval:    defaultBackoff,
 		BackoffCoefficient: 2,
@@ -582,6 +600,21 @@ func (r *run) activityOptions(s *runbook.Step, summary string) workflow.Activity
 	}
 }
 
+// callArgs are the arguments a catalog call gets: in plan mode they also carry catalog.PlanArg,
+// so that entries that watch for a while (a soak, a write window) read once and report what they
+// would watch instead of sleeping through the plan. The step's recorded Args stay as written.
+func (r *run) callArgs(args map[string]any) map[string]any {
+	if r.in.Mode != ModePlan {
+		return args
+	}
+	out := make(map[string]any, len(args)+1)
+	for _, k := range workflow.DeterministicKeys(args) {
+		out[k] = args[k]
+	}
+	out[catalog.PlanArg] = true
+	return out
+}
+
 // heartbeatFor gives long activities a heartbeat timeout so cancellation and worker loss are
 // noticed in seconds rather than at the end of the start-to-close timeout.
 func heartbeatFor(timeout time.Duration) time.Duration {
@@ -603,7 +636,8 @@ func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, n
 	if r.in.Mode == ModePlan && !s.ReadOnly {
 		return nil, "would run " + name + " with " + formatArgs(args), StatusPlanned, nil
 	}
-	actx := workflow.WithActivityOptions(ctx, r.activityOptions(s, s.ID+": "+name))
+	actx := workflow.WithActivityOptions(ctx, r.activityOptions(s, args, s.ID+": "+name))
+	args = r.callArgs(args)
 	attempts := 1
 	if isCheck && s.Retry != nil {
 		attempts = s.Retry.Attempts
@@ -619,7 +653,7 @@ func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, n
 		// and status queries wait, so it gets localFirstTimeout; a call that fails or takes longer
 		// runs again as a scheduled activity with the step's timeout and retries (every catalog
 		// action sets a desired state, so running it twice is safe).
-		ao := r.activityOptions(s, "")
+		ao := r.activityOptions(s, args, "")
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: min(ao.StartToCloseTimeout, localFirstTimeout),
 			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1}, Summary: s.ID + ": " + name,
@@ -666,6 +700,7 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) (ma
 		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", w.Check, err), ErrInvalidInput, nil)
 	}
 	st.Args = args
+	args = r.callArgs(args)
 	interval := w.Interval
 	if interval <= 0 {
 		interval = runbook.Duration(defaultWaitInterval)

@@ -119,6 +119,9 @@ type Progress struct {
 	EndedAt     *time.Time  `json:"ended_at,omitempty"`
 	Current     []string    `json:"current,omitempty"`
 	Steps       []StepState `json:"steps"`
+	// Warnings are the load's warnings for this run's values (path:line:col: warning: ...), such
+	// as a write check shorter than the DNS record's TTL allows.
+	Warnings []string `json:"warnings,omitempty"`
 	// Ignored lists decisions that arrived by signal and were refused, so they are visible.
 	Ignored []string `json:"ignored,omitempty"`
 	Error   string   `json:"error,omitempty"`
@@ -200,6 +203,9 @@ type Loaded struct {
 	// then posts through local activities, which cost ~1 ms instead of a scheduled task each.
 	// Recorded with the load, so replays take the same path whatever the worker has now.
 	LogOnlyNotifications bool `json:"log_only_notifications,omitempty"`
+	// Warnings are the load's warnings for this run's values (path:line:col: warning: ...), such
+	// as a write check shorter than the DNS record's TTL allows; the run reports them at start.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // WaitRequest is the input of the WaitUntil activity: poll a check until ok or timeout.

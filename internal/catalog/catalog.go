@@ -49,6 +49,23 @@ type Field struct {
 	Type        Type   `json:"type"`
 	Required    bool   `json:"required,omitempty"`
 	Description string `json:"description,omitempty"`
+	// Default is the value the entry uses when the argument is not given, as a runbook would write
+	// it ("60s"); it matters to the checks below, which must know the run time of a step that
+	// leaves the argument out.
+	Default string `json:"default,omitempty"`
+	// Bounds marks a duration argument that bounds how long the entry runs: a soak's duration, a
+	// wait's timeout, a watch window. A step's timeout must cover it, or the step times out,
+	// retries and times out again. BoundsIf, when set, names a bool argument that must be true for
+	// the bound to apply (a timeout that only matters with wait: true).
+	Bounds   bool   `json:"bounds,omitempty"`
+	BoundsIf string `json:"bounds_if,omitempty"`
+	// DNSWindow marks a duration argument within which writes steered by the environment's
+	// weighted DNS record must show up. Resolvers may answer from their cache for the record's TTL
+	// after Route 53 is INSYNC, so a window shorter than MinDNSWindow(TTL) is warned about.
+	DNSWindow bool `json:"dns_window,omitempty"`
+	// NotAllZero marks a weights argument that must give some record a weight above 0: Route 53
+	// routes an all-zero group to every record (see AllWeightsZero).
+	NotAllZero bool `json:"not_all_zero,omitempty"`
 }
 
 // Spec describes one catalog entry.
@@ -65,6 +82,18 @@ type Spec struct {
 	IAM    []string `json:"iam,omitempty"`
 	Args   []Field  `json:"args"`
 	Result []Field  `json:"result"`
+}
+
+// Bounds lists the arguments that bound the entry's run time; the loader copies them onto each
+// step so that the interpreter can size the step's timeout from the rendered arguments.
+func (s Spec) Bounds() []Bound {
+	var out []Bound
+	for _, f := range s.Args {
+		if f.Bounds {
+			out = append(out, Bound{Arg: f.Name, Default: f.Default, If: f.BoundsIf})
+		}
+	}
+	return out
 }
 
 // Arg returns the argument named name.
@@ -137,8 +166,11 @@ var durationType = reflect.TypeOf(time.Duration(0))
 var timeType = reflect.TypeOf(time.Time{})
 
 // FieldsOf derives fields from a struct type's exported fields. The field name is the json tag
-// name; the tag `catalog:"region,required"` refines the type (region) and marks required args; a
-// `doc:"..."` tag gives the description.
+// name. The tag `catalog:"region,required"` refines the type (region) and marks required args;
+// its options bounds (a run-time bound), dns_window (a window for writes steered by DNS) and
+// not_all_zero (weights that may not all be 0) mark the arguments the loader and the interpreter
+// treat specially. A `doc:"..."` tag gives the description, `default:"60s"` the value used when
+// the argument is left out, and `bounds_if:"wait"` the bool argument a bound depends on.
 func FieldsOf(t reflect.Type) []Field {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -159,12 +191,19 @@ func FieldsOf(t reflect.Type) []Field {
 		if name == "" {
 			name = sf.Name
 		}
-		f := Field{Name: name, Type: typeOf(sf.Type), Description: sf.Tag.Get("doc")}
+		f := Field{Name: name, Type: typeOf(sf.Type), Description: sf.Tag.Get("doc"), Default: sf.Tag.Get("default"),
+			BoundsIf: sf.Tag.Get("bounds_if")}
 		for _, opt := range strings.Split(sf.Tag.Get("catalog"), ",") {
 			switch opt {
 			case "":
 			case "required":
 				f.Required = true
+			case "bounds":
+				f.Bounds = true
+			case "dns_window":
+				f.DNSWindow = true
+			case "not_all_zero":
+				f.NotAllZero = true
 			default:
 				f.Type = Type(opt)
 			}

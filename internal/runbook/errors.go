@@ -16,9 +16,17 @@ import (
 type Error struct {
 	Pos Pos
 	Msg string
+	// Warning marks a problem that does not stop a load or a run but likely defeats its purpose
+	// (a write check shorter than DNS caching); it formats as path:line:col: warning: message.
+	Warning bool
 }
 
-func (e *Error) Error() string { return e.Pos.String() + ": " + e.Msg }
+func (e *Error) Error() string {
+	if e.Warning {
+		return e.Pos.String() + ": warning: " + e.Msg
+	}
+	return e.Pos.String() + ": " + e.Msg
+}
 
 // ErrorList is every problem found in one load. The loader never stops at the first problem: an
 // operator fixing a runbook during an incident must see all of them in one run, not one per try.
@@ -53,6 +61,10 @@ func (l ErrorList) Err() error {
 
 func (l *ErrorList) add(pos Pos, format string, args ...any) {
 	*l = append(*l, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (l *ErrorList) warn(pos Pos, format string, args ...any) {
+	*l = append(*l, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Warning: true})
 }
 
 // sort orders the problems by file and position. It is stable, so problems at one position keep

@@ -25,6 +25,12 @@ type Set struct {
 	// Sources holds the exact text of each file, keyed "runbook:<name>" or "environment:<name>"
 	// (the two kinds may share a name), so a run can record what it ran and its sha256.
 	Sources map[string]Source
+	// Warnings are problems that do not stop a load but likely defeat a step's purpose (a write
+	// check shorter than DNS caching in one of the environments), sorted like errors.
+	Warnings ErrorList
+
+	// pos keeps each runbook's positions, for the checks a run's start makes with its values.
+	pos map[string]posTable
 }
 
 // Source is one file's exact text and its sha256 (hex).
@@ -159,7 +165,7 @@ func LoadDir(dir string, cat *catalog.Catalog) (*Set, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("load runbooks: %s is not a directory", dir)
 	}
-	set := &Set{Runbooks: map[string]*Runbook{}, Environments: map[string]*Environment{}, Sources: map[string]Source{}}
+	set := &Set{Runbooks: map[string]*Runbook{}, Environments: map[string]*Environment{}, Sources: map[string]Source{}, pos: map[string]posTable{}}
 	var errs ErrorList
 	parsedRunbooks := map[string]*parsed{}
 
@@ -179,6 +185,7 @@ func LoadDir(dir string, cat *catalog.Catalog) (*Set, error) {
 		errs = append(errs, perrs...)
 		if p != nil {
 			set.Runbooks[name] = p.rb
+			set.pos[name] = p.pos
 			parsedRunbooks[name] = p
 		}
 	}
@@ -206,6 +213,14 @@ func LoadDir(dir string, cat *catalog.Catalog) (*Set, error) {
 	}
 
 	checkNested(parsedRunbooks, &errs)
+	for _, name := range sortedKeys(parsedRunbooks) {
+		p := parsedRunbooks[name]
+		for _, envName := range sortedKeys(set.Environments) {
+			_, warns := runProblems(p.rb, p.pos, cat, set.Environments[envName], paramDefaults(p.rb.Params), "'s default")
+			set.Warnings = append(set.Warnings, warns...)
+		}
+	}
+	set.Warnings.sort()
 	errs.sort()
 	return set, errs.Err()
 }

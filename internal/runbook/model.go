@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/switchyard-dr/switchyard/internal/catalog"
 )
 
 // SchemaV1 is the schema identifier every runbook and environment file must declare. A new value
@@ -140,6 +142,10 @@ type Step struct {
 	// ReadOnly is filled in by the loader from the catalog: true for checks, waits and read-only
 	// actions. Plan mode runs only read-only steps.
 	ReadOnly bool `yaml:"-" json:"read_only,omitempty"`
+	// Bounds are the arguments that bound the run time of the step's action or check, filled in
+	// by the loader from the catalog: a step without a timeout gets at least the bound plus
+	// catalog.BoundMargin, from its rendered arguments.
+	Bounds []catalog.Bound `yaml:"-" json:"bounds,omitempty"`
 
 	Pos Pos `yaml:"-" json:"-"`
 }

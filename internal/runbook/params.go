@@ -75,3 +75,57 @@ func bindParam(p Param, v any) (any, error) {
 	}
 	return v, nil
 }
+
+// RegionError decides whether value may be given for a region param of a run in env: it must be
+// one of the environment's Regions, because every step resolves its clusters, pipelines,
+// collections and records from the environment's entry for that Region. A Region that merely
+// looks right (us-east-9) would otherwise start a run that fails half-way, or moves nothing. The
+// starter CLI, schedules, trigger rules and the workflow's loader (runs started from the UI,
+// Slack and alarms) all decide with this function.
+func RegionError(env *Environment, value string) error {
+	if env == nil {
+		return nil
+	}
+	if _, ok := env.Regions[value]; ok {
+		return nil
+	}
+	return fmt.Errorf("%q is not a Region of environment %s (its Regions: %s)", value, env.Name, strings.Join(sortedKeys(env.Regions), ", "))
+}
+
+// BindParamsIn binds like BindParams and also checks every region param against env with
+// RegionError, reporting every problem at once. A nil env skips the Region check (a starter
+// without the environment file leaves it to the worker).
+func (r *Runbook) BindParamsIn(given map[string]any, env *Environment) (map[string]any, error) {
+	bound, err := r.BindParams(given)
+	if env == nil {
+		return bound, err
+	}
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, p := range r.Params {
+		v, ok := bound[p.Name]
+		if err != nil {
+			// The other params have problems too: still report this one, unless its value
+			// already has a problem of its own (shape, enum), which BindParams reported.
+			if v, ok = given[p.Name]; !ok || v == nil {
+				v, ok = p.Default, p.Default != nil
+			}
+			if _, bad := bindParam(p, v); bad != nil {
+				continue
+			}
+		}
+		s, isString := v.(string)
+		if p.Type != TypeRegion || !ok || !isString {
+			continue
+		}
+		if rerr := RegionError(env, s); rerr != nil {
+			errs = append(errs, fmt.Errorf("param %q: %w", p.Name, rerr))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return bound, nil
+}

@@ -345,6 +345,10 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		pos := c.pos.val(s, kind)
 		if spec, ok := c.lookup(label, kind, name, pos); ok {
 			c.checkArgs(s, s.With, spec, label, ctx)
+			// Checked with the params' defaults here; each run's start checks its own values.
+			if msg := timeoutProblem(s, spec, paramDefaults(c.rb.Params), "'s default"); msg != "" {
+				c.add(c.pos.val(s, "timeout"), "%s: %s", label, msg)
+			}
 		} else {
 			c.checkTemplates(s, "with", s.With, ctx)
 		}
@@ -425,6 +429,9 @@ func (c *checker) checkArgs(owner any, with map[string]any, spec catalog.Spec, l
 			continue
 		}
 		c.checkValue(arg.Type, with[k], c.pos.val(owner, "with."+k), fmt.Sprintf("%s: argument %q", label, k), ctx)
+		if arg.NotAllZero && catalog.LiteralWeightsAllZero(with[k]) {
+			c.add(c.pos.val(owner, "with."+k), "%s: argument %q: %s", label, k, catalog.AllZeroWeightsProblem)
+		}
 	}
 	for _, a := range spec.Args {
 		if _, given := with[a.Name]; a.Required && !given {
@@ -653,12 +660,14 @@ func (c *checker) fillReadOnly(s *Step) bool {
 		if c.cat != nil {
 			spec, ok := c.cat.Lookup(s.Check)
 			s.RunLocal = ok && spec.Local
+			s.Bounds = spec.Bounds()
 		}
 	case KindAction:
 		if c.cat != nil {
 			spec, ok := c.cat.Lookup(s.Action)
 			ro = ok && spec.ReadOnly
 			s.RunLocal = ok && spec.Local
+			s.Bounds = spec.Bounds()
 		}
 	case KindParallel, KindSequence:
 		ro = true

@@ -424,8 +424,8 @@ func (p *parser) checkRule(r *Rule, rn *yaml.Node, label string, f *File, opts P
 			if prm.Type != runbook.TypeRegion || !ok || strings.Contains(v, "${") {
 				continue
 			}
-			if _, known := f.Env.Regions[v]; !known {
-				p.add(paramPos(prm.Name), "%s: param %s: %q is not a Region of environment %s", label, prm.Name, v, f.Environment)
+			if err := runbook.RegionError(f.Env, v); err != nil {
+				p.add(paramPos(prm.Name), "%s: param %s: %v", label, prm.Name, err)
 			}
 		}
 	}
