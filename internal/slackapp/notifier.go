@@ -161,7 +161,7 @@ func stepIcon(status string) string {
 func (s *Notifier) post(ctx context.Context, n workflows.Notification, thread string, opts ...slack.MsgOption) (workflows.NotifyResult, error) {
 	d := deliveryOf(ctx)
 	if d.key != "" {
-		if d.retry {
+		if d.retry || d.earlier.TS != "" {
 			// The previous attempt may have posted and died before its completion reached the
 			// server, or Slack may have posted and lost the answer: find its message instead
 			// of posting a second one.

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/stretchr/testify/require"
 
@@ -419,4 +422,38 @@ func TestLostAnswerOfAnApprovalRequestPostsItOnce(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, requests, "the approval request was posted once")
+}
+
+// In an activity, the post's channel and ts are the heartbeat's details the moment Slack
+// answers, and an attempt that finds them in its heartbeat returns them without calling Slack.
+func TestPostedTSIsKeptInTheActivityHeartbeat(t *testing.T) {
+	f := newFakeSlack()
+	defer f.srv.Stop()
+	nt := quietNotifier(t, f)
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(nt.Notify)
+	var beats []postProgress
+	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, d converter.EncodedValues) {
+		var p postProgress
+		require.NoError(t, d.Get(&p))
+		beats = append(beats, p)
+	})
+	n := workflows.Notification{Kind: workflows.NotifyRunStarted, Channel: "C123", WorkflowID: "w5", RunID: "r5", Runbook: "drill", Environment: "lab"}
+	v, err := env.ExecuteActivity(nt.Notify, n)
+	require.NoError(t, err)
+	var res workflows.NotifyResult
+	require.NoError(t, v.Get(&res))
+	require.Equal(t, []postProgress{{Channel: res.Channel, TS: res.TS}}, beats)
+
+	retry := s.NewTestActivityEnvironment()
+	retry.RegisterActivity(nt.Notify)
+	retry.SetHeartbeatDetails(beats[0])
+	calls := len(f.snapshot())
+	v, err = retry.ExecuteActivity(nt.Notify, n)
+	require.NoError(t, err)
+	var again workflows.NotifyResult
+	require.NoError(t, v.Get(&again))
+	require.Equal(t, res, again)
+	require.Len(t, f.snapshot(), calls, "no call to Slack")
 }
