@@ -53,9 +53,9 @@ const (
 	// operation runs and its change is made — and then loses the answer, as LostAs says: HTTP
 	// 500 (default), HTTP 504 after Delay (default 1s), or a connection closed without a
 	// response. Every other fault refuses a call before it runs; this is the ambiguous failure
-	// AWS clients really meet, where "the request may have succeeded even though the client saw
-	// an error" and a retry must not apply the change twice (AWS Builders' Library, "Making
-	// retries safe with idempotent APIs":
+	// AWS clients really meet, where the client cannot tell whether its request was carried out
+	// and a retry must not apply the change twice (AWS Builders' Library, "Making retries safe
+	// with idempotent APIs":
 	// https://aws.amazon.com/builders-library/making-retries-safe-with-idempotent-APIs/).
 	FaultLostAnswer FaultKind = "lost-answer"
 )

@@ -341,8 +341,8 @@ func (h *regionHandler) serve(c *call, auth sigV4, authErr error) {
 
 // serveThenLose runs the operation to completion — its change is committed — and throws its
 // answer away, then answers as f says: the ambiguous failure a client of a distributed service
-// must expect ("the request may have succeeded even though the client saw an error", AWS
-// Builders' Library, "Making retries safe with idempotent APIs":
+// must expect, where it cannot tell whether its request was carried out (AWS Builders' Library,
+// "Making retries safe with idempotent APIs":
 // https://aws.amazon.com/builders-library/making-retries-safe-with-idempotent-APIs/).
 func (h *regionHandler) serveThenLose(c *call, auth sigV4, authErr error, f Fault) {
 	answer := c.w
