@@ -385,6 +385,9 @@ func report(w io.Writer, res *workflows.Result, runErr error, asJSON bool) error
 		dur = " in " + res.EndedAt.Sub(res.StartedAt).Round(time.Millisecond).String()
 	}
 	fmt.Fprintf(w, "\n%s on %s: %s%s (runbook sha256 %s)\n", res.Runbook, res.Environment, res.Outcome, dur, short(res.SHA256))
+	for _, warning := range res.Warnings {
+		fmt.Fprintln(w, warning)
+	}
 	if res.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", res.Error)
 	}
@@ -467,6 +470,9 @@ func printInFlight(w io.Writer, pending []*workflowpb.PendingActivityInfo) {
 
 func printProgress(w io.Writer, id string, p *workflows.Progress) {
 	fmt.Fprintf(w, "%s: %s on %s (%s), %s, requested by %s via %s\n", id, p.Runbook, p.Environment, p.Mode, p.Outcome, p.RequestedBy, p.Trigger.Kind)
+	for _, warning := range p.Warnings {
+		fmt.Fprintf(w, "  %s\n", warning)
+	}
 	for _, s := range p.Steps {
 		depth := strings.Count(s.Path, "/")
 		detail := s.Summary
