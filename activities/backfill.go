@@ -358,24 +358,21 @@ func (b *Backfill) sides(ctx context.Context, srcName string, src runbook.Region
 	return s, d, nil
 }
 
-// openSearchSide signs with SigV4 (service aoss for collections, es for domains) outside the lab;
-// the lab's OpenSearch twin takes unsigned requests.
+// openSearchSide signs every request with SigV4 for the service of the Region's kind (aoss for
+// a collection — also when the environment leaves kind out — es for a domain), in the lab too:
+// the lab verifies signatures as AWS does.
 func (b *Backfill) openSearchSide(ctx context.Context, region string, rc runbook.RegionConfig) (backfill.Side, error) {
 	osc := rc.OpenSearch
 	if osc.Endpoint == "" {
 		return nil, Permanent(fmt.Errorf("no opensearch endpoint configured for %s", region))
 	}
-	o := backfill.OpenSearchOptions{Name: region + " (" + osc.Endpoint + ")", Endpoint: osc.Endpoint, Service: "es", Fields: &b.fields}
-	if osc.Kind == "serverless" {
-		o.Service = "aoss"
+	o := backfill.OpenSearchOptions{Name: region + " (" + osc.Endpoint + ")", Endpoint: osc.Endpoint,
+		Service: runbook.SigningService(osc.ClusterKind()), Fields: &b.fields}
+	cfg, err := b.opts.AWS.Config(ctx, awsclients.FromEnvironment(region, rc))
+	if err != nil {
+		return nil, Permanent(err)
 	}
-	if rc.AWSEndpoint == "" {
-		cfg, err := b.opts.AWS.Config(ctx, awsclients.FromEnvironment(region, rc))
-		if err != nil {
-			return nil, Permanent(err)
-		}
-		o.AWS = &cfg
-	}
+	o.AWS = &cfg
 	s, err := backfill.NewOpenSearch(o)
 	if err != nil {
 		return nil, Permanent(err)

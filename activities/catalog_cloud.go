@@ -2,6 +2,7 @@ package activities
 
 import (
 	"github.com/switchyard-dr/switchyard/internal/catalog"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
 // RegisterCloud adds the cloud entries to r. Reads are ReadOnly, so plan mode runs them against
@@ -18,7 +19,13 @@ func RegisterCloud(r *Registry, c *Cloud) {
 	}
 	kafkaIAM := []string{"kafka-cluster:Connect", "kafka-cluster:DescribeGroup", "kafka-cluster:DescribeTopic"}
 	osData := []string{"aoss:APIAccessAll", "es:ESHttpGet", "es:ESHttpPost"}
-	zoneIAM := []string{"es:ESHttpGet", "es:ESHttpPut", "es:ESHttpDelete"}
+	// Zone moves are for self-managed clusters (not reached with IAM); the worker only reads the
+	// cluster's password when the environment keeps it in SSM (ssm:/name).
+	zoneIAM := []string{"ssm:GetParameter"}
+	selfManaged := func(s catalog.Spec) catalog.Spec {
+		s.ZonalKinds = []string{runbook.ClusterSelfManaged}
+		return s
+	}
 	// No cloud entry runs as a local activity by default, although most make one short call: a
 	// local activity holds the workflow task while it runs and retries, and during an outage —
 	// when calls time out and retry — that would leave `starter status` and the UI without
@@ -39,15 +46,18 @@ func RegisterCloud(r *Registry, c *Cloud) {
 
 	// OpenSearch
 	Register(r, check("opensearch.collection_active", "Check that the Region's OpenSearch Serverless collection serves (BatchGetCollection): ACTIVE, or UPDATING with a warning.", "aoss:BatchGetCollection"), c.CollectionActive)
-	Register(r, check("opensearch.domain_status", "Check a managed domain: DescribeDomain and DescribeDomainHealth, with per-zone status; a domain applying a change (Processing) passes with a warning.", "es:DescribeDomain", "es:DescribeDomainHealth"), c.DomainStatus)
+	domainStatus := check("opensearch.domain_status", "Check a managed domain: DescribeDomain, DescribeDomainHealth and DescribeDomainNodes, with per-zone status and nodes (zone status NotAvailable means AWS could not retrieve it, not that the zone is down); a domain applying a change (Processing) passes with a warning.",
+		"es:DescribeDomain", "es:DescribeDomainHealth", "es:DescribeDomainNodes")
+	domainStatus.ZonalKinds, domainStatus.ZonalIf = []string{runbook.ClusterManaged}, "zonal"
+	Register(r, domainStatus, c.DomainStatus)
 	Register(r, read("opensearch.count", "Count documents in a time range (_count with a range on the timestamp field).", osData...), c.Count)
 	Register(r, check("opensearch.ingesting", "Check that the document count grows within a window: writes land in the collection.", osData...), c.Ingesting)
-	Register(r, check("opensearch.cluster_health", "Check _cluster/health of a managed domain (Serverless has none).", "es:ESHttpGet"), c.ClusterHealth)
-	Register(r, read("opensearch.zone_weights", "Read the zonal cluster's weighted-routing zone weights.", "es:ESHttpGet"), c.ZoneWeights)
-	Register(r, act("opensearch.set_zone_weights", "Set the zonal cluster's zone weights to the desired ones (read failover: weight 0 takes a zone out of searches).", zoneIAM...), c.SetZoneWeights)
-	Register(r, act("opensearch.decommission_zone", "Decommission a zone of the zonal cluster (write failover; its weight must be 0), optionally waiting.", zoneIAM...), c.DecommissionZone)
-	Register(r, check("opensearch.decommission_status", "Check the zonal cluster's decommission status (default: SUCCESSFUL; NONE after a recommission).", "es:ESHttpGet"), c.DecommissionStatus)
-	Register(r, act("opensearch.recommission_zone", "Recommission the decommissioned zone of the zonal cluster (no-op when none).", zoneIAM...), c.RecommissionZone)
+	Register(r, check("opensearch.cluster_health", "Check _cluster/health of a managed domain or of the zonal cluster (Serverless has none).", "es:ESHttpGet"), c.ClusterHealth)
+	Register(r, selfManaged(read("opensearch.zone_weights", "Read the zonal cluster's weighted-routing zone weights (self-managed clusters only).", zoneIAM...)), c.ZoneWeights)
+	Register(r, selfManaged(act("opensearch.set_zone_weights", "Set the zonal cluster's zone weights to the desired ones (read failover: weight 0 takes a zone out of searches; self-managed clusters only).", zoneIAM...)), c.SetZoneWeights)
+	Register(r, selfManaged(act("opensearch.decommission_zone", "Decommission a zone of the zonal cluster (write failover; its weight must be 0), optionally waiting (self-managed clusters only).", zoneIAM...)), c.DecommissionZone)
+	Register(r, selfManaged(check("opensearch.decommission_status", "Check the zonal cluster's decommission status (default: SUCCESSFUL; NONE after a recommission; self-managed clusters only).", zoneIAM...)), c.DecommissionStatus)
+	Register(r, selfManaged(act("opensearch.recommission_zone", "Recommission the decommissioned zone of the zonal cluster (no-op when none; self-managed clusters only).", zoneIAM...)), c.RecommissionZone)
 
 	// Traffic
 	Register(r, read("route53.weights", "Read the weights of the environment's weighted record set, by Region.", "route53:ListResourceRecordSets"), c.Route53Weights)

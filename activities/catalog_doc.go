@@ -40,6 +40,14 @@ func CatalogMarkdown(cat *catalog.Catalog) []byte {
 		if len(s.IAM) > 0 {
 			fmt.Fprintf(&b, "\nIAM: `%s`\n", strings.Join(s.IAM, "`, `"))
 		}
+		if len(s.ZonalKinds) > 0 {
+			when := ""
+			if s.ZonalIf != "" {
+				when = fmt.Sprintf(" (with `%s: true`)", s.ZonalIf)
+			}
+			fmt.Fprintf(&b, "\nZonal cluster%s: `zonal.kind: %s` only; a runbook that uses it is refused when it loads for an environment whose zonal cluster is of another kind.\n",
+				when, strings.Join(s.ZonalKinds, "` or `"))
+		}
 		b.WriteString("\nArguments:\n\n")
 		if len(s.Args) == 0 {
 			b.WriteString("none\n")

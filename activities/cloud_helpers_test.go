@@ -38,6 +38,15 @@ const (
 	labIndexPattern = "application-logs-*"
 )
 
+const (
+	// labZonalEnv is labEnv with a self-managed zonal cluster (selfZonal) instead of the managed
+	// domain: the environment the zone moves run in.
+	labZonalEnv = "test-zonal"
+	// labZonalPassword is selfZonal's password, kept in the AWS twin's SSM as the environment's
+	// secret reference says.
+	labZonalPassword = "zonal-secret"
+)
+
 var labRegions = []string{labEast, labWest}
 
 // labRegionNames are the per-Region names the environment file gives.
@@ -115,7 +124,8 @@ type cloudLab struct {
 	osis      map[string]*countingOSIS
 	kafka     map[string]*kafkatwin.Cluster
 	search    map[string]*opensearchtwin.Cluster
-	zonal     *opensearchtwin.Cluster
+	zonal     *opensearchtwin.Cluster // labEnv's zonal cluster: a managed domain
+	selfZonal *opensearchtwin.Cluster // labZonalEnv's: self-managed, basic auth
 	dir       string
 	cloud     *Cloud
 	mu        sync.Mutex
@@ -171,11 +181,16 @@ func newCloudLab(t *testing.T) *cloudLab {
 		DecommissionDuration: 300 * time.Millisecond, Logger: quiet})
 	zs := httptest.NewServer(l.zonal.Handler())
 	t.Cleanup(zs.Close)
+	l.selfZonal = opensearchtwin.New(opensearchtwin.Options{Name: "lab-zonal", Mode: opensearchtwin.ModeSelfManaged, Zones: zones, StandbyZone: "us-east-1c",
+		DecommissionDuration: 300 * time.Millisecond, Logger: quiet, Auth: &opensearchtwin.Auth{Users: map[string]string{"switchyard": labZonalPassword}}})
+	sz := httptest.NewServer(l.selfZonal.Handler())
+	t.Cleanup(sz.Close)
 	l.domains.PutDomain(awstwin.Domain{Name: "lab-multiaz", MultiAZWithStandby: true, AvailabilityZoneCount: 3, InstanceCount: 6,
 		Health: awstwin.DomainHealth{DomainState: "Active", ClusterHealth: "Green", MasterNode: "Available", DataNodeCount: 6,
 			Zones: []awstwin.ZoneHealth{{Name: zones[0], Status: "Active", ConfiguredDataNodeCount: 2, AvailableDataNodeCount: 2},
 				{Name: zones[1], Status: "Active", ConfiguredDataNodeCount: 2, AvailableDataNodeCount: 2},
-				{Name: zones[2], Status: "StandBy", ConfiguredDataNodeCount: 2, AvailableDataNodeCount: 2}}}})
+				{Name: zones[2], Status: "StandBy", ConfiguredDataNodeCount: 2, AvailableDataNodeCount: 2}}},
+		Nodes: labDomainNodes(zones)})
 
 	l.twin = awstwin.New(awstwin.Options{Logger: quiet, Regions: backends, Route53ChangeDelay: 300 * time.Millisecond, Now: l.twinNow})
 	l.twin.SetFaultHook(l.fault)
@@ -199,7 +214,9 @@ func newCloudLab(t *testing.T) *cloudLab {
 			Weight: aws.Int64(w), TTL: aws.Int64(5), Values: []string{"ingest." + r + ".lab.switchyard.internal"}}))
 	}
 
-	l.writeEnv(t, searchURL, zs.URL)
+	_, err := l.twin.PutParameter(labEast, "/switchyard/test/zonal-password", labZonalPassword, "SecureString")
+	require.NoError(t, err)
+	l.writeEnv(t, searchURL, zs.URL, sz.URL)
 	f := awsclients.New(awsclients.Options{Logger: quiet, LoadOptions: []func(*config.LoadOptions) error{
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDLAB", "lab-secret", "")),
 		// One attempt, so a throttled call surfaces at once and the activity's classification
@@ -210,11 +227,28 @@ func newCloudLab(t *testing.T) *cloudLab {
 	return l
 }
 
-func (l *cloudLab) writeEnv(t *testing.T, searchURL map[string]string, zonalURL string) {
+// labDomainNodes are DescribeDomainNodes' view of the managed domain: two data nodes per zone,
+// the last zone's on standby.
+func labDomainNodes(zones []string) []awstwin.DomainNode {
+	var out []awstwin.DomainNode
+	for i, z := range zones {
+		status := "Active"
+		if i == len(zones)-1 {
+			status = "StandBy"
+		}
+		for n := 1; n <= 2; n++ {
+			out = append(out, awstwin.DomainNode{ID: fmt.Sprintf("%c-%d", z[len(z)-1], n), Type: "Data", AvailabilityZone: z,
+				InstanceType: "r6g.large.search", Status: status, StorageType: "ebs", StorageSize: "100", VolumeType: "gp3"})
+		}
+	}
+	return out
+}
+
+func (l *cloudLab) writeEnv(t *testing.T, searchURL map[string]string, zonalURL, selfZonalURL string) {
 	t.Helper()
 	var b strings.Builder
 	fmt.Fprintf(&b, "schema: switchyard/v1\nname: %s\nprimary: %s\nsecondary: %s\ntopic: %s\nindex_pattern: %s\ntimestamp_field: timestamp\nid_field: event_id\nregions:\n",
-		labEnv, labEast, labWest, kafkatwin.DefaultTopic, labIndexPattern)
+		"NAME", labEast, labWest, kafkatwin.DefaultTopic, labIndexPattern)
 	for _, r := range labRegions {
 		n := labNames(r)
 		alarms, _ := json.Marshal(n.alarms)
@@ -244,16 +278,30 @@ func (l *cloudLab) writeEnv(t *testing.T, searchURL map[string]string, zonalURL 
   ttl: 5
   set_identifiers: {%s: %s, %s: %s}
   values: {%s: ingest.%s.lab.switchyard.internal, %s: ingest.%s.lab.switchyard.internal}
-zonal:
+`, labHostedZoneID, labRecordName, labEast, labEast, labWest, labWest, labEast, labEast, labWest, labWest)
+	common := b.String()
+	managed := fmt.Sprintf(`zonal:
   endpoint: %s
   region: %s
   kind: managed
   domain: lab-multiaz
   attribute: zone
   zones: [us-east-1a, us-east-1b, us-east-1c]
-`, labHostedZoneID, labRecordName, labEast, labEast, labWest, labWest, labEast, labEast, labWest, labWest, zonalURL, labEast)
+`, zonalURL, labEast)
+	self := fmt.Sprintf(`zonal:
+  endpoint: %s
+  region: %s
+  kind: self_managed
+  attribute: zone
+  zones: [us-east-1a, us-east-1b, us-east-1c]
+  auth:
+    basic: {username: switchyard, password: "ssm:/switchyard/test/zonal-password"}
+`, selfZonalURL, labEast)
 	require.NoError(t, os.MkdirAll(filepath.Join(l.dir, "environments"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(l.dir, "environments", labEnv+".yaml"), []byte(b.String()), 0o644))
+	for name, zonal := range map[string]string{labEnv: managed, labZonalEnv: self} {
+		src := strings.Replace(common, "name: NAME\n", "name: "+name+"\n", 1) + zonal
+		require.NoError(t, os.WriteFile(filepath.Join(l.dir, "environments", name+".yaml"), []byte(src), 0o644))
+	}
 }
 
 // fault is the twin's fault hook: it records every request and applies the configured faults.

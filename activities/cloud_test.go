@@ -3,6 +3,7 @@ package activities
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -430,7 +431,9 @@ func TestOpenSearchHealthAndCollection(t *testing.T) {
 	require.Equal(t, 2, d.ActiveZones)
 	require.Equal(t, 1, d.StandbyZones)
 	require.Len(t, d.Zones, 3)
-	require.Equal(t, ZoneHealth{Zone: "us-east-1c", Status: "StandBy", AvailableDataNodes: 2, ConfiguredNodes: 2}, d.Zones[2])
+	require.Equal(t, ZoneHealth{Zone: "us-east-1c", Status: "StandBy", AvailableDataNodes: 2, ConfiguredNodes: 2,
+		Nodes: []DomainNode{{ID: "c-1", Type: "Data", Status: "StandBy", InstanceType: "r6g.large.search"},
+			{ID: "c-2", Type: "Data", Status: "StandBy", InstanceType: "r6g.large.search"}}}, d.Zones[2])
 	_, err = c.DomainStatus(ctx, DomainArgs{Environment: labEnv, Zonal: true, Domain: "nope"})
 	requireNonRetryable(t, err, ErrNotFound, "nope", labEast)
 	l.domains.PutDomain(awstwin.Domain{Name: "lab-multiaz", Health: awstwin.DomainHealth{DomainState: "Active", ClusterHealth: "Red",
@@ -438,38 +441,40 @@ func TestOpenSearchHealthAndCollection(t *testing.T) {
 	d, err = c.DomainStatus(ctx, DomainArgs{Environment: labEnv, Zonal: true})
 	require.NoError(t, err)
 	require.False(t, d.OK)
-	require.Contains(t, d.Reason, "not available: us-east-1a")
+	require.Contains(t, d.Reason, "zone status of us-east-1a not retrievable (NotAvailable: AWS could not retrieve it; it does not mean the zone is down)")
 }
 
+// The zone moves run against a self-managed cluster, logged in with the password the environment
+// keeps in SSM.
 func TestZoneWeightsAndDecommission(t *testing.T) {
 	l := newCloudLab(t)
 	ctx := context.Background()
 	c := l.cloud
-	w, err := c.ZoneWeights(ctx, ZoneWeightsArgs{Environment: labEnv})
+	w, err := c.ZoneWeights(ctx, ZoneWeightsArgs{Environment: labZonalEnv})
 	require.NoError(t, err)
 	require.Equal(t, map[string]float64{"us-east-1a": 1, "us-east-1b": 1, "us-east-1c": 0}, w.Weights, "Multi-AZ with standby")
 	require.Equal(t, int64(0), w.Version)
 
-	same, err := c.SetZoneWeights(ctx, SetZoneWeightsArgs{Environment: labEnv, Weights: w.Weights})
+	same, err := c.SetZoneWeights(ctx, SetZoneWeightsArgs{Environment: labZonalEnv, Weights: w.Weights})
 	require.NoError(t, err)
 	require.False(t, same.Changed)
 	require.Equal(t, int64(0), same.Version)
 
 	away := map[string]float64{"us-east-1a": 0, "us-east-1b": 1, "us-east-1c": 1}
-	set, err := c.SetZoneWeights(ctx, SetZoneWeightsArgs{Environment: labEnv, Weights: away})
+	set, err := c.SetZoneWeights(ctx, SetZoneWeightsArgs{Environment: labZonalEnv, Weights: away})
 	require.NoError(t, err)
 	require.True(t, set.Changed)
 	require.Equal(t, w.Weights, set.Previous)
 	require.Equal(t, int64(1), set.Version)
-	again, err := c.SetZoneWeights(ctx, SetZoneWeightsArgs{Environment: labEnv, Weights: away})
+	again, err := c.SetZoneWeights(ctx, SetZoneWeightsArgs{Environment: labZonalEnv, Weights: away})
 	require.NoError(t, err)
 	require.False(t, again.Changed, "setting the same weights twice changes nothing the second time")
 	require.Equal(t, int64(1), again.Version)
-	_, err = c.SetZoneWeights(ctx, SetZoneWeightsArgs{Environment: labEnv, Weights: map[string]float64{"us-east-1a": 1}})
+	_, err = c.SetZoneWeights(ctx, SetZoneWeightsArgs{Environment: labZonalEnv, Weights: map[string]float64{"us-east-1a": 1}})
 	requireNonRetryable(t, err, ErrBadArguments, "every zone")
 
 	env, beats := activityEnv(t, c.DecommissionZone)
-	dargs := DecommissionArgs{Environment: labEnv, Zone: "us-east-1a", Wait: true, Interval: runbook.Duration(20 * time.Millisecond)}
+	dargs := DecommissionArgs{Environment: labZonalEnv, Zone: "us-east-1a", Wait: true, Interval: runbook.Duration(20 * time.Millisecond)}
 	v, err := env.ExecuteActivity(c.DecommissionZone, dargs)
 	require.NoError(t, err)
 	var dec DecommissionResult
@@ -480,27 +485,31 @@ func TestZoneWeightsAndDecommission(t *testing.T) {
 	dec, err = c.DecommissionZone(ctx, dargs)
 	require.NoError(t, err)
 	require.False(t, dec.Changed, "already decommissioned")
-	st, err := c.DecommissionStatus(ctx, DecommissionStatusArgs{Environment: labEnv})
+	st, err := c.DecommissionStatus(ctx, DecommissionStatusArgs{Environment: labZonalEnv})
 	require.NoError(t, err)
 	require.True(t, st.OK, st.Reason)
 	require.Equal(t, "us-east-1a", st.Zone)
-	_, err = c.DecommissionZone(ctx, DecommissionArgs{Environment: labEnv, Zone: "us-east-1b"})
+	_, err = c.DecommissionZone(ctx, DecommissionArgs{Environment: labZonalEnv, Zone: "us-east-1b"})
 	requireNonRetryable(t, err, ErrPermanent, "us-east-1a", "recommission")
 
-	rec, err := c.RecommissionZone(ctx, RecommissionArgs{Environment: labEnv})
+	rec, err := c.RecommissionZone(ctx, RecommissionArgs{Environment: labZonalEnv})
 	require.NoError(t, err)
 	require.True(t, rec.Changed)
 	require.Equal(t, "us-east-1a", rec.Zone)
-	rec, err = c.RecommissionZone(ctx, RecommissionArgs{Environment: labEnv})
+	rec, err = c.RecommissionZone(ctx, RecommissionArgs{Environment: labZonalEnv})
 	require.NoError(t, err)
 	require.False(t, rec.Changed)
-	st, err = c.DecommissionStatus(ctx, DecommissionStatusArgs{Environment: labEnv, Want: "NONE"})
+	st, err = c.DecommissionStatus(ctx, DecommissionStatusArgs{Environment: labZonalEnv, Want: "NONE"})
 	require.NoError(t, err)
 	require.True(t, st.OK, st.Reason)
 
 	// A zone with weight > 0 cannot be decommissioned: OpenSearch refuses, and no retry helps.
-	_, err = c.DecommissionZone(ctx, DecommissionArgs{Environment: labEnv, Zone: "us-east-1b"})
-	requireNonRetryable(t, err, ErrValidation, "lab-multiaz", labEast)
+	_, err = c.DecommissionZone(ctx, DecommissionArgs{Environment: labZonalEnv, Zone: "us-east-1b"})
+	requireNonRetryable(t, err, ErrValidation, "self-managed cluster", labEast)
+
+	// On a managed domain the same calls meet AWS's refusal, explained.
+	_, err = c.ZoneWeights(ctx, ZoneWeightsArgs{Environment: labEnv})
+	requireNonRetryable(t, err, ErrAccessDenied, "Your request: '/_cluster/routing/awareness/zone/weights' is not allowed.", "needs zonal.kind self_managed")
 }
 
 func TestRoute53Weights(t *testing.T) {
@@ -745,11 +754,15 @@ func TestOpenSearchRequestsAreSigned(t *testing.T) {
 	c := NewCloud(CloudOptions{RunbookDir: l.dir, AWS: l.cloud.opts.AWS, OpenSearchTransport: rec})
 	_, err := c.Count(context.Background(), CountArgs{Environment: labEnv, Region: labWest})
 	require.NoError(t, err)
-	_, err = c.ZoneWeights(context.Background(), ZoneWeightsArgs{Environment: labEnv})
+	_, err = c.ClusterHealth(context.Background(), ClusterHealthArgs{Environment: labEnv, Zonal: true})
 	require.NoError(t, err)
-	require.Len(t, rec.auths, 2)
+	_, err = c.ZoneWeights(context.Background(), ZoneWeightsArgs{Environment: labZonalEnv})
+	require.NoError(t, err)
+	require.Len(t, rec.auths, 3)
 	require.Contains(t, rec.auths[0], "/us-west-2/aoss/aws4_request")
 	require.Contains(t, rec.auths[1], "/us-east-1/es/aws4_request")
+	require.Equal(t, "Basic "+base64.StdEncoding.EncodeToString([]byte("switchyard:"+labZonalPassword)), rec.auths[2],
+		"a self-managed cluster gets basic auth with the password read from SSM, and no SigV4")
 }
 
 // A change an activity makes is logged with the run it was made for, under the SDK's keys.

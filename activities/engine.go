@@ -120,6 +120,12 @@ func (e *Engine) LoadRunbook(_ context.Context, req workflows.LoadRequest) (work
 	if msg := relevant(err, rbSrc.Path, envSrc.Path); msg != "" {
 		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError("invalid runbook or environment:"+msg, workflows.ErrInvalidRunbook, nil)
 	}
+	// What the runbook needs of this environment (a zone move needs a self-managed zonal
+	// cluster) is refused here, at the step's position, before anything runs.
+	if err := runbook.CheckUse(rb, env, e.Registry.Catalog()); err != nil {
+		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("runbook %q cannot run in environment %q:%s",
+			req.Runbook, req.Environment, relevant(err, "")), workflows.ErrInvalidRunbook, nil)
+	}
 	params, err := rb.BindParamsIn(req.Params, env)
 	if err != nil {
 		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(

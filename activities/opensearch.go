@@ -4,14 +4,20 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/opensearch-project/opensearch-go/v4"
 	"github.com/opensearch-project/opensearch-go/v4/opensearchtransport"
@@ -19,6 +25,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
 // osTarget is one OpenSearch endpoint resolved from an environment: a Region's collection or
@@ -26,7 +33,8 @@ import (
 type osTarget struct {
 	t        target
 	endpoint string
-	// kind is serverless (SigV4 service aoss) or managed (service es).
+	// kind is serverless (SigV4 service aoss), managed (service es) or, for the zonal cluster,
+	// self_managed (basic auth or a client certificate, no SigV4): runbook's ClusterKind.
 	kind         string
 	collection   string
 	collectionID string
@@ -34,25 +42,27 @@ type osTarget struct {
 	zonal        bool
 	attribute    string
 	zones        []string
+	// auth and tls reach a self-managed cluster.
+	auth *runbook.ClusterAuth
+	tls  *runbook.ClusterTLS
 }
 
 // name identifies the endpoint in messages.
 func (o osTarget) name() string {
 	switch {
-	case o.kind == "serverless" && o.collection != "":
+	case o.kind == runbook.ClusterServerless && o.collection != "":
 		return "collection " + o.collection
 	case o.domain != "":
 		return "domain " + o.domain
+	case o.kind == runbook.ClusterSelfManaged:
+		return "self-managed cluster " + o.endpoint
 	}
 	return "OpenSearch " + o.endpoint
 }
 
-func (o osTarget) service() string {
-	if o.kind == "serverless" {
-		return "aoss"
-	}
-	return "es"
-}
+// service is the SigV4 service the target's requests are signed for; "" for a self-managed
+// cluster.
+func (o osTarget) service() string { return runbook.SigningService(o.kind) }
 
 // osTarget resolves the OpenSearch endpoint of a call: with zonal, the environment's zonal
 // cluster (whose Region is fixed by the environment; a region argument must then name it);
@@ -64,7 +74,7 @@ func (c *Cloud) osTarget(envName, region string, zonal bool) (osTarget, error) {
 			return osTarget{}, err
 		}
 		osc := t.rc.OpenSearch
-		o := osTarget{t: t, endpoint: osc.Endpoint, kind: cmp.Or(osc.Kind, "serverless"), collection: osc.Collection,
+		o := osTarget{t: t, endpoint: osc.Endpoint, kind: osc.ClusterKind(), collection: osc.Collection,
 			collectionID: osc.CollectionID, domain: osc.Domain}
 		return o, nil
 	}
@@ -81,23 +91,25 @@ func (c *Cloud) osTarget(envName, region string, zonal bool) (osTarget, error) {
 	}
 	rc := env.Regions[z.Region] // credentials and the lab endpoint of the cluster's Region, when it is one of the pair
 	t := target{envName: envName, env: env, region: z.Region, rc: rc, aws: awsclients.FromEnvironment(z.Region, rc)}
-	return osTarget{t: t, endpoint: z.Endpoint, kind: cmp.Or(z.Kind, "managed"), domain: z.Domain, zonal: true,
-		attribute: cmp.Or(z.Attribute, "zone"), zones: z.Zones}, nil
+	return osTarget{t: t, endpoint: z.Endpoint, kind: z.ClusterKind(), domain: z.Domain, zonal: true,
+		attribute: cmp.Or(z.Attribute, "zone"), zones: z.Zones, auth: z.Auth, tls: z.TLS}, nil
 }
 
 type osClientKey struct {
-	endpoint, service string
-	region            awsclients.Region
+	endpoint, kind string
+	region         awsclients.Region
 }
 
-// openSearch returns a client for the target's endpoint, signed with SigV4 for its service with
-// the Region's credentials. The lab's twin accepts any signature, so the lab signs too and the
-// code path is the one AWS sees. Clients are cached per endpoint to reuse connections.
+// openSearch returns a client for the target's endpoint: signed with SigV4 for its service with
+// the Region's credentials (collections and domains; the lab verifies those signatures as AWS
+// does), or with basic auth or a client certificate for a self-managed cluster. Clients are
+// cached per endpoint to reuse connections; forgetOpenSearch drops one whose login was refused,
+// so a rotated password is read again.
 func (c *Cloud) openSearch(ctx context.Context, o osTarget) (*opensearch.Client, error) {
 	if o.endpoint == "" {
 		return nil, badArgs("no OpenSearch endpoint configured for %s in environment %s", o.t.region, o.t.envName)
 	}
-	key := osClientKey{endpoint: o.endpoint, service: o.service(), region: o.t.aws}
+	key := osClientKey{endpoint: o.endpoint, kind: o.kind, region: o.t.aws}
 	c.osMu.Lock()
 	defer c.osMu.Unlock()
 	if cl, ok := c.osClients[key]; ok {
@@ -107,37 +119,144 @@ func (c *Cloud) openSearch(ctx context.Context, o osTarget) (*opensearch.Client,
 	if err != nil || u.Host == "" {
 		return nil, badArgs("OpenSearch endpoint %q of %s is not a URL", o.endpoint, o.t.region)
 	}
-	cfg, err := c.opts.AWS.Config(ctx, o.t.aws)
-	if err != nil {
-		return nil, Permanent(err)
-	}
-	sg, err := awsv2.NewSignerWithService(cfg, o.service())
-	if err != nil {
-		return nil, Permanent(fmt.Errorf("SigV4 signer for %s in %s: %w", o.service(), o.t.region, err))
-	}
 	base := c.opts.OpenSearchTransport
 	if base == nil {
 		base = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	// Node discovery, health checks and node-stats polling are off: they call _nodes and
 	// _cluster/health, which Serverless does not have, and a check wants one request per read.
-	tp, err := opensearchtransport.New(opensearchtransport.Config{
+	cfg := opensearchtransport.Config{
 		URLs:                  []*url.URL{u},
-		Transport:             base,
-		Signer:                sg,
 		MaxRetries:            2,
 		RequestTimeout:        30 * time.Second,
 		RetryBackoff:          func(attempt int) time.Duration { return time.Duration(attempt) * 200 * time.Millisecond },
 		HealthCheckMaxRetries: -1,
 		MaxRetryClusterHealth: -1,
 		NodeStatsInterval:     -1,
-	})
+	}
+	if o.kind == runbook.ClusterSelfManaged {
+		if err := c.selfManagedLogin(ctx, o, &cfg, &base); err != nil {
+			return nil, err
+		}
+	} else {
+		awsCfg, err := c.opts.AWS.Config(ctx, o.t.aws)
+		if err != nil {
+			return nil, Permanent(err)
+		}
+		sg, err := awsv2.NewSignerWithService(awsCfg, o.service())
+		if err != nil {
+			return nil, Permanent(fmt.Errorf("SigV4 signer for %s in %s: %w", o.service(), o.t.region, err))
+		}
+		cfg.Signer = sg
+	}
+	cfg.Transport = base
+	tp, err := opensearchtransport.New(cfg)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("OpenSearch client for %s: %w", o.endpoint, err))
 	}
 	cl := &opensearch.Client{Transport: tp}
 	c.osClients[key] = cl
 	return cl, nil
+}
+
+// forgetOpenSearch drops the cached client of o, so the next call logs in again.
+func (c *Cloud) forgetOpenSearch(o osTarget) {
+	c.osMu.Lock()
+	defer c.osMu.Unlock()
+	delete(c.osClients, osClientKey{endpoint: o.endpoint, kind: o.kind, region: o.t.aws})
+}
+
+// selfManagedLogin sets up how a self-managed cluster is logged in to: basic auth with the
+// password read from its secret reference now, and TLS with the environment's CA and client
+// certificate. No SigV4: such a cluster does not know AWS credentials.
+func (c *Cloud) selfManagedLogin(ctx context.Context, o osTarget, cfg *opensearchtransport.Config, base *http.RoundTripper) error {
+	if b := o.auth; b != nil && b.Basic != nil {
+		user := b.Basic.Username
+		if runbook.IsSecretRef(user) {
+			var err error
+			if user, err = c.secret(ctx, o, "zonal.auth.basic.username", user); err != nil {
+				return err
+			}
+		}
+		pass, err := c.secret(ctx, o, "zonal.auth.basic.password", b.Basic.Password)
+		if err != nil {
+			return err
+		}
+		cfg.Username, cfg.Password = user, pass
+	} else if !o.tls.ClientCertificate() {
+		return badArgs("the zonal cluster of environment %s is self_managed but has neither auth.basic nor a client certificate (tls.cert_file, tls.key_file)", o.t.envName)
+	}
+	if o.tls == nil || (o.tls.CAFile == "" && !o.tls.ClientCertificate()) {
+		return nil
+	}
+	ht, ok := (*base).(*http.Transport)
+	if !ok {
+		return Permanent(fmt.Errorf("the zonal cluster's tls settings need an *http.Transport, the worker has a %T", *base))
+	}
+	ht = ht.Clone()
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ht.TLSClientConfig != nil {
+		tc = ht.TLSClientConfig.Clone()
+	}
+	if f := o.tls.CAFile; f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return Permanent(fmt.Errorf("zonal.tls.ca_file of environment %s: %w", o.t.envName, err))
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return Permanent(fmt.Errorf("zonal.tls.ca_file %s of environment %s holds no PEM certificate", f, o.t.envName))
+		}
+		tc.RootCAs = pool
+	}
+	if o.tls.ClientCertificate() {
+		cert, err := tls.LoadX509KeyPair(o.tls.CertFile, o.tls.KeyFile)
+		if err != nil {
+			return Permanent(fmt.Errorf("zonal.tls client certificate of environment %s: %w", o.t.envName, err))
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	ht.TLSClientConfig = tc
+	*base = ht
+	return nil
+}
+
+// secret reads the secret a reference in the environment names: env:NAME from the worker's
+// environment, file:/path from a file (a mounted secret; one trailing newline is dropped) and
+// ssm:/name from SSM Parameter Store, decrypted, in the cluster's Region. Messages name the
+// reference, never the value.
+func (c *Cloud) secret(ctx context.Context, o osTarget, field, ref string) (string, error) {
+	r, err := runbook.ParseSecretRef(ref)
+	if err != nil {
+		return "", badArgs("%s of environment %s: %v", field, o.t.envName, err)
+	}
+	var v string
+	switch r.Scheme {
+	case runbook.SecretEnv:
+		v = os.Getenv(r.Name)
+	case runbook.SecretFile:
+		b, err := os.ReadFile(r.Name)
+		if err != nil {
+			return "", Permanent(fmt.Errorf("%s (%s) of environment %s: %w", field, r, o.t.envName, err))
+		}
+		v = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	case runbook.SecretSSM:
+		sc, err := c.opts.AWS.SSM(ctx, o.t.aws)
+		if err != nil {
+			return "", Permanent(err)
+		}
+		out, err := sc.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(r.Name), WithDecryption: aws.Bool(true)})
+		if err != nil {
+			return "", Wrap(err, "read "+field+" ("+r.String()+") of environment "+o.t.envName, "parameter "+r.Name, o.t.region)
+		}
+		if out.Parameter != nil {
+			v = aws.ToString(out.Parameter.Value)
+		}
+	}
+	if v == "" {
+		return "", Permanent(fmt.Errorf("%s of environment %s: %s is empty or not set on this worker", field, o.t.envName, r))
+	}
+	return v, nil
 }
 
 // osHTTPError is an OpenSearch answer with a non-2xx status.
@@ -194,6 +313,8 @@ func (c *Cloud) osDo(ctx context.Context, o osTarget, method, path string, param
 		return ctx.Err()
 	case err != nil && resp == nil:
 		return &osUnreachable{err: err}
+	case resp.StatusCode == http.StatusUnauthorized && o.kind == runbook.ClusterSelfManaged:
+		c.forgetOpenSearch(o) // the password may have been rotated: read it again next time
 	}
 	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if resp.StatusCode >= 300 {
@@ -253,6 +374,11 @@ func osWrap(err error, action string, o osTarget) error {
 		return err
 	}
 	msg := fmt.Sprintf("%s on %s (%s) in %s: %v", action, o.name(), o.endpoint, o.t.region, err)
+	var refused *osHTTPError
+	if o.zonal && o.kind == runbook.ClusterManaged && errors.As(err, &refused) && refused.Status == http.StatusUnauthorized {
+		// What a managed domain answers the zone APIs: they are the service's own.
+		msg += " (Amazon OpenSearch Service runs Multi-AZ with Standby itself and does not let customers move zones; zonal failover needs zonal.kind self_managed)"
+	}
 	var unreachable *osUnreachable
 	if errors.As(err, &unreachable) {
 		return regionUnreachable(fmt.Errorf("%s", msg))

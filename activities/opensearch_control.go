@@ -101,12 +101,25 @@ type DomainArgs struct {
 	AllowYellow bool   `json:"allow_yellow,omitempty" doc:"let Yellow cluster health pass"`
 }
 
-// ZoneHealth is one Availability Zone of a domain as DescribeDomainHealth reports it.
+// ZoneHealth is one Availability Zone of a domain as DescribeDomainHealth reports it, with its
+// nodes from DescribeDomainNodes.
 type ZoneHealth struct {
-	Zone               string `json:"zone"`
-	Status             string `json:"status" doc:"Active, StandBy or NotAvailable"`
-	AvailableDataNodes int    `json:"available_data_nodes"`
-	ConfiguredNodes    int    `json:"configured_data_nodes"`
+	Zone string `json:"zone"`
+	// Status NotAvailable means AWS could not retrieve the zone's status ("NotAvailable - Unable
+	// to retrieve information", AvailabilityZoneInfo in the OpenSearch Service API reference),
+	// not that the zone is down: whether it serves shows in the node counts.
+	Status             string       `json:"status" doc:"Active, StandBy or NotAvailable (AWS could not retrieve the zone's status; not that the zone is down)"`
+	AvailableDataNodes int          `json:"available_data_nodes"`
+	ConfiguredNodes    int          `json:"configured_data_nodes"`
+	Nodes              []DomainNode `json:"nodes" doc:"the zone's nodes (DescribeDomainNodes)"`
+}
+
+// DomainNode is one node of a domain as DescribeDomainNodes reports it.
+type DomainNode struct {
+	ID           string `json:"id"`
+	Type         string `json:"type" doc:"Data, Master, Warm or Ultrawarm"`
+	Status       string `json:"status" doc:"Active, StandBy or NotAvailable"`
+	InstanceType string `json:"instance_type"`
 }
 
 // DomainResult is the output of opensearch.domain_status.
@@ -126,8 +139,10 @@ type DomainResult struct {
 
 // DomainStatus checks a managed domain through the control plane: DescribeDomain for whether a
 // change is in progress, DescribeDomainHealth for cluster health and the per-zone picture
-// (which zone is active, which standby, nodes available per zone). The control plane answers
-// even when the data plane is unreachable from the worker.
+// (which zone is active, which standby, nodes available per zone) and DescribeDomainNodes for
+// each zone's nodes. The control plane answers even when the data plane is unreachable from the
+// worker. On a managed domain this is all a customer can do about zones: the service moves them
+// itself (Multi-AZ with Standby), so zonal failover is for self-managed clusters.
 func (c *Cloud) DomainStatus(ctx context.Context, in DomainArgs) (DomainResult, error) {
 	o, err := c.osTarget(in.Environment, in.Region, in.Zonal)
 	if err != nil {
@@ -161,11 +176,24 @@ func (c *Cloud) DomainStatus(ctx context.Context, in DomainArgs) (DomainResult, 
 	}
 	res.DomainState, res.ClusterHealth = string(hout.DomainState), string(hout.ClusterHealth)
 	res.ActiveZones, res.StandbyZones = atoiPtr(hout.ActiveAvailabilityZoneCount), atoiPtr(hout.StandByAvailabilityZoneCount)
+	nout, err := oc.DescribeDomainNodes(ctx, &opensearch.DescribeDomainNodesInput{DomainName: aws.String(domain)})
+	if err != nil {
+		return res, Wrap(err, "describe nodes of domain", domain, o.t.region)
+	}
+	nodes := map[string][]DomainNode{}
+	for _, n := range nout.DomainNodesStatusList {
+		z := aws.ToString(n.AvailabilityZone)
+		nodes[z] = append(nodes[z], DomainNode{ID: aws.ToString(n.NodeId), Type: string(n.NodeType), Status: string(n.NodeStatus), InstanceType: string(n.InstanceType)})
+	}
 	var notAvailable []string
 	for _, env := range hout.EnvironmentInformation {
 		for _, z := range env.AvailabilityZoneInformation {
 			zh := ZoneHealth{Zone: aws.ToString(z.AvailabilityZoneName), Status: string(z.ZoneStatus),
 				AvailableDataNodes: atoiPtr(z.AvailableDataNodeCount), ConfiguredNodes: atoiPtr(z.ConfiguredDataNodeCount)}
+			zh.Nodes = nodes[zh.Zone]
+			if zh.Nodes == nil {
+				zh.Nodes = []DomainNode{}
+			}
 			res.Zones = append(res.Zones, zh)
 			if z.ZoneStatus == ostypes.ZoneStatusNotAvailable {
 				notAvailable = append(notAvailable, zh.Zone)
@@ -174,8 +202,15 @@ func (c *Cloud) DomainStatus(ctx context.Context, in DomainArgs) (DomainResult, 
 	}
 	healthy := res.ClusterHealth == string(ostypes.DomainHealthGreen) || (in.AllowYellow && res.ClusterHealth == string(ostypes.DomainHealthYellow))
 	desc := fmt.Sprintf("domain %s in %s: %s, health %s, %d active and %d standby zones", domain, o.t.region, res.DomainState, res.ClusterHealth, res.ActiveZones, res.StandbyZones)
+	for _, z := range res.Zones {
+		if z.ConfiguredNodes > 0 && z.AvailableDataNodes < z.ConfiguredNodes {
+			desc += fmt.Sprintf(", %s has %d of %d data nodes", z.Zone, z.AvailableDataNodes, z.ConfiguredNodes)
+		}
+	}
 	if len(notAvailable) > 0 {
-		desc += ", not available: " + strings.Join(notAvailable, ", ")
+		// NotAvailable is AWS not knowing, not the zone being down: say so, so that nobody
+		// fails a zone over on it.
+		desc += fmt.Sprintf(", zone status of %s not retrievable (NotAvailable: AWS could not retrieve it; it does not mean the zone is down)", strings.Join(notAvailable, ", "))
 	}
 	states.HealthState = res.DomainState
 	switch v := domainState(states); {

@@ -19,10 +19,16 @@ import (
 )
 
 // Zonal failover of a three-zone cluster uses OpenSearch's weighted shard routing (a zone with
-// weight 0 serves no searches) for reads and zonal decommission for writes. Both are cluster
-// settings of self-managed OpenSearch; Amazon OpenSearch Service runs them internally for
-// Multi-AZ with standby and may refuse them to customers, in which case these entries fail with
-// AccessDenied or Validation naming the domain.
+// weight 0 serves no searches) for reads and zonal decommission for writes. Both are APIs of
+// self-managed OpenSearch: Amazon OpenSearch Service runs them itself for Multi-AZ with Standby
+// ("automatically activates the standby nodes",
+// https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-multiaz.html)
+// and they are not among the operations it supports for customers
+// (https://docs.aws.amazon.com/opensearch-service/latest/developerguide/supported-operations.html):
+// a domain answers them 401 "Your request: '…' is not allowed.". The catalog says so (these
+// entries' ZonalKinds), so a runbook using them is refused at load for an environment whose
+// zonal cluster is a managed domain; on such a domain zones are only watched, with
+// opensearch.domain_status.
 
 // ZoneWeightsArgs is the input of opensearch.zone_weights.
 type ZoneWeightsArgs struct {

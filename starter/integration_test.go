@@ -33,6 +33,9 @@ var shared *devEnv
 // put it back as they found it (healed, writes to the primary).
 var sharedLab *lab.Lab
 
+// sharedRunbooks is the worker's runbook folder (a copy of ../runbooks bound to sharedLab).
+var sharedRunbooks string
+
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := func() int {
@@ -48,7 +51,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer p.close()
-		sharedLab, shared = p.lab, p.dev
+		sharedLab, shared, sharedRunbooks = p.lab, p.dev, p.dir
 		return m.Run()
 	}()
 	os.Exit(code)

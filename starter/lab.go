@@ -124,7 +124,11 @@ func printEndpoints(w io.Writer, ep lab.Endpoints, rate float64) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r, e.AWSEndpoint, e.KafkaBootstrap, e.OpenSearchURL, ep.AlarmQueues[r])
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(w, "Zonal domain %s (%s, three zones): %s\n", ep.Zonal.Domain, ep.Zonal.Region, ep.Zonal.OpenSearchURL)
+	fmt.Fprintf(w, "Zonal cluster (self-managed, %s, three zones, basic auth %s, password in SSM %s): %s\n",
+		ep.Zonal.Region, ep.Zonal.User, ep.Zonal.PasswordParameter, ep.Zonal.OpenSearchURL)
+	fmt.Fprintf(w, "Managed domain %s (%s, three zones, Multi-AZ with Standby, SigV4 es): %s\n", ep.Domain.Domain, ep.Domain.Region, ep.Domain.OpenSearchURL)
+	fmt.Fprintf(w, "OpenSearch requests are verified as AWS does: sign with key %s / %s (SigV4 aoss for collections, es for the domain).\n",
+		lab.AccessKeyID, lab.SecretAccessKey)
 	fmt.Fprintf(w, "Fault API: %s\n", ep.FaultAPI)
 	if rate > 0 {
 		fmt.Fprintf(w, "Producer: %g events/s to %s, following its Route 53 weights.\n", rate, lab.RecordName)

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"gopkg.in/yaml.v3"
 
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
@@ -493,6 +496,28 @@ func TestZonalFailoverAndRecover(t *testing.T) {
 	require.Contains(t, stepOf(res.Progress, "known_standby").Error, "nope is not a zone")
 	require.Equal(t, map[string]string{"us-east-1a": "w=1", "us-east-1b": "w=1", "us-east-1c": "w=0"}, zoneState(t))
 	recordHistory(t, workflows.OperationID("lab"), "zonal-recover-unknown-standby")
+
+	// Amazon OpenSearch Service moves a managed domain's zones itself: for an environment whose
+	// zonal cluster is the lab's managed domain, the runbook is refused when it loads, each
+	// zone-moving step named at its path:line:col, and nothing is touched.
+	domainBefore := sharedLab.Domain().ZoneStats()
+	managed, err := yaml.Marshal(sharedLab.ManagedDomainEnvironment("lab-managed"))
+	require.NoError(t, err)
+	envPath := filepath.Join(sharedRunbooks, "environments", "lab-managed.yaml")
+	require.NoError(t, os.WriteFile(envPath, managed, 0o644))
+	t.Cleanup(func() { _ = os.Remove(envPath) })
+	out, err := cli(t, "run", "zonal-failover", "--env", "lab-managed", "--param", "zone=us-east-1a", "--param", "auto_approve=true", "--as", "tester", "--json")
+	require.NoError(t, err)
+	var started struct {
+		WorkflowID string `json:"workflow_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &started))
+	res, err = followToEnd(t, started.WorkflowID)
+	require.Error(t, err)
+	require.Regexp(t, `zonal-failover\.yaml:[0-9]+:[0-9]+: step weigh_away: opensearch\.set_zone_weights needs a self_managed zonal cluster, but environment "lab-managed" has zonal\.kind managed \(\S+lab-managed\.yaml:[0-9]+:[0-9]+\)`, res.Error)
+	require.Contains(t, res.Error, "Amazon OpenSearch Service runs Multi-AZ with Standby itself")
+	require.Equal(t, map[string]string{"us-east-1a": "w=1", "us-east-1b": "w=1", "us-east-1c": "w=0"}, zoneState(t))
+	require.Equal(t, domainBefore, sharedLab.Domain().ZoneStats(), "nothing reached the managed domain")
 }
 
 func TestDemoDrillEndsWithNoMissingDocument(t *testing.T) {

@@ -53,8 +53,10 @@ type Options struct {
 	// static credentials.
 	LoadOptions []func(*config.LoadOptions) error
 	// LabCredentials sign requests to Regions with an endpoint override when the default chain
-	// finds no credentials: the lab accepts any signature, and a laptop running it has no AWS
-	// profile. Zero uses a fixed dummy key.
+	// finds no credentials (a laptop running the lab has no AWS profile), and always to one on
+	// this machine. Zero uses the lab's own key pair (internal/lab AccessKeyID and
+	// SecretAccessKey; a test keeps them equal): the lab's OpenSearch endpoints verify
+	// signatures as AWS does, with the secrets of the keys they know.
 	LabCredentials aws.Credentials
 	Logger         *slog.Logger
 }

@@ -31,10 +31,12 @@ type OpenSearchOptions struct {
 	Name string
 	// Endpoint is the collection's or domain's data endpoint; required.
 	Endpoint string
-	// Service is the SigV4 service: "aoss" for a Serverless collection, "es" for a managed domain.
+	// Service is the SigV4 service: "aoss" for a Serverless collection, "es" for a managed domain
+	// (runbook.SigningService of the Region's kind). It is required with AWS: there is no default
+	// here, because one that differs from the environment's would sign a collection for es.
 	Service string
 	// AWS, when set, signs every request with SigV4 using its credentials and Region. Nil sends
-	// unsigned requests (the lab).
+	// unsigned requests (a test twin without authentication).
 	AWS *aws.Config
 	// Transport is the base HTTP transport; nil uses a clone of http.DefaultTransport.
 	Transport http.RoundTripper
@@ -115,10 +117,12 @@ func NewOpenSearch(o OpenSearchOptions) (*OpenSearch, error) {
 		NodeStatsInterval:     -1,
 	}
 	if o.AWS != nil {
-		service := cmp.Or(o.Service, "es")
-		sg, err := awsv2.NewSignerWithService(*o.AWS, service)
+		if o.Service != "aoss" && o.Service != "es" {
+			return nil, fmt.Errorf("opensearch side %s: SigV4 service must be aoss (collection) or es (domain), got %q", o.Name, o.Service)
+		}
+		sg, err := awsv2.NewSignerWithService(*o.AWS, o.Service)
 		if err != nil {
-			return nil, fmt.Errorf("opensearch side %s: SigV4 signer for %s: %w", o.Name, service, err)
+			return nil, fmt.Errorf("opensearch side %s: SigV4 signer for %s: %w", o.Name, o.Service, err)
 		}
 		cfg.Signer = sg
 	}

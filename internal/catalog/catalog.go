@@ -82,6 +82,13 @@ type Spec struct {
 	IAM    []string `json:"iam,omitempty"`
 	Args   []Field  `json:"args"`
 	Result []Field  `json:"result"`
+
+	// ZonalKinds, when set, are the kinds of zonal cluster (an environment's zonal.kind) the
+	// entry can act on: the loader refuses a runbook that uses it with an environment whose zonal
+	// cluster is of another kind, before anything runs. ZonalIf names a bool argument that must
+	// be true for that to apply (an entry that acts on a Region's cluster unless told zonal).
+	ZonalKinds []string `json:"zonal_kinds,omitempty"`
+	ZonalIf    string   `json:"zonal_if,omitempty"`
 }
 
 // Bounds lists the arguments that bound the entry's run time; the loader copies them onto each

@@ -67,6 +67,7 @@ var actionResources = map[string]resourceKind{
 	"aoss:APIAccessAll":                aossData,
 	"es:DescribeDomain":                esDomains,
 	"es:DescribeDomainHealth":          esDomains,
+	"es:DescribeDomainNodes":           esDomains,
 	"es:ESHttpGet":                     esDomains,
 	"es:ESHttpPost":                    esDomains,
 	"es:ESHttpPut":                     esDomains,

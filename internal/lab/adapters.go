@@ -257,41 +257,64 @@ func (a aossBackend) Collections(context.Context) ([]awstwin.Collection, error) 
 	}}, nil
 }
 
-// ---- OpenSearch Service (the zonal domain) ----
+// ---- OpenSearch Service (the managed domain) ----
 
 type domainBackend struct{ l *Lab }
 
 // Each zone holds two data nodes and a dedicated master; every index has one copy per zone.
 const dataNodesPerZone = 2
 
+// Domains describes the managed domain twin. A zone's status follows the service's own routing
+// (weight 0 is the standby); a failed zone keeps its status and shows no available data nodes.
+// NotAvailable is reserved for what AWS means by it, "Unable to retrieve information"
+// (AvailabilityZoneInfo, https://docs.aws.amazon.com/opensearch-service/latest/APIReference/API_AvailabilityZoneInfo.html):
+// the lab answers it when the domain itself is unreachable (its Region impaired). What AWS
+// reports for a zone during a real zone failure is not documented; this is the lab's reading.
 func (d domainBackend) Domains(context.Context) ([]awstwin.Domain, error) {
-	zs := d.l.zonal.ZoneStats()
-	indices := len(d.l.zonal.Stats())
-	reachable := d.l.zonalGW.Reachable()
+	zs := d.l.domain.ZoneStats()
+	indices := len(d.l.domain.Stats())
+	reachable := d.l.domainGW.Reachable()
 	h := awstwin.DomainHealth{DomainState: "Active", MasterNode: "Available", TotalShards: indices * len(zs)}
+	var nodes []awstwin.DomainNode
 	var serving, standbyUp, masters int
 	for _, z := range zs {
 		zh := awstwin.ZoneHealth{Name: z.Zone, ConfiguredDataNodeCount: dataNodesPerZone, TotalShards: indices}
 		w, err := strconv.ParseFloat(z.Weight, 64)
 		up := z.Available && !z.Decommissioned && reachable
-		switch {
-		case !up:
-			zh.Status = "NotAvailable"
-			zh.TotalUnAssignedShards = indices
-		case err == nil && w == 0:
-			zh.Status = "StandBy"
-			standbyUp++
-		default:
-			zh.Status = "Active"
-			serving++
+		routed := "Active"
+		if err == nil && w == 0 {
+			routed = "StandBy"
 		}
+		zh.Status = routed
+		if !reachable {
+			zh.Status = "NotAvailable"
+		}
+		nodeStatus := routed
 		if up {
 			zh.AvailableDataNodeCount = dataNodesPerZone
 			masters++
+			if routed == "StandBy" {
+				standbyUp++
+			} else {
+				serving++
+			}
+		} else {
+			zh.TotalUnAssignedShards = indices
+			nodeStatus = "NotAvailable"
 		}
 		h.DataNodeCount += zh.AvailableDataNodeCount
 		h.TotalUnAssignedShards += zh.TotalUnAssignedShards
 		h.Zones = append(h.Zones, zh)
+		for i := 1; i <= dataNodesPerZone; i++ {
+			nodes = append(nodes, awstwin.DomainNode{ID: fmt.Sprintf("%s-data-%d", z.Zone, i), Type: "Data", AvailabilityZone: z.Zone,
+				InstanceType: "r6g.large.search", Status: nodeStatus, StorageType: "ebs", StorageSize: "100", VolumeType: "gp3"})
+		}
+		masterStatus := "Active"
+		if !up {
+			masterStatus = "NotAvailable"
+		}
+		nodes = append(nodes, awstwin.DomainNode{ID: z.Zone + "-master", Type: "Master", AvailabilityZone: z.Zone,
+			InstanceType: "m6g.large.search", Status: masterStatus, StorageType: "ebs", StorageSize: "20", VolumeType: "gp3"})
 	}
 	h.MasterEligibleNodeCount = masters
 	switch {
@@ -320,9 +343,9 @@ func (d domainBackend) Domains(context.Context) ([]awstwin.Domain, error) {
 	}
 	return []awstwin.Domain{{
 		ProcessingStatus: ps, Processing: ps != "" && ps != "Active" && ps != "Isolated", UpgradeProcessing: ps == "UpgradingEngineVersion",
-		Name: ZonalDomain, Endpoint: d.l.zonalGW.Addr(), EngineVersion: "OpenSearch_2.19",
+		Name: ZonalDomain, Endpoint: d.l.domainGW.Addr(), EngineVersion: "OpenSearch_2.19",
 		InstanceType: "r6g.large.search", InstanceCount: dataNodesPerZone * len(zs),
 		DedicatedMasterCount: len(zs), DedicatedMasterType: "m6g.large.search",
-		MultiAZWithStandby: true, AvailabilityZoneCount: len(zs), Health: h,
+		MultiAZWithStandby: true, AvailabilityZoneCount: len(zs), Health: h, Nodes: nodes,
 	}}, nil
 }

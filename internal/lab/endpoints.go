@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/switchyard-dr/switchyard/internal/runbook"
@@ -10,8 +11,10 @@ import (
 type Endpoints struct {
 	Regions  map[string]RegionEndpoints `json:"regions"`
 	FaultAPI string                     `json:"fault_api"`
-	// Zonal is the three-zone managed domain for zonal failover.
+	// Zonal is the three-zone self-managed cluster for zonal failover.
 	Zonal ZonalEndpoints `json:"zonal"`
+	// Domain is the three-zone managed domain, whose zones can only be watched.
+	Domain DomainEndpoints `json:"domain"`
 	// AlarmQueues are the URLs of the alarm event queue by Region.
 	AlarmQueues map[string]string `json:"alarm_queues"`
 }
@@ -26,8 +29,18 @@ type RegionEndpoints struct {
 	OpenSearchURL string `json:"opensearch_url"`
 }
 
-// ZonalEndpoints locate the zonal domain.
+// ZonalEndpoints locate the self-managed zonal cluster and say how to log in to it.
 type ZonalEndpoints struct {
+	OpenSearchURL string `json:"opensearch_url"`
+	Region        string `json:"region"`
+	// User logs in with basic auth; the password is the SecureString SSM parameter
+	// PasswordParameter in Region.
+	User              string `json:"user"`
+	PasswordParameter string `json:"password_parameter"`
+}
+
+// DomainEndpoints locate the managed domain.
+type DomainEndpoints struct {
 	OpenSearchURL string `json:"opensearch_url"`
 	Region        string `json:"region"`
 	Domain        string `json:"domain"`
@@ -36,7 +49,8 @@ type ZonalEndpoints struct {
 // Endpoints returns the lab's endpoints, with the ports actually bound.
 func (l *Lab) Endpoints() Endpoints {
 	ep := Endpoints{Regions: map[string]RegionEndpoints{}, AlarmQueues: map[string]string{}, FaultAPI: l.faultGW.URL(),
-		Zonal: ZonalEndpoints{OpenSearchURL: l.zonalGW.URL(), Region: l.opts.Primary, Domain: ZonalDomain}}
+		Zonal:  ZonalEndpoints{OpenSearchURL: l.zonalGW.URL(), Region: l.opts.Primary, User: ZonalUser, PasswordParameter: ZonalPasswordParameter},
+		Domain: DomainEndpoints{OpenSearchURL: l.domainGW.URL(), Region: l.opts.Primary, Domain: ZonalDomain}}
 	for _, name := range l.order {
 		rg := l.regions[name]
 		ep.Regions[name] = RegionEndpoints{AWSEndpoint: rg.awsGW.URL(), KafkaBootstrap: strings.Join(rg.cluster.Bootstrap(), ","),
@@ -73,8 +87,11 @@ func environment(o Options, ep Endpoints) *runbook.Environment {
 		Regions: map[string]runbook.RegionConfig{},
 		Traffic: &runbook.Traffic{HostedZoneID: HostedZoneID, RecordName: RecordName, RecordType: "CNAME", TTL: 5,
 			SetIdentifiers: map[string]string{}, Values: map[string]string{}},
-		Zonal: &runbook.Zonal{Endpoint: ep.Zonal.OpenSearchURL, Region: o.Primary, Kind: "managed", Domain: ZonalDomain, Attribute: "zone",
-			Zones: []string{o.Primary + "a", o.Primary + "b", o.Primary + "c"}},
+		// The zonal runbooks move zones, which only a self-managed cluster lets a client do; its
+		// password stays in SSM, where the lab put it.
+		Zonal: &runbook.Zonal{Endpoint: ep.Zonal.OpenSearchURL, Region: o.Primary, Kind: runbook.ClusterSelfManaged, Attribute: "zone",
+			Zones: []string{o.Primary + "a", o.Primary + "b", o.Primary + "c"},
+			Auth:  &runbook.ClusterAuth{Basic: &runbook.BasicAuth{Username: ZonalUser, Password: runbook.SecretSSM + ":" + ZonalPasswordParameter}}},
 		Slack: &runbook.Slack{Channel: "#switchyard-lab"},
 	}
 	for _, name := range []string{o.Primary, o.Secondary} {
@@ -88,12 +105,24 @@ func environment(o Options, ep Endpoints) *runbook.Environment {
 			KafkaBootstrap: strings.Split(e.KafkaBootstrap, ","), KafkaAuth: "none",
 			InboundReplicatorARN: replicatorARN(name, peerRole, role), ConsumerGroup: consumerGroup(role),
 			Pipeline: pipelineName(role), SubPipeline: SubPipeline,
-			OpenSearch: runbook.OpenSearch{Kind: "serverless", Collection: collectionName(role), Endpoint: e.OpenSearchURL},
+			OpenSearch: runbook.OpenSearch{Kind: runbook.ClusterServerless, Collection: collectionName(role), Endpoint: e.OpenSearchURL},
 			DLQBucket:  dlqBucket(name),
 			Alarms:     []string{alarmNotIngesting(name), alarmUnreachable(name)},
 		}
 		env.Traffic.SetIdentifiers[name] = name
 		env.Traffic.Values[name] = ingestHost(name)
 	}
+	return env
+}
+
+// ManagedDomainEnvironment is this lab's environment under another name, with the managed
+// domain as its zonal cluster: what an operator whose zones Amazon OpenSearch Service runs would
+// write. The zonal runbooks are refused for it when they load; opensearch.domain_status watches
+// its zones.
+func (l *Lab) ManagedDomainEnvironment(name string) *runbook.Environment {
+	env := l.Environment()
+	env.Name = name
+	env.Zonal = &runbook.Zonal{Endpoint: l.domainGW.URL(), Region: l.opts.Primary, Kind: runbook.ClusterManaged, Domain: ZonalDomain,
+		Attribute: "zone", Zones: slices.Clone(env.Zonal.Zones)}
 	return env
 }

@@ -355,7 +355,7 @@ func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
 		l.fmu.Unlock()
 		errs := []error{rg.cluster.SetReachable(!on), rg.osGW.SetReachable(!on)}
 		if f.Region == l.opts.Primary {
-			errs = append(errs, l.zonalGW.SetReachable(!on))
+			errs = append(errs, l.zonalGW.SetReachable(!on), l.domainGW.SetReachable(!on))
 		}
 		return errors.Join(errs...)
 	case FaultStopReplicator:
@@ -392,7 +392,9 @@ func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
 				share: f.Share, delay: time.Duration(f.Delay), lostAs: f.LostAs})
 		}
 	case FaultZoneOutage:
-		return l.zonal.SetZoneAvailable(f.Zone, !on)
+		// The zone's nodes of both three-zone clusters go down; the managed domain then
+		// activates its standby by itself.
+		return errors.Join(l.zonal.SetZoneAvailable(f.Zone, !on), l.domain.SetZoneAvailable(f.Zone, !on))
 	}
 	return nil
 }

@@ -111,6 +111,11 @@ func TestControlPlaneFaultsThroughTheFaultAPI(t *testing.T) {
 	require.Empty(t, list)
 }
 
+// A zone outage takes the zone's nodes down in both three-zone clusters. The managed domain
+// activates its standby itself (Multi-AZ with Standby), and DescribeDomainHealth shows it: the
+// failed zone becomes the standby with no data node available, and its status is StandBy, not
+// NotAvailable, which AWS reserves for "Unable to retrieve information". The self-managed
+// cluster moves nothing by itself: that is the zonal runbooks' job.
 func TestZoneOutageShowsInDomainHealth(t *testing.T) {
 	l := startTestLab(t, nil)
 	ctx := context.Background()
@@ -120,7 +125,7 @@ func TestZoneOutageShowsInDomainHealth(t *testing.T) {
 		require.NoError(t, err)
 		return h
 	}
-	require.Nil(t, l.Zonal().IndexDocs("application-logs-2026.11.22", [][]byte{[]byte(`{"timestamp":"2026-11-22T10:00:00Z","message":"hi"}`)}))
+	require.Nil(t, l.Domain().IndexDocs("application-logs-2026.11.22", [][]byte{[]byte(`{"timestamp":"2026-11-22T10:00:00Z","message":"hi"}`)}))
 	h := health()
 	require.Equal(t, estypes.DomainHealthGreen, h.ClusterHealth)
 	require.Equal(t, "3", aws.ToString(h.TotalShards), "one copy of the index per zone")
@@ -134,18 +139,32 @@ func TestZoneOutageShowsInDomainHealth(t *testing.T) {
 	require.NoError(t, err)
 	h = health()
 	require.Equal(t, estypes.DomainHealthYellow, h.ClusterHealth)
-	require.Equal(t, "1", aws.ToString(h.ActiveAvailabilityZoneCount))
+	require.Equal(t, "2", aws.ToString(h.ActiveAvailabilityZoneCount), "the standby zone was activated")
 	zones := h.EnvironmentInformation[0].AvailabilityZoneInformation
 	require.Equal(t, "us-east-1b", aws.ToString(zones[1].AvailabilityZoneName))
-	require.Equal(t, estypes.ZoneStatusNotAvailable, zones[1].ZoneStatus)
+	require.Equal(t, estypes.ZoneStatusStandBy, zones[1].ZoneStatus, "the failed zone is the standby now")
 	require.Equal(t, "0", aws.ToString(zones[1].AvailableDataNodeCount))
+	require.Equal(t, estypes.ZoneStatusActive, zones[2].ZoneStatus)
 	require.Equal(t, "1", aws.ToString(h.TotalUnAssignedShards))
+	nodes, err := es.DescribeDomainNodes(ctx, &opensearch.DescribeDomainNodesInput{DomainName: aws.String(ZonalDomain)})
+	require.NoError(t, err)
+	byZone := map[string][]estypes.NodeStatus{}
+	for _, n := range nodes.DomainNodesStatusList {
+		if n.NodeType == estypes.NodeTypeData {
+			byZone[aws.ToString(n.AvailabilityZone)] = append(byZone[aws.ToString(n.AvailabilityZone)], n.NodeStatus)
+		}
+	}
+	require.Equal(t, []estypes.NodeStatus{estypes.NodeStatusNotAvailable, estypes.NodeStatusNotAvailable}, byZone["us-east-1b"])
+	require.Equal(t, []estypes.NodeStatus{estypes.NodeStatusActive, estypes.NodeStatusActive}, byZone["us-east-1c"])
 	stats := l.Zonal().ZoneStats()
-	require.False(t, stats[1].Available, "the fault acts on the zonal twin itself")
+	require.False(t, stats[1].Available, "the fault acts on the self-managed cluster too")
+	require.Equal(t, "1.0", stats[1].Weight, "a self-managed cluster moves nothing by itself")
 
 	_, err = l.Heal(ctx, Fault{Kind: FaultZoneOutage, Zone: "us-east-1b"})
 	require.NoError(t, err)
-	require.Equal(t, estypes.DomainHealthGreen, health().ClusterHealth)
+	h = health()
+	require.Equal(t, estypes.DomainHealthGreen, h.ClusterHealth)
+	require.Equal(t, estypes.ZoneStatusStandBy, h.EnvironmentInformation[0].AvailabilityZoneInformation[1].ZoneStatus, "the service does not swap back")
 }
 
 func TestImpairRegionTakesItsDataAndControlPlaneAway(t *testing.T) {

@@ -3,18 +3,23 @@ package lab
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/require"
 )
@@ -58,6 +63,9 @@ func startTestLab(t testing.TB, tune func(*Options)) *Lab {
 	defer cancel()
 	l, err := Start(ctx, o)
 	require.NoError(t, err)
+	for r, e := range l.Endpoints().Regions {
+		collectionRegions.Store(strings.TrimPrefix(e.OpenSearchURL, "http://"), r)
+	}
 	t.Cleanup(l.Close)
 	return l
 }
@@ -105,6 +113,7 @@ func search(t testing.TB, url, path string, body any) map[string]any {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+path, bytes.NewReader(b))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	signAOSS(t, req, b)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -147,3 +156,27 @@ func sum(m map[string]int64) int64 {
 	}
 	return n
 }
+
+// signAOSS signs req for a lab collection as an AOSS client must: SigV4 for aoss with the lab's
+// key, and the payload's hash in x-amz-content-sha256. The Region is read from the collection's
+// port, which is the only thing that tells the lab's two collections apart.
+func signAOSS(t testing.TB, req *http.Request, body []byte) {
+	t.Helper()
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", hash)
+	creds := aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey}
+	require.NoError(t, v4.NewSigner().SignHTTP(req.Context(), creds, req, hash, "aoss", signRegion(req), time.Now()))
+}
+
+// signRegion is the Region of the collection req goes to, by its host (startTestLab records
+// them).
+func signRegion(req *http.Request) string {
+	if r, ok := collectionRegions.Load(req.URL.Host); ok {
+		return r.(string)
+	}
+	return east
+}
+
+// collectionRegions maps a collection's host:port to its Region, for signRegion.
+var collectionRegions sync.Map

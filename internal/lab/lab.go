@@ -2,7 +2,8 @@
 // each Region a Kafka cluster, an OpenSearch Ingestion pipeline, an OpenSearch Serverless
 // collection and a DLQ bucket; MSK Replicators both ways; Route 53 weighted records that steer
 // the producers; CloudWatch metrics and alarms that publish state changes to SQS; a three-zone
-// managed OpenSearch domain for zonal failover; and a fault API that breaks any of it on demand.
+// self-managed OpenSearch cluster for zonal failover and a three-zone managed domain whose zones
+// can only be watched; and a fault API that breaks any of it on demand.
 //
 // Why the lab exists: no real AWS is reachable from the team's machines or CI, and operators
 // want to rehearse disaster recovery on a laptop before they trust a tool with production. So
@@ -40,16 +41,28 @@
 //   - Metrics use the real namespaces, names and dimensions (AWS/Kafka by ReplicatorName in the
 //     target Region, AWS/OSIS by PipelineName, SumOffsetLag by consumer group); the collection
 //     probe, which has no AWS equivalent, is Switchyard/Lab CollectionReachable.
+//   - Every OpenSearch request is authenticated as its real counterpart does it: the collections
+//     and the managed domain verify SigV4 signatures (service aoss or es, the Region, the secret
+//     of a key the lab knows: [AccessKeyID] and Options.Credentials) and answer AWS's 403
+//     otherwise; the self-managed zonal cluster wants basic auth ([ZonalUser], whose password
+//     the lab keeps in SSM as [ZonalPasswordParameter], as an operator would). The lab's OSI
+//     pipelines sign their writes like OSI's pipeline role does.
 package lab
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/opensearch-project/opensearch-go/v4/signer/awsv2"
 
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/internal/lab/kafkatwin"
@@ -71,11 +84,31 @@ const (
 	roleSecondary = "secondary"
 )
 
+// The self-managed three-zone cluster the zonal runbooks move zones on, and its login: the user
+// ZonalUser, whose password is the SecureString parameter ZonalPasswordParameter in the primary
+// Region's SSM.
+const (
+	ZonalCluster           = "lab-zonal"
+	ZonalUser              = "switchyard"
+	ZonalPasswordParameter = "/switchyard/lab/zonal-opensearch-password"
+)
+
+// The key pair the lab knows besides Options.Credentials. Tools that reach the lab on this machine
+// sign with it (internal/awsclients' default lab credentials are the same pair; a test keeps them
+// equal), and so can a person: `curl --aws-sigv4 "aws:amz:us-east-1:aoss" --user
+// SWITCHYARDLAB:switchyard-lab ...`.
+const (
+	AccessKeyID     = "SWITCHYARDLAB"
+	SecretAccessKey = "switchyard-lab"
+)
+
 // Ports are the lab's listening ports on Options.Host.
 type Ports struct {
 	Primary, Secondary RegionPorts
-	// Zonal serves the three-zone managed OpenSearch domain.
+	// Zonal serves the three-zone self-managed OpenSearch cluster.
 	Zonal int
+	// Domain serves the three-zone managed domain's data plane.
+	Domain int
 	// FaultAPI serves the fault API and the lab's endpoints.
 	FaultAPI int
 }
@@ -91,6 +124,7 @@ func DefaultPorts() Ports {
 		Primary:   RegionPorts{AWS: 4510, Kafka: 9092, OpenSearch: 9200},
 		Secondary: RegionPorts{AWS: 4520, Kafka: 9093, OpenSearch: 9201},
 		Zonal:     9210,
+		Domain:    9211,
 		FaultAPI:  4500,
 	}
 }
@@ -146,6 +180,14 @@ type Options struct {
 	// 1000 records).
 	ReplicationLagThreshold int64
 
+	// Credentials are key pairs the lab's OpenSearch endpoints accept besides AccessKeyID (access
+	// key id to secret): the signatures are verified, so a client must sign with a pair the lab
+	// knows.
+	Credentials map[string]string
+	// ZonalPassword is the zonal cluster's password; "" means a random one, which the lab puts in
+	// SSM (ZonalPasswordParameter) where the environment's secret reference finds it.
+	ZonalPassword string
+
 	// Logger receives the lab's and the twins' logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -185,6 +227,7 @@ func (o Options) withDefaults() Options {
 	pick(&o.Ports.Secondary.Kafka, def.Secondary.Kafka)
 	pick(&o.Ports.Secondary.OpenSearch, def.Secondary.OpenSearch)
 	pick(&o.Ports.Zonal, def.Zonal)
+	pick(&o.Ports.Domain, def.Domain)
 	pick(&o.Ports.FaultAPI, def.FaultAPI)
 	o.PipelineStartDelay = orDur(o.PipelineStartDelay, 5*time.Second)
 	o.PipelineStopDelay = orDur(o.PipelineStopDelay, 3*time.Second)
@@ -209,7 +252,26 @@ func (o Options) withDefaults() Options {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.ZonalPassword == "" {
+		var b [12]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+		o.ZonalPassword = hex.EncodeToString(b[:])
+	}
 	return o
+}
+
+// secretOf returns the secret access key of a key pair the lab knows.
+func (o Options) secretOf(accessKeyID string) (string, bool) {
+	if accessKeyID == AccessKeyID {
+		return SecretAccessKey, true
+	}
+	s, ok := o.Credentials[accessKeyID]
+	return s, ok
+}
+
+// sigV4Auth is how the lab's collections and its managed domain authenticate in Region.
+func (o Options) sigV4Auth(region string) *opensearchtwin.Auth {
+	return &opensearchtwin.Auth{Region: region, Secrets: o.secretOf}
 }
 
 // Lab is a running twin. Its methods are safe for concurrent use.
@@ -225,6 +287,11 @@ type Lab struct {
 	faultGW *gatedServer
 	links   map[string]*kafkatwin.Link // by target Region: the inbound replicator's path to its source
 	router  *Route53Router
+
+	// zonal is the self-managed cluster the zonal runbooks act on; domain is the managed domain,
+	// whose zones are the service's business.
+	domain   *opensearchtwin.Cluster
+	domainGW *gatedServer
 
 	producer *Producer
 	monitor  *monitor
@@ -307,7 +374,8 @@ func (l *Lab) build() error {
 		if err != nil {
 			return fmt.Errorf("lab: %w", err)
 		}
-		rg.collection = opensearchtwin.New(opensearchtwin.Options{Name: collectionName(rg.role), Mode: opensearchtwin.ModeServerless, Logger: o.Logger})
+		rg.collection = opensearchtwin.New(opensearchtwin.Options{Name: collectionName(rg.role), Mode: opensearchtwin.ModeServerless,
+			Auth: o.sigV4Auth(name), Logger: o.Logger})
 		if rg.osGW, err = serveGated(o.Host, rg.ports.OpenSearch, rg.collection.Handler(), o.Logger); err != nil {
 			return fmt.Errorf("lab: collection %s in %s: %w", collectionName(rg.role), name, err)
 		}
@@ -317,8 +385,15 @@ func (l *Lab) build() error {
 		if err := l.twin.CreateQueue(name, AlarmQueue); err != nil {
 			return fmt.Errorf("lab: %w", err)
 		}
+		// OSI signs its writes with the pipeline role's credentials for aoss (sts_role_arn in the
+		// sink); the lab's pipelines sign with the lab's key.
+		sg, err := awsv2.NewSignerWithService(aws.Config{Region: name,
+			Credentials: credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, "")}, "aoss")
+		if err != nil {
+			return fmt.Errorf("lab: pipeline signer: %w", err)
+		}
 		rg.pipeline, err = kafkatwin.NewPipeline(kafkatwin.PipelineOptions{
-			Name: pipelineName(rg.role), Cluster: rg.cluster, GroupID: consumerGroup(rg.role), OpenSearchURL: rg.osGW.URL(),
+			Name: pipelineName(rg.role), Cluster: rg.cluster, GroupID: consumerGroup(rg.role), OpenSearchURL: rg.osGW.URL(), Signer: sg,
 			Region: name, DLQ: s3DLQ{twin: l.twin, region: name}, DLQBucket: dlqBucket(name),
 			StartDelay: o.PipelineStartDelay, StopDelay: o.PipelineStopDelay, Logger: o.Logger,
 		})
@@ -343,10 +418,19 @@ func (l *Lab) build() error {
 	}
 
 	zones := []string{o.Primary + "a", o.Primary + "b", o.Primary + "c"}
-	l.zonal = opensearchtwin.New(opensearchtwin.Options{Name: ZonalDomain, Mode: opensearchtwin.ModeManaged, Zones: zones, StandbyZone: zones[2], Logger: o.Logger})
+	l.zonal = opensearchtwin.New(opensearchtwin.Options{Name: ZonalCluster, Mode: opensearchtwin.ModeSelfManaged, Zones: zones, StandbyZone: zones[2],
+		Auth: &opensearchtwin.Auth{Users: map[string]string{ZonalUser: o.ZonalPassword}}, Logger: o.Logger})
 	var err error
 	if l.zonalGW, err = serveGated(o.Host, o.Ports.Zonal, l.zonal.Handler(), o.Logger); err != nil {
-		return fmt.Errorf("lab: zonal domain: %w", err)
+		return fmt.Errorf("lab: zonal cluster: %w", err)
+	}
+	if _, err := l.twin.PutParameter(o.Primary, ZonalPasswordParameter, o.ZonalPassword, "SecureString"); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	l.domain = opensearchtwin.New(opensearchtwin.Options{Name: ZonalDomain, Mode: opensearchtwin.ModeManaged, Zones: zones, StandbyZone: zones[2],
+		Auth: o.sigV4Auth(o.Primary), Logger: o.Logger})
+	if l.domainGW, err = serveGated(o.Host, o.Ports.Domain, l.domain.Handler(), o.Logger); err != nil {
+		return fmt.Errorf("lab: managed domain: %w", err)
 	}
 
 	for _, name := range l.order {
@@ -466,8 +550,10 @@ func (l *Lab) Close() {
 				rg.cluster.Close()
 			}
 		}
-		if l.zonalGW != nil {
-			l.zonalGW.Close()
+		for _, gw := range []*gatedServer{l.zonalGW, l.domainGW} {
+			if gw != nil {
+				gw.Close()
+			}
 		}
 		l.log.Info("lab stopped")
 	})
@@ -512,8 +598,12 @@ func (l *Lab) InboundReplicator(regionName string) *kafkatwin.Replicator {
 	return l.mustRegion(regionName).inbound
 }
 
-// Zonal returns the three-zone managed domain twin.
+// Zonal returns the three-zone self-managed cluster twin the zonal runbooks act on.
 func (l *Lab) Zonal() *opensearchtwin.Cluster { return l.zonal }
+
+// Domain returns the three-zone managed domain twin: it refuses the zone APIs, as Amazon
+// OpenSearch Service does, and moves its standby zone itself.
+func (l *Lab) Domain() *opensearchtwin.Cluster { return l.domain }
 
 // Producer returns the lab's producer, nil when Options.ProducerRate is 0.
 func (l *Lab) Producer() *Producer { return l.producer }

@@ -17,7 +17,7 @@ func TestDefaultEnvironmentIsLabYAML(t *testing.T) {
 	file, err := runbook.LoadEnvironmentFile("../../runbooks/environments/lab.yaml")
 	require.NoError(t, err)
 	got := DefaultEnvironment()
-	file.Pos = runbook.Pos{}
+	file.Pos, file.Zonal.KindPos = runbook.Pos{}, runbook.Pos{}
 	require.Equal(t, file.Regions, got.Regions, "Region fields")
 	require.Equal(t, file.Traffic, got.Traffic)
 	require.Equal(t, file.Zonal, got.Zonal)

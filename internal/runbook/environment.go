@@ -1,5 +1,11 @@
 package runbook
 
+import (
+	"cmp"
+	"fmt"
+	"strings"
+)
+
 // Environment binds generic runbooks to one deployment: which Regions, which MSK clusters,
 // replicators, pipelines, collections and DNS records, and who may approve. It lives in
 // runbooks/environments/<name>.yaml.
@@ -58,15 +64,49 @@ type RegionConfig struct {
 	Alarms []string `yaml:"alarms,omitempty" json:"alarms,omitempty"`
 }
 
+// Kinds of OpenSearch cluster an environment names.
+const (
+	// ClusterServerless is an Amazon OpenSearch Serverless collection, signed with SigV4 for
+	// service aoss.
+	ClusterServerless = "serverless"
+	// ClusterManaged is an Amazon OpenSearch Service domain, signed with SigV4 for service es.
+	ClusterManaged = "managed"
+	// ClusterSelfManaged is OpenSearch its owner runs, reached with basic auth or a TLS client
+	// certificate; only such a cluster lets a client move zones (weighted shard routing, zonal
+	// decommission).
+	ClusterSelfManaged = "self_managed"
+)
+
+// SigningService is the SigV4 service name requests to a cluster of kind are signed for: aoss
+// for a collection, es for a domain, "" for a self-managed cluster (not signed). AWS refuses a
+// request signed for the other service with 403.
+func SigningService(kind string) string {
+	switch kind {
+	case ClusterServerless:
+		return "aoss"
+	case ClusterManaged:
+		return "es"
+	}
+	return ""
+}
+
 // OpenSearch names a collection (serverless) or a domain (managed) and its data endpoint.
 type OpenSearch struct {
-	// Kind is "serverless" (SigV4 service aoss) or "managed" (service es).
-	Kind         string `yaml:"kind" json:"kind"`
+	// Kind is "serverless" (SigV4 service aoss, the default) or "managed" (service es); read it
+	// with ClusterKind.
+	Kind         string `yaml:"kind,omitempty" json:"kind,omitempty"`
 	Endpoint     string `yaml:"endpoint" json:"endpoint"`
 	CollectionID string `yaml:"collection_id,omitempty" json:"collection_id,omitempty"`
 	Collection   string `yaml:"collection,omitempty" json:"collection,omitempty"`
 	Domain       string `yaml:"domain,omitempty" json:"domain,omitempty"`
 }
+
+// ClusterKind is the kind of the Region's OpenSearch: Kind, or serverless when the file leaves
+// it out (the architecture Switchyard protects puts collections in both Regions). Everything that
+// depends on the kind — the signing service of the activities and of backfill verification,
+// which control-plane API describes it — asks here, so a collection without kind is signed for
+// aoss everywhere.
+func (o OpenSearch) ClusterKind() string { return cmp.Or(o.Kind, ClusterServerless) }
 
 // Traffic says how producers are steered between Regions: Route 53 weighted records.
 type Traffic struct {
@@ -81,13 +121,111 @@ type Traffic struct {
 }
 
 // Zonal describes a three-zone OpenSearch cluster for zonal failover (Multi-AZ with standby).
+//
+// Moving reads and writes between zones (weighted shard routing, zonal decommission) is only
+// possible on a self-managed cluster: Amazon OpenSearch Service runs Multi-AZ with Standby itself
+// and refuses those APIs to customers, so on a managed domain zones can only be watched
+// (DescribeDomainHealth, DescribeDomainNodes). The zonal runbooks therefore need kind
+// self_managed, with Auth or a client certificate in TLS: such a cluster is not reached with
+// SigV4.
 type Zonal struct {
-	Endpoint  string   `yaml:"endpoint" json:"endpoint"`
-	Region    string   `yaml:"region" json:"region"`
-	Kind      string   `yaml:"kind,omitempty" json:"kind,omitempty"`
+	Endpoint string `yaml:"endpoint" json:"endpoint"`
+	Region   string `yaml:"region" json:"region"`
+	// Kind is "self_managed" or "managed" (the default); read it with ClusterKind.
+	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	// Domain is the managed domain's name (kind managed only).
 	Domain    string   `yaml:"domain,omitempty" json:"domain,omitempty"`
 	Attribute string   `yaml:"attribute,omitempty" json:"attribute,omitempty"`
 	Zones     []string `yaml:"zones" json:"zones"`
+	// Auth is how a self-managed cluster is logged in to (kind self_managed only).
+	Auth *ClusterAuth `yaml:"auth,omitempty" json:"auth,omitempty"`
+	// TLS holds the CA that signed a self-managed cluster's certificate and the client
+	// certificate it may require (kind self_managed only).
+	TLS *ClusterTLS `yaml:"tls,omitempty" json:"tls,omitempty"`
+
+	// KindPos is where kind was written (the zonal mapping when it was not), for messages that
+	// refuse a runbook because of it; set by the loader.
+	KindPos Pos `yaml:"-" json:"-"`
+}
+
+// ClusterKind is the zonal cluster's kind: Kind, or managed when the file leaves it out, so an
+// environment written before self_managed existed keeps meaning what it meant — and the zonal
+// runbooks are refused for it rather than failing against AWS halfway.
+func (z *Zonal) ClusterKind() string { return cmp.Or(z.Kind, ClusterManaged) }
+
+// ClusterAuth is how Switchyard logs in to a self-managed cluster. Environment files are
+// committed, so they hold references to secrets, never the secrets.
+type ClusterAuth struct {
+	// Basic is HTTP basic auth: a user of the cluster's security plugin.
+	Basic *BasicAuth `yaml:"basic,omitempty" json:"basic,omitempty"`
+}
+
+// BasicAuth names a user and where its password is kept.
+type BasicAuth struct {
+	// Username is the user name, written out or as a secret reference.
+	Username string `yaml:"username" json:"username"`
+	// Password is a secret reference (env:VAR, file:/path or ssm:/parameter), never the
+	// password.
+	Password string `yaml:"password" json:"password"`
+}
+
+// ClusterTLS configures TLS to a self-managed cluster: the files are read by the worker.
+type ClusterTLS struct {
+	// CAFile is a PEM bundle of the CAs that signed the cluster's certificate; empty means the
+	// system's roots.
+	CAFile string `yaml:"ca_file,omitempty" json:"ca_file,omitempty"`
+	// CertFile and KeyFile are a PEM client certificate and its key, for clusters that
+	// authenticate clients by certificate; both or neither.
+	CertFile string `yaml:"cert_file,omitempty" json:"cert_file,omitempty"`
+	KeyFile  string `yaml:"key_file,omitempty" json:"key_file,omitempty"`
+}
+
+// ClientCertificate reports whether a client certificate is configured.
+func (t *ClusterTLS) ClientCertificate() bool { return t != nil && t.CertFile != "" && t.KeyFile != "" }
+
+// Secret reference schemes.
+const (
+	SecretEnv  = "env"  // env:NAME, a variable of the worker's environment
+	SecretFile = "file" // file:/path, a file the worker reads (a mounted secret)
+	SecretSSM  = "ssm"  // ssm:/name, a SecureString parameter, read decrypted in the cluster's Region
+)
+
+// SecretRef is where a secret is kept: Scheme is env, file or ssm, Name the variable, path or
+// parameter name.
+type SecretRef struct {
+	Scheme, Name string
+}
+
+func (r SecretRef) String() string { return r.Scheme + ":" + r.Name }
+
+// IsSecretRef reports whether s is written as a secret reference (scheme:name with a known
+// scheme), which is how a username that is itself kept secret is told from a plain one.
+func IsSecretRef(s string) bool {
+	scheme, _, ok := strings.Cut(s, ":")
+	return ok && (scheme == SecretEnv || scheme == SecretFile || scheme == SecretSSM)
+}
+
+// ParseSecretRef reads env:NAME, file:/path or ssm:/name.
+func ParseSecretRef(s string) (SecretRef, error) {
+	scheme, name, ok := strings.Cut(s, ":")
+	if !ok || !IsSecretRef(s) {
+		return SecretRef{}, fmt.Errorf("%q is not a secret reference: write env:VARIABLE, file:/path or ssm:/parameter-name", redact(s))
+	}
+	if strings.TrimSpace(name) == "" || strings.TrimSpace(name) != name {
+		return SecretRef{}, fmt.Errorf("secret reference %q names nothing after %q", s, scheme+":")
+	}
+	if scheme == SecretFile && !strings.HasPrefix(name, "/") {
+		return SecretRef{}, fmt.Errorf("secret reference %q: a file must be an absolute path", s)
+	}
+	return SecretRef{Scheme: scheme, Name: name}, nil
+}
+
+// redact shows the shape of what may be a secret written inline without repeating it.
+func redact(s string) string {
+	if len(s) <= 2 {
+		return strings.Repeat("*", len(s))
+	}
+	return s[:1] + strings.Repeat("*", min(len(s)-1, 8))
 }
 
 // Slack holds where a run's messages go.

@@ -51,6 +51,20 @@ type Domain struct {
 	// Processing and UpgradeProcessing. Creating reports Created false, Deleting Deleted true.
 	ProcessingStatus string
 	Health           DomainHealth
+	// Nodes are what DescribeDomainNodes lists.
+	Nodes []DomainNode
+}
+
+// DomainNode mirrors opensearch types.DomainNodesStatus.
+type DomainNode struct {
+	ID               string
+	Type             string // Data, Master, Warm, Ultrawarm
+	AvailabilityZone string
+	InstanceType     string
+	Status           string // Active, StandBy, NotAvailable
+	StorageType      string // ebs, instance
+	StorageSize      string // GiB
+	VolumeType       string // gp2, gp3, ...; data nodes with EBS only
 }
 
 // DomainHealth mirrors opensearch DescribeDomainHealthOutput.
@@ -115,6 +129,7 @@ func esService() *service {
 			"ListDomainNames":      esListDomainNames,
 			"DescribeDomain":       esDescribeDomain,
 			"DescribeDomainHealth": esDescribeDomainHealth,
+			"DescribeDomainNodes":  esDescribeDomainNodes,
 		},
 		throttle: apiError{Status: http.StatusTooManyRequests, Code: "ThrottlingException", Message: "Rate exceeded"},
 		internal: apiError{Status: http.StatusInternalServerError, Code: "InternalException", Receiver: true},
@@ -133,6 +148,9 @@ func resolveES(c *call) *apiError {
 			return nil
 		case len(seg) == 5 && seg[1] == "opensearch" && seg[2] == "domain" && seg[4] == "health":
 			c.op, c.labels = "DescribeDomainHealth", seg[3:4]
+			return nil
+		case len(seg) == 5 && seg[1] == "opensearch" && seg[2] == "domain" && seg[4] == "nodes":
+			c.op, c.labels = "DescribeDomainNodes", seg[3:4]
 			return nil
 		}
 	}
@@ -276,4 +294,28 @@ func esDescribeDomainHealth(c *call) error {
 		out["EnvironmentInformation"] = []map[string]any{{"AvailabilityZoneInformation": zones}}
 	}
 	return c.replyJSON(out)
+}
+
+// esDescribeDomainNodes answers GET /2021-01-01/opensearch/domain/{DomainName}/nodes with
+// DomainNodesStatusList, the per-node view (zone, type, Active/StandBy/NotAvailable) of
+// https://docs.aws.amazon.com/opensearch-service/latest/APIReference/API_DescribeDomainNodes.html.
+func esDescribeDomainNodes(c *call) error {
+	d, err := esFind(c, c.labels[0])
+	if err != nil {
+		return err
+	}
+	nodes := make([]map[string]any, 0, len(d.Nodes))
+	for _, n := range d.Nodes {
+		nodes = append(nodes, dropNil(map[string]any{
+			"NodeId":            n.ID,
+			"NodeType":          n.Type,
+			"AvailabilityZone":  n.AvailabilityZone,
+			"InstanceType":      n.InstanceType,
+			"NodeStatus":        n.Status,
+			"StorageType":       omitEmpty(n.StorageType),
+			"StorageVolumeType": omitEmpty(n.VolumeType),
+			"StorageSize":       omitEmpty(n.StorageSize),
+		}))
+	}
+	return c.replyJSON(map[string]any{"DomainNodesStatusList": nodes})
 }

@@ -22,6 +22,11 @@ const (
 	// ModeServerless is an OpenSearch Serverless collection: no _cluster APIs, no scroll, no
 	// GET /, and (for TIMESERIES and VECTORSEARCH collections) no custom document ids.
 	ModeServerless Mode = "serverless"
+	// ModeSelfManaged is OpenSearch run by its owner (on EC2, Kubernetes, ...): every API a
+	// managed domain has, plus the zone APIs (weighted shard routing, zonal decommission) that
+	// Amazon OpenSearch Service keeps to itself. With Options.Auth it authenticates as the
+	// security plugin does, with HTTP basic auth.
+	ModeSelfManaged Mode = "self_managed"
 )
 
 // CollectionType is an OpenSearch Serverless collection type.
@@ -42,14 +47,19 @@ type Options struct {
 	Mode Mode
 	// CollectionType applies to ModeServerless; "" means CollectionTimeSeries, as in the sample.
 	CollectionType CollectionType
-	// Zones names the Availability Zones of a managed domain. nil means a single zone; two or
-	// more enable the zone awareness APIs (weighted routing, decommission) and per-zone read
-	// routing — three is Multi-AZ with standby.
+	// Zones names the Availability Zones of a domain or a self-managed cluster. nil means a
+	// single zone; two or more enable zone awareness and per-zone read routing — three is
+	// Multi-AZ with standby. A self-managed cluster serves the zone APIs (weighted routing,
+	// decommission) to clients; a managed domain refuses them, as Amazon OpenSearch Service
+	// does, and activates its standby zone itself when an active zone fails.
 	Zones []string
-	// StandbyZone, with Zones, starts the domain the way Multi-AZ with standby runs: weighted
+	// StandbyZone, with Zones, starts the cluster the way Multi-AZ with standby runs: weighted
 	// routing already set (_version 0) with weight 0 on this zone and 1 on the others. "" means
 	// no weights until a client PUTs them.
 	StandbyZone string
+	// Auth, when set, authenticates every request: SigV4 for a collection ("aoss") or a domain
+	// ("es"), basic auth for a self-managed cluster. nil lets every request in.
+	Auth *Auth
 	// DecommissionDuration is how long a zone decommission takes to walk INIT → DRAINING →
 	// IN_PROGRESS → SUCCESSFUL; 0 means 3s. Real domains take minutes; drills want seconds.
 	DecommissionDuration time.Duration
@@ -98,7 +108,7 @@ func New(opts Options) *Cluster {
 	if opts.Mode == "" {
 		opts.Mode = ModeManaged
 	}
-	if opts.Mode != ModeManaged && opts.Mode != ModeServerless {
+	if opts.Mode != ModeManaged && opts.Mode != ModeServerless && opts.Mode != ModeSelfManaged {
 		panic(fmt.Sprintf("opensearchtwin: unknown mode %q", opts.Mode))
 	}
 	if opts.Mode == ModeServerless && opts.CollectionType == "" {
@@ -164,8 +174,8 @@ func New(opts Options) *Cluster {
 // Name returns the cluster or collection name.
 func (c *Cluster) Name() string { return c.opts.Name }
 
-// Handler returns the REST API. Serve it with httptest.NewServer or an http.Server; SigV4
-// headers are accepted and ignored (authentication is the lab's gateway's business).
+// Handler returns the REST API. Serve it with httptest.NewServer or an http.Server. With
+// Options.Auth it authenticates every request first (see [Auth]); without, it lets any in.
 func (c *Cluster) Handler() http.Handler { return c.handler }
 
 // SetAvailable impairs (false) or restores (true) the whole endpoint. While impaired every

@@ -1,5 +1,6 @@
 // Package opensearchtwin is the lab's stand-in for one OpenSearch endpoint: an Amazon OpenSearch
-// Service domain or an OpenSearch Serverless (AOSS) collection, served over HTTP in-process.
+// Service domain, an OpenSearch Serverless (AOSS) collection or a self-managed OpenSearch
+// cluster, served over HTTP in-process.
 //
 // Why a twin rather than a mock: the runbook engine verifies failover and backfill by asking
 // OpenSearch real questions — document counts per time bucket, PIT + search_after scans sorted
@@ -29,6 +30,14 @@
 //     SUCCESSFUL, and per-search zone selection by smooth weighted round robin that fails open
 //     to a weight-0 standby zone when every weighted zone is down. [Cluster.ZoneStats] shows
 //     where reads went. Every zone holds a full copy of the data; zones are routing decisions.
+//     Only a self-managed cluster lets clients call the zone APIs: a managed domain answers
+//     them 401 "Your request: '…' is not allowed." and activates its standby zone itself when
+//     an active zone fails, as Amazon OpenSearch Service does.
+//   - Authentication (Options.Auth), before anything else answers: collections and domains
+//     verify every request's SigV4 signature (service aoss or es, the Region, the secret of a
+//     key the lab knows, and for AOSS the x-amz-content-sha256 header) and refuse with each
+//     service's 403 body; a self-managed cluster wants HTTP basic auth, as the security plugin
+//     does, and answers 401 with a Basic challenge.
 //   - Impairment: [Cluster.SetAvailable] (whole endpoint, 503 cluster_block_exception) and
 //     [Cluster.SetZoneAvailable].
 //
@@ -39,6 +48,9 @@
 // that depends on them knows): the body AOSS returns for APIs it does not offer (_cluster/*,
 // scroll) — the twin answers 404 with a resource_not_found_exception body; GET / on AOSS is
 // answered 404 with an empty body, as reported in opensearch-project/OpenSearch-Dashboards#5707;
+// the 403 bodies of AOSS and of a domain for each way a signature fails (taken from reports of
+// real responses, cited in auth.go; AOSS says the same thing for every failure); the lab's
+// managed domain activating its standby at once where AWS takes under a minute;
 // the twin models no cluster-manager quorum (writes succeed while any zone is available); PIT
 // deletion of an unknown id reports successful=false rather than failing.
 package opensearchtwin

@@ -29,7 +29,8 @@ type response struct {
 	status  int
 	body    []byte
 	ctype   string
-	release func() // returns body's buffer to its pool once written
+	header  http.Header // extra headers (a refusal's challenge or request id)
+	release func()      // returns body's buffer to its pool once written
 }
 
 // bufPool recycles search response buffers: a 10,000-hit page is several MiB, and growing a
@@ -56,10 +57,23 @@ const jsonType = "application/json; charset=UTF-8"
 
 func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", jsonType)
+	// The raw body is what a signature covers; readBody below decompresses it.
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		e := errBadRequest("parse_exception", "failed to read request body: %v", err)
+		writeResp(w, r, response{status: e.status, body: e.body()})
+		return
+	}
+	// The front door authenticates before anything else answers, a blocked cluster included.
+	if refusal := c.authenticate(r, raw); refusal != nil {
+		writeResp(w, r, *refusal)
+		return
+	}
 	if !c.available.Load() {
 		writeResp(w, r, response{status: 503, body: errUnavailable().body()})
 		return
 	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
 	body, err := readBody(r)
 	if err != nil {
 		e := errBadRequest("parse_exception", "failed to read request body: %v", err)
@@ -71,6 +85,11 @@ func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	var segs []string
 	if trimmed != "" {
 		segs = strings.Split(trimmed, "/")
+	}
+	if c.opts.Mode == ModeManaged && isZoneAPI(segs) {
+		c.log.Debug("zone API refused on a managed domain", "method", r.Method, "path", path)
+		writeResp(w, r, zoneAPIRefused(path))
+		return
 	}
 	req := &request{method: r.Method, path: path, segs: segs, params: r.URL.Query(), body: body, start: time.Now()}
 	resp, aerr := c.route(req)
@@ -96,6 +115,9 @@ func (c *Cluster) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func writeResp(w http.ResponseWriter, r *http.Request, resp response) {
 	if resp.ctype != "" {
 		w.Header().Set("Content-Type", resp.ctype)
+	}
+	for k, vs := range resp.header {
+		w.Header()[k] = vs
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
 	w.WriteHeader(resp.status)

@@ -2,6 +2,7 @@ package opensearchtwin_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -166,15 +167,15 @@ func TestExplicitMappingAndDocuments(t *testing.T) {
 }
 
 // TestSigV4SignedClient drives the twin with a client that signs every request (service "aoss"
-// for a collection, "es" for a domain), as the runbook engine's clients do: the twin accepts the
-// signature headers and leaves authentication to the lab's gateway.
+// for a collection, "es" for a domain), as the runbook engine's clients do, and the twin verifies
+// each signature with the secret of the key.
 func TestSigV4SignedClient(t *testing.T) {
 	for _, tc := range []struct {
 		mode    opensearchtwin.Mode
 		service string
 	}{{opensearchtwin.ModeServerless, "aoss"}, {opensearchtwin.ModeManaged, "es"}} {
 		t.Run(tc.service, func(t *testing.T) {
-			c := opensearchtwin.New(opensearchtwin.Options{Mode: tc.mode, Logger: quietLogger()})
+			c := opensearchtwin.New(opensearchtwin.Options{Mode: tc.mode, Logger: quietLogger(), Auth: labAuth()})
 			var mu sync.Mutex
 			var auth, sha []string
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -185,17 +186,7 @@ func TestSigV4SignedClient(t *testing.T) {
 				c.Handler().ServeHTTP(w, r)
 			}))
 			defer srv.Close()
-			creds := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-				return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "secret", Source: "test"}, nil
-			})
-			sig, err := awsv2.NewSignerWithService(aws.Config{Region: "us-east-1", Credentials: creds}, tc.service)
-			if err != nil {
-				t.Fatalf("signer: %v", err)
-			}
-			client, err := opensearchapi.NewClient(opensearchapi.Config{Client: opensearch.Config{Addresses: []string{srv.URL}, Signer: sig, DisableRetry: true}})
-			if err != nil {
-				t.Fatalf("client: %v", err)
-			}
+			client := signedClient(t, srv.URL, tc.service, "secret")
 			resp, err := client.Bulk(context.Background(), opensearchapi.BulkReq{Index: day1, Body: strings.NewReader("{\"index\":{}}\n{\"a\":1}\n")})
 			if err != nil || resp.Errors {
 				t.Fatalf("signed bulk: %v", err)
@@ -212,5 +203,176 @@ func TestSigV4SignedClient(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func labAuth() *opensearchtwin.Auth {
+	return &opensearchtwin.Auth{Region: "us-east-1", Secrets: func(k string) (string, bool) { return "secret", k == "AKIDEXAMPLE" }}
+}
+
+// signedClient signs with AKIDEXAMPLE and secret for service in us-east-1.
+func signedClient(t *testing.T, url, service, secret string) *opensearchapi.Client {
+	t.Helper()
+	creds := aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+		return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: secret, Source: "test"}, nil
+	})
+	sig, err := awsv2.NewSignerWithService(aws.Config{Region: "us-east-1", Credentials: creds}, service)
+	if err != nil {
+		t.Fatalf("signer: %v", err)
+	}
+	client, err := opensearchapi.NewClient(opensearchapi.Config{Client: opensearch.Config{Addresses: []string{url}, Signer: sig, DisableRetry: true}})
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	return client
+}
+
+// send makes one request through client and returns the status, the body and the headers.
+func send(t *testing.T, client *opensearchapi.Client, method, url, body string, hdr map[string]string) (int, string, http.Header) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	var resp *http.Response
+	if client == nil {
+		resp, err = http.DefaultClient.Do(req)
+	} else {
+		resp, err = client.Client.Perform(req)
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// TestEndpointsRefuseAsAWSDoes: every OpenSearch request is authenticated the way its flavour's
+// front door does it, and refused in that flavour's words. An unsigned request, one signed for
+// the other service (es on a collection, aoss on a domain) and one signed with a wrong secret
+// get 403; a self-managed cluster wants basic auth and answers 401.
+func TestEndpointsRefuseAsAWSDoes(t *testing.T) {
+	serve := func(o opensearchtwin.Options) string {
+		o.Logger = quietLogger()
+		srv := httptest.NewServer(opensearchtwin.New(o).Handler())
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	aoss := "{\"status\":403,\"request-id\":\""
+	aossTail := "\",\"error\":{\"reason\":\"403 Forbidden\",\"type\":\"Forbidden\"}}"
+
+	coll := serve(opensearchtwin.Options{Mode: opensearchtwin.ModeServerless, Auth: labAuth()})
+	for name, cl := range map[string]*opensearchapi.Client{
+		"unsigned": nil, "signed for es": signedClient(t, coll, "es", "secret"), "wrong secret": signedClient(t, coll, "aoss", "guess"),
+	} {
+		status, body, hdr := send(t, cl, "GET", coll+"/_cat/indices", "", nil)
+		if status != 403 || !strings.HasPrefix(body, aoss) || !strings.HasSuffix(body, aossTail) || hdr.Get("X-Request-Id") == "" ||
+			!strings.Contains(body, hdr.Get("X-Request-Id")) {
+			t.Errorf("collection, %s: %d %s %v", name, status, body, hdr)
+		}
+	}
+	if status, body, _ := send(t, signedClient(t, coll, "aoss", "secret"), "GET", coll+"/_cat/indices?format=json", "", nil); status != 200 {
+		t.Errorf("collection, signed for aoss: %d %s", status, body)
+	}
+
+	dom := serve(opensearchtwin.Options{Mode: opensearchtwin.ModeManaged, Auth: labAuth(), Zones: threeZones, StandbyZone: "us-east-1c"})
+	for _, tc := range []struct {
+		name   string
+		client *opensearchapi.Client
+		method string
+		want   string
+	}{
+		{"unsigned", nil, "GET", `{"Message":"User: anonymous is not authorized to perform: es:ESHttpGet"}`},
+		{"unsigned PUT", nil, "PUT", `{"Message":"User: anonymous is not authorized to perform: es:ESHttpPut"}`},
+		{"signed for aoss", signedClient(t, dom, "aoss", "secret"), "GET", `{"message":"Credential should be scoped to correct service: 'es'. "}`},
+		{"wrong secret", signedClient(t, dom, "es", "guess"), "GET", `{"message":"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}`},
+	} {
+		body := ""
+		if tc.method == "PUT" {
+			body = "{}"
+		}
+		status, got, _ := send(t, tc.client, tc.method, dom+"/idx", body, map[string]string{"Content-Type": "application/json"})
+		if status != 403 || got != tc.want {
+			t.Errorf("domain, %s: %d %s", tc.name, status, got)
+		}
+	}
+	esClient := signedClient(t, dom, "es", "secret")
+	if status, body, _ := send(t, esClient, "GET", dom+"/_cluster/health", "", nil); status != 200 {
+		t.Errorf("domain, signed for es: %d %s", status, body)
+	}
+	// Amazon OpenSearch Service keeps the zone APIs to itself: a signed customer gets 401.
+	for _, path := range []string{"/_cluster/routing/awareness/zone/weights", "/_cluster/decommission/awareness/zone/_status"} {
+		status, body, _ := send(t, esClient, "GET", dom+path, "", nil)
+		if want := `{"Message":"Your request: '` + path + `' is not allowed."}`; status != 401 || body != want {
+			t.Errorf("domain GET %s: %d %s", path, status, body)
+		}
+	}
+	status, body, _ := send(t, esClient, "PUT", dom+"/_cluster/decommission/awareness/zone/us-east-1a", "", nil)
+	if status != 401 || !strings.Contains(body, "is not allowed") {
+		t.Errorf("domain PUT decommission: %d %s", status, body)
+	}
+
+	self := serve(opensearchtwin.Options{Mode: opensearchtwin.ModeSelfManaged, Auth: &opensearchtwin.Auth{Users: map[string]string{"switchyard": "pw"}},
+		Zones: threeZones, StandbyZone: "us-east-1c"})
+	for name, hdr := range map[string]map[string]string{
+		"no credentials": nil, "wrong password": {"Authorization": "Basic c3dpdGNoeWFyZDpub3Bl"}, "SigV4 only": {"Authorization": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261121/us-east-1/es/aws4_request, SignedHeaders=host, Signature=00"},
+	} {
+		status, body, h := send(t, nil, "GET", self+"/_cluster/routing/awareness/zone/weights", "", hdr)
+		if status != 401 || body != "Unauthorized" || h.Get("WWW-Authenticate") != `Basic realm="OpenSearch Security"` {
+			t.Errorf("self-managed, %s: %d %s %v", name, status, body, h)
+		}
+	}
+	req, _ := http.NewRequest("GET", self+"/_cluster/routing/awareness/zone/weights", nil)
+	req.SetBasicAuth("switchyard", "pw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"us-east-1c":"0.0"`) {
+		t.Errorf("self-managed with basic auth: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestManagedDomainActivatesItsStandby: on a managed domain the service, not the customer, moves
+// reads when an active zone fails — the standby zone takes its weight.
+func TestManagedDomainActivatesItsStandby(t *testing.T) {
+	c := opensearchtwin.New(opensearchtwin.Options{Mode: opensearchtwin.ModeManaged, Zones: threeZones, StandbyZone: "us-east-1c", Logger: quietLogger()})
+	weights := func() map[string]string {
+		out := map[string]string{}
+		for _, z := range c.ZoneStats() {
+			out[z.Zone] = z.Weight
+		}
+		return out
+	}
+	if err := c.SetZoneAvailable("us-east-1a", false); err != nil {
+		t.Fatal(err)
+	}
+	if w := weights(); w["us-east-1a"] != "0.0" || w["us-east-1b"] != "1.0" || w["us-east-1c"] != "1.0" {
+		t.Fatalf("after zone a failed: %v", w)
+	}
+	if err := c.SetZoneAvailable("us-east-1a", true); err != nil {
+		t.Fatal(err)
+	}
+	if w := weights(); w["us-east-1a"] != "0.0" || w["us-east-1c"] != "1.0" {
+		t.Fatalf("a recovered zone stays standby: %v", w)
+	}
+	self := opensearchtwin.New(opensearchtwin.Options{Mode: opensearchtwin.ModeSelfManaged, Zones: threeZones, StandbyZone: "us-east-1c", Logger: quietLogger()})
+	if err := self.SetZoneAvailable("us-east-1a", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, z := range self.ZoneStats() {
+		if z.Zone == "us-east-1a" && z.Weight != "1.0" {
+			t.Fatalf("a self-managed cluster moves nothing by itself: %+v", z)
+		}
 	}
 }

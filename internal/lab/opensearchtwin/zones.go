@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"strconv"
 	"sync"
@@ -201,8 +202,34 @@ func (c *Cluster) SetZoneAvailable(zone string, available bool) error {
 	if z.avail[zone] != available {
 		z.avail[zone] = available
 		c.log.Info("zone availability changed", "zone", zone, "available", available)
+		if !available && c.opts.Mode == ModeManaged {
+			z.activateStandbyLocked(zone, c)
+		}
 	}
 	return nil
+}
+
+// activateStandbyLocked is Multi-AZ with Standby's own failover on a managed domain: when an
+// active zone (weight > 0) fails, the service gives the standby zone (weight 0, available) the
+// failed zone's weight and the failed zone weight 0, so the failed zone becomes the standby —
+// "OpenSearch Service automatically activates the standby nodes"
+// (https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-multiaz.html).
+// No customer call is involved; the lab does it at once where AWS takes under a minute. When
+// the zone comes back it stays standby: the service does not swap back.
+func (z *zoneSet) activateStandbyLocked(failed string, c *Cluster) {
+	if !z.hasWeights || z.weights[failed] == 0 {
+		return
+	}
+	for _, n := range z.names {
+		if w, ok := z.weights[n]; ok && w == 0 && z.avail[n] && n != z.decomZone {
+			weights := maps.Clone(z.weights)
+			weights[n], weights[failed] = weights[failed], 0
+			z.weights, z.version = weights, z.version+1
+			z.rr, z.rrFo = map[string]float64{}, map[string]float64{}
+			c.log.Info("standby zone activated", "failed", failed, "activated", n, "weights", formatWeights(weights))
+			return
+		}
+	}
 }
 
 // ZoneStats reports per-zone routing counters in configuration order; nil without zones.

@@ -48,7 +48,7 @@ func (f *fixture) putWeights(t *testing.T, body string) (int, errorBody) {
 }
 
 func TestWeightedRoutingAPI(t *testing.T) {
-	f := newFixture(t, opensearchtwin.Options{Zones: threeZones})
+	f := newFixture(t, opensearchtwin.Options{Mode: opensearchtwin.ModeSelfManaged, Zones: threeZones})
 	if w := f.weights(t); w.Weights != nil || w.Version != nil {
 		t.Fatalf("weights before any PUT: %+v", w)
 	}
@@ -110,10 +110,10 @@ func TestWeightedRoutingAPI(t *testing.T) {
 		t.Fatalf("PUT after DELETE: %d %+v", status, e)
 	}
 	// Weights need zone awareness.
-	single := newFixture(t, opensearchtwin.Options{})
+	single := newFixture(t, opensearchtwin.Options{Mode: opensearchtwin.ModeSelfManaged})
 	status, b = single.raw(t, "GET", weightsPath, "")
 	if e := decodeError(t, b); status != 400 || e.Error.Type != "action_request_validation_exception" {
-		t.Fatalf("weights on a single-zone domain: %d %s", status, b)
+		t.Fatalf("weights on a single-zone cluster: %d %s", status, b)
 	}
 }
 
@@ -127,7 +127,7 @@ func readsBy(stats []opensearchtwin.ZoneStats) map[string]uint64 {
 
 func TestReadsFollowWeights(t *testing.T) {
 	clock := newFakeClock()
-	f := newFixture(t, opensearchtwin.Options{Zones: threeZones, Now: clock.Now, DecommissionDuration: 10 * time.Second})
+	f := newFixture(t, opensearchtwin.Options{Mode: opensearchtwin.ModeSelfManaged, Zones: threeZones, Now: clock.Now, DecommissionDuration: 10 * time.Second})
 	f.bulk(t, day1, ndjson(events(100, time.Second, 1, base, "us-east-1")))
 	searches := func(n int) error {
 		for range n {
@@ -210,7 +210,7 @@ func TestReadsFollowWeights(t *testing.T) {
 }
 
 func TestStandbyZoneOption(t *testing.T) {
-	f := newFixture(t, opensearchtwin.Options{Zones: threeZones, StandbyZone: "us-east-1c"})
+	f := newFixture(t, opensearchtwin.Options{Mode: opensearchtwin.ModeSelfManaged, Zones: threeZones, StandbyZone: "us-east-1c"})
 	w := f.weights(t)
 	if *w.Version != 0 || w.Weights["us-east-1a"] != "1.0" || w.Weights["us-east-1b"] != "1.0" || w.Weights["us-east-1c"] != "0.0" {
 		t.Fatalf("initial weights: %+v", w)
@@ -228,7 +228,7 @@ func TestStandbyZoneOption(t *testing.T) {
 
 func TestDecommissionProgression(t *testing.T) {
 	clock := newFakeClock()
-	f := newFixture(t, opensearchtwin.Options{Zones: threeZones, Now: clock.Now, DecommissionDuration: 10 * time.Second})
+	f := newFixture(t, opensearchtwin.Options{Mode: opensearchtwin.ModeSelfManaged, Zones: threeZones, Now: clock.Now, DecommissionDuration: 10 * time.Second})
 	ctx := context.Background()
 	put := func(zone string) error {
 		_, err := f.client.Cluster.PutDecommission(ctx, opensearchapi.ClusterPutDecommissionReq{AwarenessAttrName: "zone", AwarenessAttrValue: zone})
@@ -289,7 +289,7 @@ func TestDecommissionProgression(t *testing.T) {
 }
 
 func TestCatIndicesAndHealth(t *testing.T) {
-	f := newFixture(t, opensearchtwin.Options{Zones: threeZones, Name: "lab-domain"})
+	f := newFixture(t, opensearchtwin.Options{Mode: opensearchtwin.ModeSelfManaged, Zones: threeZones, Name: "lab-domain"})
 	f.bulk(t, day1, ndjson(events(1234, time.Second, 1, base, "us-east-1")))
 	f.bulk(t, "application-logs-2026.11.22", ndjson(events(10, time.Second, 1, base.Add(24*time.Hour), "us-east-1")))
 	ctx := context.Background()
