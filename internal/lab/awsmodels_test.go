@@ -59,7 +59,7 @@ var awsModels = []struct {
 	{"aoss", "opensearchserverless.json", "models/opensearchserverless/service/2021-11-01/opensearchserverless-2021-11-01.json",
 		[]string{"BatchGetCollection", "ListCollections"}},
 	{"es", "opensearch.json", "models/opensearch/service/2021-01-01/opensearch-2021-01-01.json",
-		[]string{"DescribeDomain", "DescribeDomainHealth", "ListDomainNames"}},
+		[]string{"DescribeDomain", "DescribeDomainHealth", "DescribeDomainNodes", "ListDomainNames"}},
 	{"route53", "route53.json", "models/route-53/service/2013-04-01/route-53-2013-04-01.json",
 		[]string{"ChangeResourceRecordSets", "GetChange", "ListHostedZones", "ListResourceRecordSets"}},
 	{"monitoring", "cloudwatch.json", "models/cloudwatch/service/2010-08-01/cloudwatch-2010-08-01.json",
@@ -381,6 +381,10 @@ func TestLabAnswersAsAWSModelsSay(t *testing.T) {
 			})
 			mc.check(t, "es", "DescribeDomainHealth", func() error {
 				_, err := o.DescribeDomainHealth(ctx, &opensearch.DescribeDomainHealthInput{DomainName: aws.String(n)})
+				return err
+			})
+			mc.check(t, "es", "DescribeDomainNodes", func() error {
+				_, err := o.DescribeDomainNodes(ctx, &opensearch.DescribeDomainNodesInput{DomainName: aws.String(n)})
 				return err
 			})
 		}
