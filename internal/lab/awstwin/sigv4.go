@@ -147,9 +147,8 @@ type SigV4Identity struct {
 	Service     string
 }
 
-// sigV4MaxSkew is how far X-Amz-Date may be from the server's clock: "the request must reach
-// AWS within five minutes of the time stamp in the request" for presigned S3 URLs, and within
-// 15 minutes for the signature in a header, which is what AWS answers "Signature expired" to
+// sigV4MaxSkew is how far X-Amz-Date may be from the server's clock before AWS answers
+// "Signature expired": a signed request is valid for 15 minutes around its date
 // (https://docs.aws.amazon.com/IAM/latest/UserGuide/signing-elements.html, "Date").
 const sigV4MaxSkew = 15 * time.Minute
 
