@@ -132,7 +132,20 @@ func (t *Twin) PutMetric(region, namespace, name string, dims map[string]string,
 	t.region(region).cw.put(namespace, name, sortedDims(dims), at, v)
 }
 
-func (s *cloudwatchState) put(namespace, name string, dims []dimension, at time.Time, v float64) {
+// PutMetricValues records several samples of one metric taken at the same moment, as one
+// PutMetricData request with Values does, and atomically: a GetMetricData never sees some of
+// them and not the others. Each value is its own sample, so SampleCount counts them and Sum,
+// Minimum, Maximum and Average are computed over them — this is how a metric with a raw
+// granularity finer than its dimensions (MSK Replicator's MessageLag: one sample per
+// partition under the ReplicatorName dimension) reaches CloudWatch
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html:
+// Values lists the values seen in the period and Counts how often each occurred; every
+// occurrence is a sample).
+func (t *Twin) PutMetricValues(region, namespace, name string, dims map[string]string, at time.Time, values []float64) {
+	t.region(region).cw.put(namespace, name, sortedDims(dims), at, values...)
+}
+
+func (s *cloudwatchState) put(namespace, name string, dims []dimension, at time.Time, values ...float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := seriesKey(namespace, name, dims)
@@ -141,7 +154,9 @@ func (s *cloudwatchState) put(namespace, name string, dims []dimension, at time.
 		ms = &metricSeries{namespace: namespace, name: name, dims: dims}
 		s.series[k] = ms
 	}
-	ms.points = append(ms.points, datapoint{at, v})
+	for _, v := range values {
+		ms.points = append(ms.points, datapoint{at, v})
+	}
 	if at.After(ms.last) {
 		ms.last = at
 	}
