@@ -61,3 +61,69 @@ func (m *offsetMap) translate(committed int64) (int64, bool) {
 	}
 	return run.tgt + run.n, true
 }
+
+// runAtSource returns the run holding source offset x.
+func (m *offsetMap) runAtSource(x int64) (offsetRun, bool) {
+	i := sort.Search(len(m.runs), func(i int) bool { return m.runs[i].src+m.runs[i].n > x })
+	if i < len(m.runs) && m.runs[i].src <= x {
+		return m.runs[i], true
+	}
+	return offsetRun{}, false
+}
+
+// runAtTarget returns the run holding target offset x. Runs are in target order too: a
+// partition's copies are produced, and acknowledged, in order.
+func (m *offsetMap) runAtTarget(x int64) (offsetRun, bool) {
+	i := sort.Search(len(m.runs), func(i int) bool { return m.runs[i].tgt+m.runs[i].n > x })
+	if i < len(m.runs) && m.runs[i].tgt <= x {
+		return m.runs[i], true
+	}
+	return offsetRun{}, false
+}
+
+// translateEnhanced is ENHANCED offset sync's translation: fwd maps this replicator's source
+// partition onto the target's, rev is the reverse replicator's map of that target partition back
+// onto the source (nil when there is none). In two-way replication with identical names a
+// target partition interleaves two kinds of records: copies of source records (fwd knows
+// them) and records produced on the target that the reverse replicator copied to the source
+// (rev knows them). A group that committed committed on the source has consumed a target record
+// when the record's source-side counterpart lies before committed, whichever way it was copied;
+// the answer is the first target record not known to be consumed. LEGACY (offsetMap.translate)
+// only has fwd, so a position among records that came from the target has no translation.
+// Records before the first one either map knows predate replication and count as consumed, as
+// translate assumes too.
+func translateEnhanced(fwd, rev *offsetMap, committed int64) (int64, bool) {
+	if rev == nil || len(rev.runs) == 0 {
+		if fwd == nil {
+			return 0, false
+		}
+		return fwd.translate(committed)
+	}
+	x := rev.runs[0].src
+	if fwd != nil && len(fwd.runs) > 0 {
+		x = min(x, fwd.runs[0].tgt)
+	}
+	// A walk that ends on a known record not consumed yet has its answer; one that ends past
+	// everything known has one only if it crossed something consumed (as translate has none for
+	// a position before every copy).
+	moved := false
+	for {
+		if fwd != nil {
+			if run, ok := fwd.runAtTarget(x); ok {
+				if run.src+(x-run.tgt) >= committed {
+					return x, true
+				}
+				x, moved = run.tgt+min(run.n, committed-run.src), true
+				continue
+			}
+		}
+		if run, ok := rev.runAtSource(x); ok {
+			if run.tgt+(x-run.src) >= committed {
+				return x, true
+			}
+			x, moved = run.src+min(run.n, committed-run.tgt), true
+			continue
+		}
+		return x, moved
+	}
+}

@@ -103,27 +103,41 @@ func (r *Replicator) syncGroup(ctx context.Context, cfg *replicationConfig, grou
 		return fmt.Errorf("fetch offsets of %s on %s: %w", group, r.opts.TargetAlias, err)
 	}
 	out := make(kadm.Offsets)
-	r.posMu.Lock()
+	rev := r.reverse.Load()
+	enhanced := r.opts.ConsumerGroupOffsetSyncMode == OffsetSyncEnhanced && rev != nil && r.opts.TopicNameConfiguration == TopicNameIdentical
 	srcCommits.Each(func(o kadm.OffsetResponse) {
 		if o.Err != nil || o.At < 0 || !cfg.topicMatches(o.Topic) {
 			return
 		}
-		m := r.xlate[topicPartition{o.Topic, o.Partition}]
+		m := r.offsetMapCopy(topicPartition{o.Topic, o.Partition})
 		// Offsets only translate onto the same-numbered partition; a target with fewer
 		// partitions mixes several sources into one and has no single equivalent position.
-		if m == nil || m.targetPartition != o.Partition {
+		if m != nil && m.targetPartition != o.Partition {
 			return
 		}
-		at, ok := m.translate(o.At)
+		var at int64
+		var ok bool
+		if enhanced {
+			// The reverse replicator's map of the target partition, if it maps it onto
+			// this same partition number.
+			back := rev.offsetMapCopy(topicPartition{o.Topic, o.Partition})
+			if back != nil && back.targetPartition != o.Partition {
+				back = nil
+			}
+			at, ok = translateEnhanced(m, back, o.At)
+		} else if m != nil {
+			at, ok = m.translate(o.At)
+		}
 		if !ok {
 			return
 		}
-		if cur, ok := tgtCommits.Lookup(o.Topic, o.Partition); ok && cur.Err == nil && cur.At >= at {
+		// The group reads the copies where they land.
+		dst := r.CopyTopic(o.Topic)
+		if cur, ok := tgtCommits.Lookup(dst, o.Partition); ok && cur.Err == nil && cur.At >= at {
 			return
 		}
-		out.Add(kadm.Offset{Topic: o.Topic, Partition: o.Partition, At: at, LeaderEpoch: -1})
+		out.Add(kadm.Offset{Topic: dst, Partition: o.Partition, At: at, LeaderEpoch: -1})
 	})
-	r.posMu.Unlock()
 	if len(out) == 0 {
 		return nil
 	}

@@ -35,6 +35,27 @@ const (
 	StartingPositionEarliest = "EARLIEST"
 )
 
+// Topic name configurations, as in MSK's ReplicationTopicNameConfigurationType
+// (https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-topic-naming.html).
+const (
+	// TopicNameIdentical copies into a topic of the same name and filters records that came
+	// from the target, so that two-way replication does not loop.
+	TopicNameIdentical = "IDENTICAL"
+	// TopicNamePrefixed copies into <sourceKafkaClusterAlias>.<topic> and filters nothing.
+	TopicNamePrefixed = "PREFIXED_WITH_SOURCE_CLUSTER_ALIAS"
+)
+
+// Consumer-group offset sync modes, as in MSK's ConsumerGroupOffsetSyncMode
+// (https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-bidirectional-offset-sync.html).
+const (
+	// OffsetSyncLegacy translates a group's offsets with this replicator's own offset map only,
+	// i.e. for records produced on the source; it never translates back on failback.
+	OffsetSyncLegacy = "LEGACY"
+	// OffsetSyncEnhanced also uses the reverse replicator's map ([Replicator.SetReverse]), so
+	// positions among records that came from the target translate too.
+	OffsetSyncEnhanced = "ENHANCED"
+)
+
 // OriginHeader is the record header naming the alias of the cluster a record was first produced
 // to. MSK Replicator's own marker is not documented; this one does the same job. A replicator
 // copies a record only if its origin is not the target, which is what keeps IDENTICAL topic
@@ -85,6 +106,12 @@ type ReplicatorOptions struct {
 	DisableOffsetSync bool
 	// StartingPosition is LATEST (MSK's default, used when "") or EARLIEST.
 	StartingPosition string
+	// TopicNameConfiguration is TopicNameIdentical (used when "", the sample's setting; MSK's
+	// API default is prefixed) or TopicNamePrefixed. Fixed at creation, as in MSK.
+	TopicNameConfiguration string
+	// ConsumerGroupOffsetSyncMode is OffsetSyncLegacy (used when "", MSK's default) or
+	// OffsetSyncEnhanced. Fixed at creation, as in MSK.
+	ConsumerGroupOffsetSyncMode string
 	// CreateDelay is how long the replicator stays CREATING after its setup succeeded.
 	CreateDelay time.Duration
 	// UpdateDelay is how long an accepted Update keeps the replicator UPDATING.
@@ -219,6 +246,9 @@ type Replicator struct {
 	lastLag        int64
 	knownGroups    map[string]bool
 
+	// reverse is the replicator copying the other way, whose offset map ENHANCED sync uses.
+	reverse atomic.Pointer[Replicator]
+
 	posMu       sync.Mutex
 	positions   map[topicPartition]int64
 	xlate       map[topicPartition]*offsetMap
@@ -259,6 +289,20 @@ func NewReplicator(opts ReplicatorOptions) (*Replicator, error) {
 	}
 	if opts.ConsumerGroupsToReplicate == nil {
 		opts.ConsumerGroupsToReplicate = []string{".*"}
+	}
+	switch opts.TopicNameConfiguration {
+	case "":
+		opts.TopicNameConfiguration = TopicNameIdentical
+	case TopicNameIdentical, TopicNamePrefixed:
+	default:
+		return nil, fmt.Errorf("kafkatwin: replicator %s: topic name configuration %q: want %s or %s", opts.Name, opts.TopicNameConfiguration, TopicNameIdentical, TopicNamePrefixed)
+	}
+	switch opts.ConsumerGroupOffsetSyncMode {
+	case "":
+		opts.ConsumerGroupOffsetSyncMode = OffsetSyncLegacy
+	case OffsetSyncLegacy, OffsetSyncEnhanced:
+	default:
+		return nil, fmt.Errorf("kafkatwin: replicator %s: consumer group offset sync mode %q: want %s or %s", opts.Name, opts.ConsumerGroupOffsetSyncMode, OffsetSyncLegacy, OffsetSyncEnhanced)
 	}
 	switch opts.StartingPosition {
 	case "":
@@ -340,6 +384,33 @@ func NewReplicator(opts ReplicatorOptions) (*Replicator, error) {
 	go r.offsetSyncLoop()
 	r.log.Info("replicator created", "source", opts.SourceAlias, "target", opts.TargetAlias, "state", ReplicatorCreating)
 	return r, nil
+}
+
+// SetReverse names the replicator that copies from this one's target to its source, the
+// "corresponding replicator" ENHANCED offset sync needs
+// (https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-bidirectional-offset-sync.html).
+// Without it an ENHANCED replicator translates as LEGACY does.
+func (r *Replicator) SetReverse(rev *Replicator) { r.reverse.Store(rev) }
+
+// offsetMapCopy returns a copy of the offset map of one source partition, nil when there is
+// none; a copy, so that two replicators reading each other's maps never hold both locks.
+func (r *Replicator) offsetMapCopy(tp topicPartition) *offsetMap {
+	r.posMu.Lock()
+	defer r.posMu.Unlock()
+	m := r.xlate[tp]
+	if m == nil {
+		return nil
+	}
+	return &offsetMap{targetPartition: m.targetPartition, runs: append([]offsetRun(nil), m.runs...)}
+}
+
+// CopyTopic is the target topic that receives the copies of a source topic: the same name, or
+// <sourceKafkaClusterAlias>.<topic> with prefixed naming.
+func (r *Replicator) CopyTopic(topic string) string {
+	if r.opts.TopicNameConfiguration == TopicNamePrefixed {
+		return r.opts.SourceAlias + "." + topic
+	}
+	return topic
 }
 
 func orDuration(d, def time.Duration) time.Duration {
@@ -583,11 +654,12 @@ func (r *Replicator) targetPartitions(ctx context.Context, topic string) (int32,
 	if ok {
 		return n, nil
 	}
-	td, err := r.tgtAdm.ListTopics(ctx, topic)
+	dst := r.CopyTopic(topic)
+	td, err := r.tgtAdm.ListTopics(ctx, dst)
 	if err != nil {
-		return 0, fmt.Errorf("describe topic %s on %s: %w", topic, r.opts.TargetAlias, err)
+		return 0, fmt.Errorf("describe topic %s on %s: %w", dst, r.opts.TargetAlias, err)
 	}
-	if d, ok := td[topic]; ok && d.Err == nil {
+	if d, ok := td[dst]; ok && d.Err == nil {
 		n = int32(len(d.Partitions))
 	} else {
 		sd, err := r.srcAdm.ListTopics(ctx, topic)
@@ -599,17 +671,17 @@ func (r *Replicator) targetPartitions(ctx context.Context, topic string) (int32,
 			return 0, fmt.Errorf("describe topic %s on %s: topic not found", topic, r.opts.SourceAlias)
 		}
 		n = int32(len(s.Partitions))
-		resp, err := r.tgtAdm.CreateTopic(ctx, n, -1, nil, topic)
+		resp, err := r.tgtAdm.CreateTopic(ctx, n, -1, nil, dst)
 		if err == nil {
 			err = resp.Err
 		}
 		if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-			return 0, fmt.Errorf("create topic %s on %s: %w", topic, r.opts.TargetAlias, err)
+			return 0, fmt.Errorf("create topic %s on %s: %w", dst, r.opts.TargetAlias, err)
 		}
-		r.log.Info("created topic on target", "topic", topic, "partitions", n)
+		r.log.Info("created topic on target", "topic", dst, "partitions", n)
 	}
 	if n <= 0 {
-		return 0, fmt.Errorf("topic %s on %s has no partitions yet", topic, r.opts.TargetAlias)
+		return 0, fmt.Errorf("topic %s on %s has no partitions yet", dst, r.opts.TargetAlias)
 	}
 	r.posMu.Lock()
 	r.targetParts[topic] = n
@@ -735,7 +807,10 @@ func (r *Replicator) copyBatch(ctx context.Context, cons *kgo.Client, cfg *repli
 	for i, rec := range recs {
 		r.bytesIn.add(now, recordBytes(rec))
 		origin, marked := headerValue(rec, OriginHeader)
-		if origin == r.opts.TargetAlias {
+		// Only identical names need loop prevention: a prefixed copy lands in a topic of its
+		// own, and "MSK Replicator does not filter any data" then
+		// (https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-topic-naming.html).
+		if origin == r.opts.TargetAlias && r.opts.TopicNameConfiguration == TopicNameIdentical {
 			idx[i] = -1
 			continue
 		}
@@ -754,7 +829,7 @@ func (r *Replicator) copyBatch(ctx context.Context, cons *kgo.Client, cfg *repli
 		}
 		idx[i] = len(out)
 		out = append(out, &kgo.Record{
-			Topic:     rec.Topic,
+			Topic:     r.CopyTopic(rec.Topic),
 			Partition: rec.Partition % n,
 			Key:       rec.Key,
 			Value:     rec.Value,

@@ -1,49 +1,83 @@
 package kafkatwin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 )
 
-// MessageLagContext returns MSK's MessageLag: records in the source's replicated topics that the
-// target has not yet acknowledged (the sum over partitions of the high watermark minus the
-// replicator's position). The position only moves once the target acknowledged a record — a
-// stricter reading than "consumed by the replicator" — so 0 really means the target holds
-// everything, which is what failback decides on.
-func (r *Replicator) MessageLagContext(ctx context.Context) (int64, error) {
+// PartitionLag is one source partition's share of MessageLag.
+type PartitionLag struct {
+	Topic     string
+	Partition int32
+	Lag       int64
+}
+
+// PartitionLags returns MSK's MessageLag at its raw granularity, one value per source partition
+// of the replicated topics (sorted by topic and partition): the partition's high watermark minus
+// the replicator's position. MSK publishes MessageLag per partition and aggregates it by Sum
+// (https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-metrics-ref.html: "Raw
+// Metric Granularity: Partition", "Raw Metric Aggregation Stat: Sum"), which is why the lab
+// publishes these values as separate samples. The position only moves once the target
+// acknowledged a record — a stricter reading than "consumed by the replicator" — so 0 really
+// means the target holds everything, which is what failback decides on.
+func (r *Replicator) PartitionLags(ctx context.Context) ([]PartitionLag, error) {
 	r.mu.Lock()
 	cfg := r.cfg
 	r.mu.Unlock()
 	topics, err := r.sourceTopics(ctx, cfg)
 	if err != nil {
-		return 0, fmt.Errorf("replicator %s: message lag: %w", r.opts.Name, err)
+		return nil, fmt.Errorf("replicator %s: message lag: %w", r.opts.Name, err)
 	}
 	if len(topics) == 0 {
-		return 0, nil
+		return nil, nil
 	}
 	ends, err := r.srcAdm.ListEndOffsets(ctx, topics...)
 	if err == nil {
 		err = ends.Error()
 	}
 	if err != nil {
-		return 0, fmt.Errorf("replicator %s: message lag: list end offsets on %s: %w", r.opts.Name, r.opts.SourceAlias, err)
+		return nil, fmt.Errorf("replicator %s: message lag: list end offsets on %s: %w", r.opts.Name, r.opts.SourceAlias, err)
+	}
+	var out []PartitionLag
+	r.posMu.Lock()
+	ends.Each(func(o kadm.ListedOffset) {
+		// A partition the replicator has never read is behind by all of it.
+		lag := int64(0)
+		if pos := r.positions[topicPartition{o.Topic, o.Partition}]; o.Offset > pos {
+			lag = o.Offset - pos
+		}
+		out = append(out, PartitionLag{Topic: o.Topic, Partition: o.Partition, Lag: lag})
+	})
+	r.posMu.Unlock()
+	slices.SortFunc(out, func(a, b PartitionLag) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	var total int64
+	for _, p := range out {
+		total += p.Lag
+	}
+	r.mu.Lock()
+	r.lastLag = total
+	r.mu.Unlock()
+	return out, nil
+}
+
+// MessageLagContext returns MSK's MessageLag aggregated the documented way: the Sum over the
+// replicated topics' partitions of [Replicator.PartitionLags].
+func (r *Replicator) MessageLagContext(ctx context.Context) (int64, error) {
+	parts, err := r.PartitionLags(ctx)
+	if err != nil {
+		return 0, err
 	}
 	var lag int64
-	r.posMu.Lock()
-	for _, ps := range ends {
-		for _, o := range ps {
-			// A partition the replicator has never read is behind by all of it.
-			if pos := r.positions[topicPartition{o.Topic, o.Partition}]; o.Offset > pos {
-				lag += o.Offset - pos
-			}
-		}
+	for _, p := range parts {
+		lag += p.Lag
 	}
-	r.posMu.Unlock()
-	r.mu.Lock()
-	r.lastLag = lag
-	r.mu.Unlock()
 	return lag, nil
 }
 
@@ -190,7 +224,7 @@ type TopicReplication struct {
 	CopyTopicConfigurations         bool
 	DetectAndCopyNewTopics          bool
 	StartingPosition                string
-	TopicNameConfiguration          string // always IDENTICAL
+	TopicNameConfiguration          string // IDENTICAL or PREFIXED_WITH_SOURCE_CLUSTER_ALIAS
 }
 
 // ConsumerGroupReplication mirrors the SDK's ConsumerGroupReplication.
@@ -199,8 +233,7 @@ type ConsumerGroupReplication struct {
 	ConsumerGroupsToExclude         []string
 	DetectAndCopyNewConsumerGroups  bool
 	SynchroniseConsumerGroupOffsets bool
-	// ConsumerGroupOffsetSyncMode is LEGACY: offsets are translated from the source's commits
-	// only, without a round trip through the reverse replicator.
+	// ConsumerGroupOffsetSyncMode is LEGACY or ENHANCED.
 	ConsumerGroupOffsetSyncMode string
 }
 
@@ -230,14 +263,14 @@ func (r *Replicator) Describe() ReplicatorDescription {
 				CopyTopicConfigurations:         cfg.copyTopicConfigs,
 				DetectAndCopyNewTopics:          cfg.detectNewTopics,
 				StartingPosition:                r.opts.StartingPosition,
-				TopicNameConfiguration:          "IDENTICAL",
+				TopicNameConfiguration:          r.opts.TopicNameConfiguration,
 			},
 			ConsumerGroupReplication: ConsumerGroupReplication{
 				ConsumerGroupsToReplicate:       slices.Clone(cfg.groupsInclude),
 				ConsumerGroupsToExclude:         slices.Clone(cfg.groupsExclude),
 				DetectAndCopyNewConsumerGroups:  cfg.detectNewGroups,
 				SynchroniseConsumerGroupOffsets: cfg.syncOffsets,
-				ConsumerGroupOffsetSyncMode:     "LEGACY",
+				ConsumerGroupOffsetSyncMode:     r.opts.ConsumerGroupOffsetSyncMode,
 			},
 		}},
 	}

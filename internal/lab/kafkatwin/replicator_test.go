@@ -321,3 +321,43 @@ func TestOffsetMapTranslate(t *testing.T) {
 	_, ok := empty.translate(4)
 	require.False(t, ok)
 }
+
+// ENHANCED translation walks the target partition through both replicators' maps. Here the
+// target's own records 0-4 reached the source late (at 10-14, by the reverse replicator), after
+// the source's records 0-4 had been copied to target 5-9.
+func TestOffsetMapTranslateEnhanced(t *testing.T) {
+	var fwd, rev offsetMap
+	for i := range int64(5) {
+		fwd.add(i, 5+i)  // source 0-4 -> target 5-9
+		rev.add(i, 10+i) // target 0-4 -> source 10-14
+	}
+	cases := []struct {
+		committed      int64
+		legacy, enh    int64
+		legacyOK, enOK bool
+	}{
+		// The group read the source's own records 0-4 and none of the target's: LEGACY moves it
+		// past target 0-4, which it never read; ENHANCED keeps it at target 0.
+		{5, 10, 0, true, true},
+		{3, 8, 0, true, true},
+		// It also read the copies of the target's records: everything up to target 10.
+		{15, 10, 10, true, true},
+		// Part of them.
+		{12, 10, 2, true, true},
+	}
+	for _, c := range cases {
+		got, ok := fwd.translate(c.committed)
+		require.Equal(t, c.legacyOK, ok, "legacy %d", c.committed)
+		require.Equal(t, c.legacy, got, "legacy %d", c.committed)
+		got, ok = translateEnhanced(&fwd, &rev, c.committed)
+		require.Equal(t, c.enOK, ok, "enhanced %d", c.committed)
+		require.Equal(t, c.enh, got, "enhanced %d", c.committed)
+	}
+	// Without a reverse map ENHANCED is LEGACY.
+	got, ok := translateEnhanced(&fwd, nil, 5)
+	require.True(t, ok)
+	require.Equal(t, int64(10), got)
+	var empty offsetMap
+	_, ok = translateEnhanced(&empty, &empty, 4)
+	require.False(t, ok)
+}
