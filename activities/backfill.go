@@ -132,10 +132,11 @@ func (b *Backfill) Gates(ctx context.Context, req workflows.GateRequest) (workfl
 	region := awsclients.FromEnvironment(req.Target, req.TargetRegion)
 	var res workflows.GateResult
 	var err error
-	if res.Replicator, err = b.replicatorGate(ctx, region, req.TargetRegion); err != nil {
+	var mode replicatorMode
+	if res.Replicator, mode, err = b.replicatorGate(ctx, region, req.TargetRegion); err != nil {
 		return res, err
 	}
-	if res.ConsumerLag, err = b.consumerGate(ctx, req); err != nil {
+	if res.ConsumerLag, err = b.consumerGate(ctx, req, mode); err != nil {
 		return res, err
 	}
 	if res.DLQ, err = b.dlqGate(ctx, region, req); err != nil {
@@ -159,31 +160,34 @@ func (b *Backfill) Gates(ctx context.Context, req workflows.GateRequest) (workfl
 }
 
 // replicatorGate: MSK Replicator publishes its metrics in the target cluster's Region under the
-// dimension ReplicatorName, and MessageLag 0 is the documented sign it has caught up.
-func (b *Backfill) replicatorGate(ctx context.Context, region awsclients.Region, rc runbook.RegionConfig) (workflows.ReplicatorGate, error) {
+// dimension ReplicatorName, and MessageLag 0 is the documented sign it has caught up (read as
+// readReplicatorMetrics defines, the one reader msk.replicator_lag uses too). It also returns how
+// the replicator copies, so that the consumer gate drains the topic the copies really land in.
+func (b *Backfill) replicatorGate(ctx context.Context, region awsclients.Region, rc runbook.RegionConfig) (workflows.ReplicatorGate, replicatorMode, error) {
 	arn := rc.InboundReplicatorARN
 	if arn == "" {
-		return workflows.ReplicatorGate{Reason: "no inbound_replicator_arn configured for " + region.Name}, nil
+		return workflows.ReplicatorGate{Reason: "no inbound_replicator_arn configured for " + region.Name}, replicatorMode{}, nil
 	}
 	kc, err := b.opts.Replicators(ctx, region)
 	if err != nil {
-		return workflows.ReplicatorGate{}, Permanent(err)
+		return workflows.ReplicatorGate{}, replicatorMode{}, Permanent(err)
 	}
 	out, err := kc.DescribeReplicator(ctx, &kafka.DescribeReplicatorInput{ReplicatorArn: aws.String(arn)})
 	if err != nil {
-		return workflows.ReplicatorGate{}, Wrap(err, "describe replicator", arn, region.Name)
+		return workflows.ReplicatorGate{}, replicatorMode{}, Wrap(err, "describe replicator", arn, region.Name)
 	}
+	mode := modeOf(out)
 	g := workflows.ReplicatorGate{Name: aws.ToString(out.ReplicatorName), State: string(out.ReplicatorState)}
 	if g.Name == "" {
 		g.Name = replicatorNameFromARN(arn)
 	}
 	cw, err := b.opts.Metrics(ctx, region)
 	if err != nil {
-		return g, Permanent(err)
+		return g, mode, Permanent(err)
 	}
-	m, err := readReplicatorMetrics(ctx, cw, g.Name, 10*time.Minute)
+	m, err := readReplicatorMetrics(ctx, cw, g.Name, 10*time.Minute, rc.Replication.Period())
 	if err != nil {
-		return g, Wrap(err, "read MessageLag of replicator", g.Name, region.Name)
+		return g, mode, Wrap(err, "read MessageLag of replicator", g.Name, region.Name)
 	}
 	g.MessageLag = m.messageLag
 	switch {
@@ -192,11 +196,11 @@ func (b *Backfill) replicatorGate(ctx context.Context, region awsclients.Region,
 	case g.MessageLag == nil:
 		g.Reason = fmt.Sprintf("replicator %s in %s has no MessageLag datapoints in the last 10 minutes", g.Name, region.Name)
 	case *g.MessageLag > 0:
-		g.Reason = fmt.Sprintf("replicator %s in %s: MessageLag %.0f", g.Name, region.Name, *g.MessageLag)
+		g.Reason = fmt.Sprintf("replicator %s in %s: MessageLag %.0f (Sum over its partitions)", g.Name, region.Name, *g.MessageLag)
 	default:
 		g.OK, g.Reason = true, fmt.Sprintf("replicator %s in %s RUNNING, MessageLag 0", g.Name, region.Name)
 	}
-	return g, nil
+	return g, mode, nil
 }
 
 // replicatorNameFromARN takes the name from arn:aws:kafka:REGION:ACCOUNT:replicator/NAME/UUID.
@@ -210,25 +214,31 @@ func replicatorNameFromARN(arn string) string {
 
 // consumerGate measures the target pipeline's consumer-group lag at the brokers: the ingestion
 // pipeline's own metrics are not documented for its Kafka source, the brokers' offsets are exact.
-func (b *Backfill) consumerGate(ctx context.Context, req workflows.GateRequest) (workflows.ConsumerLagGate, error) {
+// It drains the topic and, when the replicator prefixes names, the topic its copies land in
+// (<sourceKafkaClusterAlias>.<topic>): the documents the source took meanwhile are there.
+func (b *Backfill) consumerGate(ctx context.Context, req workflows.GateRequest, mode replicatorMode) (workflows.ConsumerLagGate, error) {
 	rc := req.TargetRegion
 	g := workflows.ConsumerLagGate{Group: rc.ConsumerGroup, Topic: req.Topic}
 	if rc.ConsumerGroup == "" || req.Topic == "" {
 		g.Reason = "no consumer_group or topic configured for " + req.Target
 		return g, nil
 	}
-	lag, err := b.opts.Lag(ctx, req.Target, rc, rc.ConsumerGroup, req.Topic)
-	if err != nil {
-		var notReady backfillLagNotReady
-		if errors.As(err, &notReady) {
-			g.Reason = string(notReady)
-			return g, nil
+	topics := mode.topicsToDrain(req.Topic)
+	g.Topic = strings.Join(topics, ", ")
+	for _, topic := range topics {
+		lag, err := b.opts.Lag(ctx, req.Target, rc, rc.ConsumerGroup, topic)
+		if err != nil {
+			var notReady backfillLagNotReady
+			if errors.As(err, &notReady) {
+				g.Reason = string(notReady)
+				return g, nil
+			}
+			return g, err
 		}
-		return g, err
+		g.Lag += lag
 	}
-	g.Lag = lag
-	if lag > 0 {
-		g.Reason = fmt.Sprintf("consumer group %s in %s is %d messages behind on %s", g.Group, req.Target, lag, g.Topic)
+	if g.Lag > 0 {
+		g.Reason = fmt.Sprintf("consumer group %s in %s is %d messages behind on %s", g.Group, req.Target, g.Lag, g.Topic)
 		return g, nil
 	}
 	g.OK, g.Reason = true, fmt.Sprintf("consumer group %s in %s has consumed all of %s", g.Group, req.Target, g.Topic)

@@ -33,9 +33,9 @@ func RegisterCloud(r *Registry, c *Cloud) {
 
 	// MSK
 	Register(r, check("msk.cluster_active", "Check that the Region's MSK cluster serves (DescribeClusterV2): ACTIVE, or with a warning HEALING, MAINTENANCE, REBOOTING_BROKER or UPDATING.", "kafka:DescribeClusterV2"), c.ClusterActive)
-	Register(r, check("msk.replicator_running", "Check that the replicator copying into the Region is RUNNING (DescribeReplicator).", "kafka:DescribeReplicator"), c.ReplicatorRunning)
-	Register(r, check("msk.replicator_lag", "Check the replicator's MessageLag (and optionally ReplicationLatency) from CloudWatch in its target Region.", "cloudwatch:GetMetricData"), c.ReplicatorLag)
-	Register(r, check("msk.consumer_lag", "Check a consumer group's lag (default: the OSI pipeline's) at the Region's brokers.", kafkaIAM...), c.ConsumerLag)
+	Register(r, check("msk.replicator_running", "Check that the replicator copying into the Region is RUNNING and replicates as the environment needs (topic naming, ENHANCED offset sync) (DescribeReplicator).", "kafka:DescribeReplicator"), c.ReplicatorRunning)
+	Register(r, check("msk.replicator_lag", "Check the replicator's MessageLag, the Sum over its partitions (and optionally ReplicationLatency), from CloudWatch in its target Region.", "cloudwatch:GetMetricData"), c.ReplicatorLag)
+	Register(r, check("msk.consumer_lag", "Check a consumer group's lag (default: the OSI pipeline's) at the Region's brokers, on the topic and the replicator's copy topic.", append([]string{"kafka:DescribeReplicator"}, kafkaIAM...)...), c.ConsumerLag)
 	Register(r, check("msk.group_idle", "Check that a consumer group has no active members, so the replicator's offset sync commits to it.", kafkaIAM...), c.GroupIdle)
 
 	// OpenSearch Ingestion

@@ -168,7 +168,7 @@ func newCloudLab(t *testing.T) *cloudLab {
 		l.osis[r] = &countingOSIS{p: p}
 		l.msk[r] = awstwin.NewInMemoryMSK(awstwin.InMemoryMSKOptions{})
 		l.msk[r].PutCluster(awstwin.Cluster{ARN: kc.ARN(), Name: n.cluster, State: "ACTIVE"})
-		l.msk[r].PutReplicator(awstwin.Replicator{ARN: n.replicatorARN, Name: n.replicator, State: "RUNNING"})
+		l.msk[r].PutReplicator(labReplicator(r, "IDENTICAL", "ENHANCED"))
 		l.aoss[r] = awstwin.NewInMemoryAOSS()
 		l.aoss[r].PutCollection(awstwin.Collection{ID: "id-" + n.collection, Name: n.collection, Status: "ACTIVE", Type: "TIMESERIES", CollectionEndpoint: ss.URL})
 		backends[r] = awstwin.Backends{MSK: l.msk[r], OSIS: l.osis[r], AOSS: l.aoss[r]}

@@ -88,15 +88,17 @@ func TestMSKChecks(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, lag.OK, lag.Reason)
 	require.Equal(t, 0.0, *lag.MessageLag, "the newest datapoint counts")
-	// A busy topic: the newest minute saw lag 9 and 3, never 0, so the replicator is behind...
-	l.twin.PutMetric(labWest, "AWS/Kafka", "MessageLag", dims, minute.Add(-time.Minute), 9)
-	l.twin.PutMetric(labWest, "AWS/Kafka", "MessageLag", dims, minute.Add(-50*time.Second), 3)
+	// MessageLag is published per partition: a round where one partition is caught up and two lag
+	// is 12 behind (its Sum), although its Minimum is 0.
+	l.twin.PutMetricValues(labWest, "AWS/Kafka", "MessageLag", dims, minute.Add(-time.Minute), []float64{0, 9, 3})
 	lag, err = c.ReplicatorLag(ctx, lagArgs)
 	require.NoError(t, err)
-	require.False(t, lag.OK)
-	require.Equal(t, 3.0, *lag.MessageLag)
-	// ...until it reaches 0 within that minute: everything produced before then was copied.
-	l.twin.PutMetric(labWest, "AWS/Kafka", "MessageLag", dims, minute.Add(-40*time.Second), 0)
+	require.False(t, lag.OK, "one partition at 0 is not the replicator at 0")
+	require.Equal(t, 12.0, *lag.MessageLag)
+	require.Equal(t, 3, lag.Samples)
+	require.Contains(t, lag.Reason, "MessageLag 12 > 0")
+	// The next round has every partition at its end.
+	l.twin.PutMetricValues(labWest, "AWS/Kafka", "MessageLag", dims, minute, []float64{0, 0, 0})
 	lag, err = c.ReplicatorLag(ctx, lagArgs)
 	require.NoError(t, err)
 	require.True(t, lag.OK, lag.Reason)

@@ -104,6 +104,8 @@ func environment(o Options, ep Endpoints) *runbook.Environment {
 			Role: role, AWSEndpoint: e.AWSEndpoint, MSKClusterARN: clusterARN(name, role),
 			KafkaBootstrap: strings.Split(e.KafkaBootstrap, ","), KafkaAuth: "none",
 			InboundReplicatorARN: replicatorARN(name, peerRole, role), ConsumerGroup: consumerGroup(role),
+			Replication: &runbook.Replication{TopicNameConfiguration: runbook.TopicNameIdentical,
+				ConsumerGroupOffsetSyncMode: runbook.OffsetSyncEnhanced, MetricsPeriod: runbook.Duration(ReplicatorMetricsPeriod)},
 			Pipeline: pipelineName(role), SubPipeline: SubPipeline,
 			OpenSearch: runbook.OpenSearch{Kind: runbook.ClusterServerless, Collection: collectionName(role), Endpoint: e.OpenSearchURL},
 			DLQBucket:  dlqBucket(name),

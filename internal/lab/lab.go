@@ -406,8 +406,12 @@ func (l *Lab) build() error {
 		src := l.regions[l.peer(target)]
 		link := kafkatwin.NewLink()
 		l.links[target] = link
+		// The seed's two-way design: identical topic names, and ENHANCED offset sync so that
+		// consumers can fail back (runbooks/environments/lab.yaml says so, and the pre-flight
+		// checks it).
 		r, err := kafkatwin.NewReplicator(kafkatwin.ReplicatorOptions{
 			Name: replicatorName(src.role, tgt.role), Source: src.cluster, Target: tgt.cluster, SourceLink: link,
+			TopicNameConfiguration: kafkatwin.TopicNameIdentical, ConsumerGroupOffsetSyncMode: kafkatwin.OffsetSyncEnhanced,
 			CreateDelay: o.ReplicatorCreateDelay, UpdateDelay: o.ReplicatorUpdateDelay, FailAfter: o.ReplicatorFailAfter,
 			Logger: o.Logger,
 		})
@@ -415,6 +419,9 @@ func (l *Lab) build() error {
 			return fmt.Errorf("lab: %w", err)
 		}
 		tgt.inbound = r
+	}
+	for _, name := range l.order {
+		l.regions[name].inbound.SetReverse(l.regions[l.peer(name)].inbound)
 	}
 
 	zones := []string{o.Primary + "a", o.Primary + "b", o.Primary + "c"}

@@ -63,6 +63,42 @@ type regionMonitor struct {
 	lastReplicator kafkatwin.ReplicatorMetrics
 	alarms         map[string]*alarmState
 	lags           *kafkatwin.LagReader
+	// lagPublished is the ReplicatorMetricsPeriod bucket of the last MessageLag round.
+	lagPublished time.Time
+}
+
+// ReplicatorMetricsPeriod is how often the lab publishes a round of MessageLag samples, one per
+// partition: MSK publishes its replicator metrics once a minute, the lab once a second (as a
+// high-resolution metric would be) so that drills do not wait minutes for a datapoint. The lab's
+// environment tells the activities to read MessageLag at this period (RegionConfig.Replication
+// .MetricsPeriod), so that each period they read holds exactly one round, as each minute does on
+// AWS.
+const ReplicatorMetricsPeriod = time.Second
+
+// publishMessageLag publishes one round of MSK Replicator's MessageLag the way MSK does: its raw
+// granularity is the partition and its aggregation statistic Sum, so each partition's lag is a
+// sample of its own under the ReplicatorName dimension and, per topic, under ReplicatorName and
+// Topic (https://docs.aws.amazon.com/msk/latest/developerguide/msk-replicator-metrics-ref.html).
+// A period's Sum is then the replicator's total lag, while its Minimum is only the least-lagged
+// partition's. A replicator with no topic to copy publishes a single 0.
+func (m *monitor) publishMessageLag(region, replicator string, at time.Time, parts []kafkatwin.PartitionLag) {
+	all := []float64{}
+	byTopic := map[string][]float64{}
+	var topics []string
+	for _, p := range parts {
+		all = append(all, float64(p.Lag))
+		if _, ok := byTopic[p.Topic]; !ok {
+			topics = append(topics, p.Topic)
+		}
+		byTopic[p.Topic] = append(byTopic[p.Topic], float64(p.Lag))
+	}
+	if len(all) == 0 {
+		all = []float64{0}
+	}
+	m.l.twin.PutMetricValues(region, nsKafka, "MessageLag", map[string]string{"ReplicatorName": replicator}, at, all)
+	for _, t := range topics {
+		m.l.twin.PutMetricValues(region, nsKafka, "MessageLag", map[string]string{"ReplicatorName": replicator, "Topic": t}, at, byTopic[t])
+	}
 }
 
 func (m *monitor) run(ctx context.Context, rg *region) {
@@ -120,12 +156,16 @@ func (m *monitor) tick(ctx context.Context, rg *region, st *regionMonitor) {
 	rep := rg.inbound
 	repDims := map[string]string{"ReplicatorName": rep.Name()}
 	lctx, cancel = context.WithTimeout(ctx, time.Second)
-	msgLag, msgLagErr := rep.MessageLagContext(lctx)
+	parts, msgLagErr := rep.PartitionLags(lctx)
 	cancel()
+	var msgLag int64
+	for _, p := range parts {
+		msgLag += p.Lag
+	}
 	rm := rep.Counters()
-	if msgLagErr == nil {
-		put(nsKafka, "MessageLag", repDims, float64(msgLag))
-		put(nsKafka, "MessageLag", map[string]string{"ReplicatorName": rep.Name(), "Topic": Topic}, float64(msgLag))
+	if bucket := now.Truncate(ReplicatorMetricsPeriod); msgLagErr == nil && bucket.After(st.lagPublished) {
+		st.lagPublished = bucket
+		m.publishMessageLag(rg.name, rep.Name(), now, parts)
 	}
 	if rm.RecordsReplicated > st.lastReplicator.RecordsReplicated {
 		put(nsKafka, "ReplicationLatency", repDims, float64(rm.ReplicationLatencyLastMillis))
@@ -255,7 +295,8 @@ func (l *Lab) alarmDefs(rg *region) []awstwin.Alarm {
 			Description: fmt.Sprintf("Replicator %s (into %s) had MessageLag above %d, or none measurable, for %s.",
 				rg.inbound.Name(), rg.name, l.opts.ReplicationLagThreshold, l.opts.AlarmWindow),
 			Namespace: nsKafka, MetricName: "MessageLag", Dimensions: map[string]string{"ReplicatorName": rg.inbound.Name()},
-			Statistic: "Maximum", Period: 60, EvaluationPeriods: win, DatapointsToAlarm: win, Threshold: float64(l.opts.ReplicationLagThreshold),
+			// Sum: MessageLag's documented aggregation, the replicator's total over its partitions.
+			Statistic: "Sum", Period: 60, EvaluationPeriods: win, DatapointsToAlarm: win, Threshold: float64(l.opts.ReplicationLagThreshold),
 			ComparisonOperator: "GreaterThanThreshold", TreatMissingData: "breaching", ActionsEnabled: true,
 		},
 	}

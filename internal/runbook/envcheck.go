@@ -66,6 +66,7 @@ func checkEnvironment(env *Environment, name string, pos posTable, errs *ErrorLi
 		default:
 			errs.add(pos.val(owner, "kafka_auth"), "%s.kafka_auth must be iam or none, got %q", where, rc.KafkaAuth)
 		}
+		checkReplication(rc.Replication, where, pos, errs)
 		osKey := entryKey{owner, "opensearch"}
 		if pos.has(osKey, "kind") && rc.OpenSearch.Kind != ClusterServerless && rc.OpenSearch.Kind != ClusterManaged {
 			errs.add(pos.val(osKey, "kind"), "%s.opensearch.kind must be serverless or managed, got %q%s", where, rc.OpenSearch.Kind,

@@ -62,6 +62,9 @@ type RegionConfig struct {
 	DLQPrefix   string     `yaml:"dlq_prefix,omitempty" json:"dlq_prefix,omitempty"`
 	// Alarms are CloudWatch alarm names whose ALARM state means this Region is impaired.
 	Alarms []string `yaml:"alarms,omitempty" json:"alarms,omitempty"`
+	// Replication is how the inbound replicator must copy and how its metrics are read; nil
+	// means Replication's defaults.
+	Replication *Replication `yaml:"replication,omitempty" json:"replication,omitempty"`
 }
 
 // Kinds of OpenSearch cluster an environment names.
