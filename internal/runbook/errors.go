@@ -63,10 +63,6 @@ func (l *ErrorList) add(pos Pos, format string, args ...any) {
 	*l = append(*l, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (l *ErrorList) warn(pos Pos, format string, args ...any) {
-	*l = append(*l, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Warning: true})
-}
-
 // sort orders the problems by file and position. It is stable, so problems at one position keep
 // the order in which the checks found them, which is fixed; golden files depend on it.
 func (l ErrorList) sort() {
