@@ -228,8 +228,10 @@ func (e *Engine) WaitUntil(ctx context.Context, req workflows.WaitRequest) (map[
 			activity.RecordHeartbeat(ctx, reason)
 		}
 		if !time.Now().Add(interval).Before(deadline) {
-			return map[string]any{"ok": false, "polls": polls,
-				"reason": fmt.Sprintf("still not ok after %s and %d polls: %s", req.Timeout, polls, reason)}, nil
+			if req.Timeout > 0 { // a plan's single check (timeout 0) reports what it saw, as it saw it
+				reason = fmt.Sprintf("still not ok after %s and %d polls: %s", req.Timeout, polls, reason)
+			}
+			return map[string]any{"ok": false, "polls": polls, "reason": reason}, nil
 		}
 		t := time.NewTimer(interval)
 		select {

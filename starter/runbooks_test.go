@@ -271,6 +271,43 @@ func TestFailbackProvesBackfillThenShiftsGradually(t *testing.T) {
 	recordHistory(t, workflows.OperationID("lab"), "failback-succeeded")
 }
 
+// A recovered Region whose pipeline was stopped with records waiting has its not-ingesting alarm
+// firing. The failback must still get to start that pipeline (the pre-flight's alarm check used to
+// refuse it first, which made start_pipeline unreachable), then wait for the alarms to clear before
+// anything moves.
+func TestFailbackStartsAStoppedPipelineWhoseAlarmFires(t *testing.T) {
+	resetLab(t)
+	t.Cleanup(func() { resetLab(t) })
+	ctx := context.Background()
+	setLabWeights(t, map[string]int64{east: 0, west: 100})
+	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := sharedLab.Pipeline(east).Stop(stopCtx)
+	require.NoError(t, err)
+	t.Cleanup(func() { // runs before resetLab: a failed run leaves the pipeline stopped
+		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_, _ = sharedLab.Pipeline(east).Start(startCtx)
+	})
+	notIngesting := "lab-" + east + "-pipeline-not-ingesting"
+	waitLong(t, notIngesting+" in ALARM", func() bool {
+		for _, a := range sharedLab.Twin().Alarms(east) {
+			if a.Name == notIngesting {
+				return a.State == "ALARM"
+			}
+		}
+		return false
+	})
+
+	res, err := runToEnd(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
+	require.Equal(t, workflows.StatusFailed, stepOf(res.Progress, "preflight/target_alarms").Status, "the alarm fired before the run")
+	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "start_pipeline").Status)
+	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "alarms_quiet").Status)
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+}
+
 func TestFailbackRolledBackByAnAlarmDuringTheSoak(t *testing.T) {
 	resetLab(t)
 	t.Cleanup(func() { resetLab(t) })

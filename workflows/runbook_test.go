@@ -442,6 +442,38 @@ func TestPlanModeRunsOnlyReadOnlySteps(t *testing.T) {
 	require.Equal(t, workflows.StatusPlanned, stepStatus(res, "after"))
 }
 
+const waitPlanRunbook = `schema: switchyard/v1
+name: waitplan
+lock: none
+steps:
+  - id: drained
+    wait_until:
+      check: core.assert
+      with: {that: false, reason: "3 records behind"}
+      timeout: 1h
+  - id: after
+    check: core.assert
+    with: {that: true}
+`
+
+// In a plan a wait checks once. A condition that does not hold yet is what the run would wait
+// for (a busy topic's lag is rarely 0 at the moment of one read), so it is planned, with what it
+// saw, and not a failed step of the plan.
+func TestPlanModeReportsAWaitNotYetMetAsPlanned(t *testing.T) {
+	f := newFixture(t, map[string]string{"waitplan": waitPlanRunbook})
+	f.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "plan-3"})
+	res, err := f.run(t, workflows.RunInput{Runbook: "waitplan", Mode: workflows.ModePlan})
+	require.NoError(t, err)
+	require.Equal(t, workflows.OutcomePlanned, res.Outcome)
+	require.Equal(t, workflows.StatusPlanned, stepStatus(res, "drained"))
+	require.Equal(t, workflows.StatusSucceeded, stepStatus(res, "after"))
+	for _, s := range res.Steps {
+		if s.Path == "drained" {
+			require.Equal(t, "would wait up to 1h for core.assert; now: not yet: 3 records behind", s.Summary)
+		}
+	}
+}
+
 func TestPlanModeSkipsApprovals(t *testing.T) {
 	f := newFixture(t, map[string]string{"appr": approvalBook("1", "abort")})
 	f.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "plan-2"})
