@@ -245,7 +245,7 @@ func send(t *testing.T, client *opensearchapi.Client, method, url, body string, 
 	if client == nil {
 		resp, err = http.DefaultClient.Do(req)
 	} else {
-		resp, err = client.Client.Perform(req)
+		resp, err = client.Client.Stream(req)
 	}
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
