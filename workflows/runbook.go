@@ -750,7 +750,7 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) (ma
 		if r.in.Mode == ModePlan {
 			// A condition that does not hold yet is what the run would wait for, not a failure of
 			// the plan: a busy topic's consumer lag is rarely 0 at the moment of one read.
-			return result, fmt.Sprintf("would wait up to %s for %s; now: not yet: %s", shortDuration(w.Timeout.D()), w.Check, reason), StatusPlanned, nil
+			return result, fmt.Sprintf("would wait up to %s for %s; now: not yet: %s", catalog.ShortDuration(w.Timeout.D()), w.Check, reason), StatusPlanned, nil
 		}
 		return result, reason, StatusFailed, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s did not become ok within %s: %s", w.Check, w.Timeout, reason), ErrCheckFailed, nil)
@@ -943,16 +943,4 @@ func retryable(err error) bool {
 	}
 	var canceled *temporal.CanceledError
 	return !errors.As(err, &canceled)
-}
-
-// shortDuration writes a duration as people write it in runbooks: 1h, 5m, 1h30m (not 1h0m0s).
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
 }

@@ -272,13 +272,3 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
-
-func TestShortDur(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		time.Minute: "1m", time.Hour: "1h", 90 * time.Second: "1m30s", 10 * time.Second: "10s", 2*time.Hour + time.Second: "2h0m1s",
-	} {
-		if got := shortDur(Duration(d)); got != want {
-			t.Errorf("shortDur(%s) = %q, want %q", d, got, want)
-		}
-	}
-}

@@ -253,18 +253,6 @@ func markDone(vis map[string]bool, s *Step) {
 	}
 }
 
-// shortDur formats a duration as authors write it: 1m, not 1m0s.
-func shortDur(d Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 func stepLabel(s *Step) string {
 	if s.ID == "" {
 		return "step"
@@ -323,7 +311,7 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 			c.add(c.pos.val(r, "attempts"), "%s: retry.attempts must be at least 1 (the first try counts), got %d", label, r.Attempts)
 		}
 		if r.Backoff > 0 && r.MaxBackoff > 0 && r.MaxBackoff < r.Backoff {
-			c.add(c.pos.val(r, "max_backoff"), "%s: retry.max_backoff %s is shorter than retry.backoff %s", label, shortDur(r.MaxBackoff), shortDur(r.Backoff))
+			c.add(c.pos.val(r, "max_backoff"), "%s: retry.max_backoff %s is shorter than retry.backoff %s", label, catalog.ShortDuration(r.MaxBackoff.D()), catalog.ShortDuration(r.Backoff.D()))
 		}
 	}
 	if ctx.cur.comp && c.pos.has(s, "compensate") {
@@ -609,7 +597,7 @@ func (c *checker) checkWait(s *Step, label string, ctx refCtx) {
 		w.Interval = Duration(defaultWaitInterval)
 	}
 	if w.Timeout > 0 && w.Interval > w.Timeout {
-		c.add(c.pos.val(w, "interval"), "%s: wait_until.interval %s is longer than its timeout %s", label, shortDur(w.Interval), shortDur(w.Timeout))
+		c.add(c.pos.val(w, "interval"), "%s: wait_until.interval %s is longer than its timeout %s", label, catalog.ShortDuration(w.Interval.D()), catalog.ShortDuration(w.Timeout.D()))
 	}
 }
 
