@@ -93,6 +93,7 @@ func checkEnvironment(env *Environment, name string, pos posTable, errs *ErrorLi
 		if t.TTL < 0 {
 			errs.add(pos.val(t, "ttl"), "traffic.ttl must not be negative, got %d", t.TTL)
 		}
+		checkLever(env, t, regions, pos, errs)
 	}
 	if z := env.Zonal; z != nil {
 		if pos.has(z, "region") && !catalog.LooksLikeRegion(z.Region) {

@@ -111,7 +111,8 @@ type OpenSearch struct {
 // aoss everywhere.
 func (o OpenSearch) ClusterKind() string { return cmp.Or(o.Kind, ClusterServerless) }
 
-// Traffic says how producers are steered between Regions: Route 53 weighted records.
+// Traffic says how producers are steered between Regions: Route 53 weighted records, and the
+// lever that moves them (traffic.go).
 type Traffic struct {
 	HostedZoneID string `yaml:"hosted_zone_id" json:"hosted_zone_id"`
 	RecordName   string `yaml:"record_name" json:"record_name"`
@@ -121,6 +122,17 @@ type Traffic struct {
 	// Values maps each Region to the record's value (the Region's ingest endpoint).
 	Values map[string]string `yaml:"values,omitempty" json:"values,omitempty"`
 	TTL    int64             `yaml:"ttl,omitempty" json:"ttl,omitempty"`
+	// Lever is how traffic.shift moves traffic: route53_weights (the default),
+	// arc_routing_control or health_check_metric; read it with LeverOf. The weighted records
+	// above stay the records clients resolve whatever the lever.
+	Lever string `yaml:"lever,omitempty" json:"lever,omitempty"`
+	// ARC configures lever arc_routing_control.
+	ARC *ARCLever `yaml:"arc,omitempty" json:"arc,omitempty"`
+	// HealthCheckMetric configures lever health_check_metric.
+	HealthCheckMetric *HealthCheckMetricLever `yaml:"health_check_metric,omitempty" json:"health_check_metric,omitempty"`
+	// Resolver is where traffic.state reads the record's DNS answers: "system" (the worker's
+	// resolver) or a DNS server's host:port; empty reads none.
+	Resolver string `yaml:"resolver,omitempty" json:"resolver,omitempty"`
 }
 
 // Zonal describes a three-zone OpenSearch cluster for zonal failover (Multi-AZ with standby).
