@@ -60,7 +60,8 @@ func safetyRuleError(v []violation) *apiError {
 
 func (c *Cluster) handler(ep *endpoint) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch ep.impairment() {
+		m := ep.impairment()
+		switch m {
 		case Refuse:
 			dropConnection(w)
 			return
@@ -76,7 +77,20 @@ func (c *Cluster) handler(ep *endpoint) http.Handler {
 		if err != nil {
 			return // the client went away
 		}
-		out, aerr := c.serve(ep.region, r, body)
+		var out any
+		var aerr *apiError
+		switch m {
+		case Throttle:
+			// API reference, common errors: ThrottlingException, HTTP 429.
+			aerr = &apiError{status: http.StatusTooManyRequests, code: "ThrottlingException", message: "Rate exceeded"}
+		case Unavailable:
+			// route53recoverycluster types: EndpointTemporarilyUnavailableException, "The cluster
+			// endpoint isn't available. Try another cluster endpoint." (HTTP 503)
+			aerr = &apiError{status: http.StatusServiceUnavailable, code: "EndpointTemporarilyUnavailableException",
+				message: "The cluster endpoint isn't available. Try another cluster endpoint."}
+		default:
+			out, aerr = c.serve(ep.region, r, body)
+		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		if aerr != nil {
 			m := map[string]any{"__type": aerr.code, "message": aerr.message}

@@ -49,6 +49,11 @@ const (
 	// Blackhole accepts connections and never answers, until the client gives up (its
 	// deadline) or the twin closes: what a client sees of a Region that is unreachable.
 	Blackhole
+	// Throttle answers every call with ThrottlingException (HTTP 429).
+	Throttle
+	// Unavailable answers every call with EndpointTemporarilyUnavailableException (HTTP 503),
+	// ARC's "The cluster endpoint isn't available. Try another cluster endpoint."
+	Unavailable
 )
 
 // Options configure a Cluster.
