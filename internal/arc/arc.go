@@ -194,7 +194,8 @@ func (e *SafetyRuleError) Error() string {
 	}
 	return fmt.Sprintf("arc: the routing control update would violate safety rules %s: %s. "+
 		"To override them, run an ungraceful failover with force: it passes these rules as SafetyRulesToOverride "+
-		"(https://docs.aws.amazon.com/r53recovery/latest/dg/routing-control.override-safety-rule.html)", rules, e.Message)
+		"(ARC may name one blocking rule at a time: an override can meet the next rule; "+
+		"https://docs.aws.amazon.com/r53recovery/latest/dg/routing-control.override-safety-rule.html)", rules, e.Message)
 }
 
 // Permanent reports that the error is not worth retrying.

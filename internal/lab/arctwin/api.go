@@ -40,12 +40,15 @@ func notFound(arn string) *apiError {
 // SafetyRuleMessage begins the message of the ConflictException the twin answers when an update
 // would violate safety rules; the rules' ARNs follow, comma-separated, in brackets.
 //
-// ARC documents that a safety rule blocks the update and that SafetyRulesToOverride bypasses it
-// (https://docs.aws.amazon.com/r53recovery/latest/dg/routing-control.override-safety-rule.html);
-// the update operations' only error for a request refused because of the state it finds is
-// ConflictException, HTTP 409 (API reference, UpdateRoutingControlStates, "Errors"). UNVERIFIED:
-// the exact wording of the message, which AWS does not publish; the twin names every violated
-// rule's ARN so a client can tell the operator which rule to override.
+// ARC: "When a safety rule blocks a routing control state update, the error message includes the
+// ARN of the rule that blocked the update", and SafetyRulesToOverride with that ARN lets the
+// update through
+// (https://docs.aws.amazon.com/r53recovery/latest/dg/routing-control.override-safety-rule.html).
+// The update operations' error for a request refused because of the state it finds is
+// ConflictException, HTTP 409 (API reference, UpdateRoutingControlStates, "Errors"; Get and List
+// have no ConflictException). UNVERIFIED: the exact wording, which AWS does not publish; the twin
+// names every rule the update violates, where ARC may name one at a time (the same page: "you
+// could ... get an error that another safety rule is blocking the update").
 const SafetyRuleMessage = "Cannot update routing control states: the request would violate safety rules"
 
 func safetyRuleError(v []violation) *apiError {
