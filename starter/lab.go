@@ -18,7 +18,8 @@ import (
 )
 
 const labUsage = `Usage:
-  starter lab [--json] [--rate N] [--event-ids]     run the lab on its default ports until Ctrl-C
+  starter lab [--json] [--rate N] [--event-ids] [--route53-control-plane-us-east-1]
+                                                    run the lab on its default ports until Ctrl-C
   starter lab fault KIND [flags]                    inject a fault (again: update it)
   starter lab heal [KIND [flags] | ID]              heal one fault; with no argument, every fault
   starter lab faults [--json]                       list the active faults
@@ -51,6 +52,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rate := fs.Float64("rate", 0, "events per second of the lab's producer (0: no producer)")
 	eventIDs := fs.Bool("event-ids", false, "give every produced event a unique event_id")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	r53Home := fs.Bool("route53-control-plane-us-east-1", false,
+		"host Route 53's control plane in us-east-1 as AWS does: impairing us-east-1 takes its API down (DNS answers and health checks go on)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -65,7 +68,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	l, err := lab.Start(startCtx, lab.Options{ProducerRate: *rate, WithEventIDs: *eventIDs, Logger: logger})
+	l, err := lab.Start(startCtx, lab.Options{ProducerRate: *rate, WithEventIDs: *eventIDs, Logger: logger,
+		GlobalControlPlaneInHomeRegion: *r53Home})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted while starting

@@ -23,7 +23,11 @@ type FaultKind string
 const (
 	// FaultImpairRegion takes a Region away: its Kafka refuses connections, its collection's
 	// endpoint stops listening (the pipeline stalls), and its AWS endpoint drops every request
-	// except Route 53's, which is global. The zonal domain goes too when it is in the Region.
+	// except Route 53's, which is global. With Options.GlobalControlPlaneInHomeRegion, Route 53's
+	// control plane lives in us-east-1: impairing us-east-1 drops every Route 53 API call,
+	// whichever endpoint receives it, while DNS answers and health checks go on. The impaired
+	// Region's CloudWatch alarms read as insufficient data to Route 53's health checkers. The
+	// zonal domain goes too when it is in the Region.
 	FaultImpairRegion FaultKind = "impair-region"
 	// FaultStopReplicator pauses a replicator (MessageLag grows, state stays RUNNING).
 	FaultStopReplicator FaultKind = "stop-replicator"
@@ -437,7 +441,9 @@ func (l *Lab) ObserveControlPlane(fn func(awstwin.FaultContext, awstwin.Fault)) 
 func (l *Lab) decideFault(fc awstwin.FaultContext) awstwin.Fault {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
-	if l.impaired[fc.Region] && fc.Service != awstwin.ServiceRoute53 {
+	// fc.Region is us-east-1 for Route 53 once its control plane lives there
+	// (SetGlobalControlPlaneInHomeRegion); otherwise Route 53, being global, is exempt.
+	if l.impaired[fc.Region] && (fc.Service != awstwin.ServiceRoute53 || l.twin.Route53Home() != "") {
 		return awstwin.Fault{Kind: awstwin.FaultRegionImpaired}
 	}
 	var latency time.Duration

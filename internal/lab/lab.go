@@ -35,9 +35,9 @@
 //     weight; all weights 0 means every record with equal probability, as Route 53 does) and
 //     keeping the answer for the record's TTL (5 s). After a change is INSYNC, writes still reach
 //     the old Region for up to a TTL, as they would on AWS; write checks must wait longer.
-//   - Route 53 is global: an impaired Region's endpoint still answers Route 53 calls. Model the
-//     control plane's us-east-1 dependency, when a drill wants it, with a fail fault on service
-//     route53.
+//   - Route 53 is global: by default an impaired Region's endpoint still answers Route 53 calls.
+//     Options.GlobalControlPlaneInHomeRegion hosts its control plane in us-east-1 as AWS does
+//     (impairing us-east-1 takes it down); its DNS answers and health checks keep working.
 //   - Metrics use the real namespaces, names and dimensions (AWS/Kafka by ReplicatorName in the
 //     target Region, AWS/OSIS by PipelineName, SumOffsetLag by consumer group); the collection
 //     probe, which has no AWS equivalent, is Switchyard/Lab CollectionReachable.
@@ -179,6 +179,17 @@ type Options struct {
 	// ReplicationLagThreshold is the MessageLag above which replication lag is high (default
 	// 1000 records).
 	ReplicationLagThreshold int64
+
+	// GlobalControlPlaneInHomeRegion hosts Route 53's control plane in us-east-1, as AWS does:
+	// every Route 53 API call counts as a call into us-east-1 and fails while it is impaired,
+	// whichever Region's endpoint receives it; DNS answers and health checks keep working. Off
+	// (the default for now), Route 53 answers from every endpoint, exempt from impair-region.
+	// See [Lab.SetGlobalControlPlaneInHomeRegion].
+	GlobalControlPlaneInHomeRegion bool
+	// RoutingControlState tells Route 53's RECOVERY_CONTROL health checks whether an ARC routing
+	// control is On (and whether that is known); nil means unknown. See
+	// [Lab.SetRoutingControlState].
+	RoutingControlState func(arn string) (on, known bool)
 
 	// Credentials are key pairs the lab's OpenSearch endpoints accept besides AccessKeyID (access
 	// key id to secret): the signatures are verified, so a client must sign with a pair the lab
@@ -452,6 +463,7 @@ func (l *Lab) build() error {
 		}
 	}
 	l.twin.SetFaultHook(l.controlPlaneFault)
+	l.wireRoute53Planes()
 	if err := l.seedRoute53(); err != nil {
 		return err
 	}

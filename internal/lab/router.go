@@ -38,6 +38,9 @@ type Answer struct {
 	TTL time.Duration
 	// Weights are the group's weights when the query was answered, by Region.
 	Weights map[string]int64
+	// Healthy says, by Region, whether the record's health check was healthy when the query
+	// was answered (a record without a health check is healthy).
+	Healthy map[string]bool
 }
 
 type weightedRecord struct {
@@ -97,22 +100,28 @@ func weightsOf(recs []weightedRecord) map[string]int64 {
 // choice is spread by a hash of the query number, so a lab run is repeatable. The answer carries
 // the record's TTL, for which resolvers may keep answering with it
 // (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/resource-record-sets-values-basic.html#rrsets-values-basic-ttl).
+// Records whose health check is unhealthy are left out, as [healthyCandidates] explains.
 func (r *Route53Router) Resolve(context.Context) (Answer, error) {
 	recs, err := r.records()
 	if err != nil {
 		return Answer{}, err
 	}
-	var total int64
+	healthy := make(map[string]bool, len(recs))
 	for _, w := range recs {
+		healthy[w.region] = recordHealthy(r.Twin, w.rs)
+	}
+	candidates := healthyCandidates(recs, healthy)
+	var total int64
+	for _, w := range candidates {
 		total += *w.rs.Weight
 	}
 	x := mix(r.queries.Add(1) ^ 0x5eed)
 	var chosen weightedRecord
 	if total == 0 {
-		chosen = recs[x%uint64(len(recs))] // all 0: equal probability
+		chosen = candidates[x%uint64(len(candidates))] // all 0: equal probability
 	} else {
 		left := int64(x % uint64(total))
-		for _, w := range recs {
+		for _, w := range candidates {
 			left -= *w.rs.Weight
 			if left < 0 {
 				chosen = w
@@ -120,7 +129,7 @@ func (r *Route53Router) Resolve(context.Context) (Answer, error) {
 			}
 		}
 	}
-	a := Answer{Region: chosen.region, Weights: weightsOf(recs)}
+	a := Answer{Region: chosen.region, Weights: weightsOf(recs), Healthy: healthy}
 	if len(chosen.rs.Values) > 0 {
 		a.Value = chosen.rs.Values[0]
 	}
@@ -128,4 +137,46 @@ func (r *Route53Router) Resolve(context.Context) (Answer, error) {
 		a.TTL = time.Duration(*chosen.rs.TTL) * time.Second
 	}
 	return a, nil
+}
+
+// recordHealthy is the status Route 53's health checkers report for a record: a record without
+// a health check is healthy, and so (the lab's choice) is one whose health check was deleted —
+// "the future status of the health check can't be predicted"
+// (https://docs.aws.amazon.com/Route53/latest/APIReference/API_DeleteHealthCheck.html).
+func recordHealthy(t *awstwin.Twin, rs awstwin.RecordSet) bool {
+	if rs.HealthCheckID == "" {
+		return true
+	}
+	healthy, ok := t.HealthCheckHealthy(rs.HealthCheckID)
+	return healthy || !ok
+}
+
+// healthyCandidates are the records of a weighted group a DNS answer is chosen from, as Route 53
+// chooses with health checks (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html):
+// "Records without a health check are always healthy"; unhealthy records are left out; with
+// zero-weighted records, "Route 53 initially considers only the nonzero weighted records, if any.
+// If all the records that have a weight greater than 0 are unhealthy, then Route 53 considers the
+// zero-weighted records"; and "If no record is healthy, all records are healthy": when every
+// record of the group is unhealthy, "Route 53 considers all the records in the group to be healthy
+// and selects one based on the routing policy and on the values that you specify for each record"
+// (fail open; also https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-complex-configs.html).
+// The weighted choice over the candidates then keeps the rules above, all-zero weights included.
+func healthyCandidates(recs []weightedRecord, healthy map[string]bool) []weightedRecord {
+	var nonZero, zero []weightedRecord
+	for _, w := range recs {
+		switch {
+		case !healthy[w.region]:
+		case *w.rs.Weight > 0:
+			nonZero = append(nonZero, w)
+		default:
+			zero = append(zero, w)
+		}
+	}
+	switch {
+	case len(nonZero) > 0:
+		return nonZero
+	case len(zero) > 0:
+		return zero
+	}
+	return recs // every record unhealthy: fail open
 }

@@ -188,7 +188,11 @@ func (t *Twin) PutAlarm(region string, a Alarm) error {
 // SetAlarmState sets an alarm's state as the SetAlarmState API does; StateTransitioned moves
 // only when the value changes.
 func (t *Twin) SetAlarmState(region, name, state, reason string) (AlarmStateChange, error) {
-	return t.region(region).cw.setState(t.now(), name, state, reason, "")
+	ch, err := t.region(region).cw.setState(t.now(), name, state, reason, "")
+	if err == nil {
+		t.observeAlarm(region, ch.Alarm) // Route 53 health checkers watching it
+	}
+	return ch, err
 }
 
 func (s *cloudwatchState) setState(now time.Time, name, state, reason, reasonData string) (AlarmStateChange, error) {
@@ -631,9 +635,10 @@ func cwSetAlarmState(c *call) error {
 	if in.AlarmName == "" {
 		return cwMissing("AlarmName")
 	}
-	_, err := c.rs.cw.setState(c.t.now(), in.AlarmName, in.StateValue, in.StateReason, in.StateReasonData)
+	ch, err := c.rs.cw.setState(c.t.now(), in.AlarmName, in.StateValue, in.StateReason, in.StateReasonData)
 	switch {
 	case err == nil:
+		c.t.observeAlarm(c.rs.name, ch.Alarm) // Route 53 health checkers watching it
 		return c.reply(obj())
 	case errors.Is(err, ErrNotFound):
 		return &apiError{Status: http.StatusNotFound, Code: "ResourceNotFound", Message: fmt.Sprintf("Alarm %s not found", in.AlarmName)}

@@ -74,8 +74,12 @@ type Fault struct {
 // the operation is identified and before authentication, so an impaired Region refuses even
 // badly signed requests, as a dead endpoint would.
 type FaultContext struct {
-	// Region is the Region of the endpoint the request reached.
+	// Region is the Region the call is made into: the Region of the endpoint the request
+	// reached, except for Route 53 once [Twin.SetRoute53Home] placed its control plane in a
+	// home Region (us-east-1 on AWS), whichever endpoint received the call.
 	Region string
+	// Endpoint is the Region of the endpoint the request reached.
+	Endpoint string
 	// Service is the SigV4 signing name, one of the Service* constants.
 	Service string
 	// Operation is the API operation name, e.g. "UpdateReplicationInfo".

@@ -12,10 +12,17 @@ import (
 	"time"
 )
 
-// Route 53 speaks restXml. It is a global service, so the twin serves it from every Region's
-// endpoint against one state: a drill can lose a Region's endpoint without losing DNS. (The
-// real control plane's dependency on us-east-1 is modelled, when wanted, by a fault hook that
-// fails route53 operations during a us-east-1 impairment.)
+// Route 53 speaks restXml. It is a global service: the twin serves it from every Region's
+// endpoint against one state, as the SDK reaches the one global endpoint from any Region. Its
+// control plane — every API call, record changes and health-check CRUD alike — is hosted in
+// us-east-1: "the Route 53 control plane … is hosted in us-east-1" and "you should not rely on
+// the Route 53 control plane in your recovery path" (AWS Fault Isolation Boundaries whitepaper,
+// Global services, https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/global-services.html;
+// the endpoint route53.amazonaws.com is signed for us-east-1,
+// https://docs.aws.amazon.com/general/latest/gr/r53.html). [Twin.SetRoute53Home] makes the
+// fault hook see each call as a call into that Region, whichever endpoint received it. Its data
+// plane — DNS answers and the health checkers — runs everywhere and is read without the API
+// (route53_health.go; the lab's Route53Router).
 
 const route53NS = "https://route53.amazonaws.com/doc/2013-04-01/"
 
@@ -32,6 +39,11 @@ func route53Service() *service {
 			"ListResourceRecordSets":   r53ListResourceRecordSets,
 			"ChangeResourceRecordSets": r53ChangeResourceRecordSets,
 			"GetChange":                r53GetChange,
+			"CreateHealthCheck":        r53CreateHealthCheck,
+			"GetHealthCheck":           r53GetHealthCheck,
+			"GetHealthCheckStatus":     r53GetHealthCheckStatus,
+			"ListHealthChecks":         r53ListHealthChecks,
+			"DeleteHealthCheck":        r53DeleteHealthCheck,
 		},
 		throttle: apiError{Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded"},
 		internal: apiError{Status: http.StatusInternalServerError, Code: "InternalFailure", Receiver: true},
@@ -54,6 +66,21 @@ func resolveRoute53(c *call) *apiError {
 			return nil
 		case m == http.MethodGet && len(seg) == 3 && seg[1] == "change":
 			c.op, c.labels = "GetChange", seg[2:3]
+			return nil
+		case len(seg) == 2 && seg[1] == "healthcheck" && m == http.MethodPost:
+			c.op = "CreateHealthCheck"
+			return nil
+		case len(seg) == 2 && seg[1] == "healthcheck" && m == http.MethodGet:
+			c.op = "ListHealthChecks"
+			return nil
+		case len(seg) == 3 && seg[1] == "healthcheck" && m == http.MethodGet:
+			c.op, c.labels = "GetHealthCheck", seg[2:3]
+			return nil
+		case len(seg) == 3 && seg[1] == "healthcheck" && m == http.MethodDelete:
+			c.op, c.labels = "DeleteHealthCheck", seg[2:3]
+			return nil
+		case len(seg) == 4 && seg[1] == "healthcheck" && seg[3] == "status" && m == http.MethodGet:
+			c.op, c.labels = "GetHealthCheckStatus", seg[2:3]
 			return nil
 		}
 	}
@@ -91,6 +118,16 @@ type route53State struct {
 	// processing is Options.Route53ProcessingTime: how long a zone stays busy with an accepted
 	// change request.
 	processing time.Duration
+	// home is the Region hosting the control plane ("" = wherever a call arrives); see
+	// [Twin.SetRoute53Home].
+	home string
+
+	// Health checks by ID, their IDs by CallerReference (kept after deletion: a deleted
+	// check's reference cannot be reused), and the IDs in creation order.
+	checks      map[string]*HealthCheck
+	checksByRef map[string]string
+	checkOrder  []string
+	hooks       HealthCheckHooks
 }
 
 // SetRoute53ProcessingTime sets how long Route 53 takes to process an accepted change request
@@ -101,6 +138,35 @@ func (t *Twin) SetRoute53ProcessingTime(d time.Duration) {
 	t.r53.mu.Lock()
 	defer t.r53.mu.Unlock()
 	t.r53.processing = d
+}
+
+// SetRoute53Home sets the Region hosting Route 53's control plane: from then on the fault hook
+// sees every Route 53 API call with FaultContext.Region set to it (FaultContext.Endpoint keeps
+// the Region of the endpoint that received it), so impairing that Region takes the control
+// plane down and per-Region call counts count the calls there, as on AWS. "" (the default)
+// reports each call in the Region of the endpoint it reached.
+func (t *Twin) SetRoute53Home(region string) {
+	t.r53.mu.Lock()
+	defer t.r53.mu.Unlock()
+	t.r53.home = region
+}
+
+// Route53Home returns the Region set by [Twin.SetRoute53Home].
+func (t *Twin) Route53Home() string {
+	t.r53.mu.Lock()
+	defer t.r53.mu.Unlock()
+	return t.r53.home
+}
+
+// faultRegion is the Region a call is made into: the control plane's home for a global
+// service that has one, otherwise the Region of the endpoint that received the call.
+func (t *Twin) faultRegion(svc *service, endpoint string) string {
+	if svc.name == ServiceRoute53 {
+		if home := t.Route53Home(); home != "" {
+			return home
+		}
+	}
+	return endpoint
 }
 
 // Route53Change is one change batch that ChangeResourceRecordSets accepted. The log of them is
@@ -173,7 +239,7 @@ type hostedZone struct {
 }
 
 func newRoute53State() *route53State {
-	return &route53State{changes: map[string]time.Time{}}
+	return &route53State{changes: map[string]time.Time{}, checks: map[string]*HealthCheck{}, checksByRef: map[string]string{}}
 }
 
 func randomID(prefix string, n int) string {
@@ -243,7 +309,11 @@ func (t *Twin) UpsertRecordSet(zoneID string, rs RecordSet) error {
 	if z == nil {
 		return fmt.Errorf("hosted zone %s: %w", zoneID, ErrNotFound)
 	}
-	if ae := applyChanges(z, []xmlChange{{Action: "UPSERT", ResourceRecordSet: toXMLRecord(rs)}}); ae != nil {
+	changes := []xmlChange{{Action: "UPSERT", ResourceRecordSet: toXMLRecord(rs)}}
+	if ae := t.r53.unknownHealthCheck(changes); ae != nil {
+		return fmt.Errorf("upsert %s %s: %w", rs.Type, rs.Name, ae)
+	}
+	if ae := applyChanges(z, changes); ae != nil {
 		return fmt.Errorf("upsert %s %s: %w", rs.Type, rs.Name, ae)
 	}
 	return nil
@@ -519,6 +589,9 @@ func r53ChangeResourceRecordSets(c *call) error {
 		return &apiError{Status: http.StatusBadRequest, Code: "PriorRequestNotComplete",
 			Message: "The request was rejected because Route 53 was still processing a prior request."}
 	}
+	if ae := c.t.r53.unknownHealthCheck(in.ChangeBatch.Changes); ae != nil {
+		return ae
+	}
 	if ae := applyChanges(z, in.ChangeBatch.Changes); ae != nil {
 		if ae.Code == "InvalidChangeBatch" {
 			ae.rawXML = fmt.Sprintf(`<InvalidChangeBatch xmlns="%s"><Messages>%s</Messages><RequestId>%s</RequestId></InvalidChangeBatch>`,
@@ -565,6 +638,24 @@ func r53GetChange(c *call) error {
 	}
 	out.ChangeInfo = xmlChangeInfo{ID: "/change/" + id, Status: status, SubmittedAt: formatISO(submitted)}
 	return c.replyXML(out)
+}
+
+// unknownHealthCheck refuses a change that attaches a health check that does not exist:
+// NoSuchHealthCheck, "No health check exists with the specified ID", is among
+// ChangeResourceRecordSets' errors
+// (https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html#API_ChangeResourceRecordSets_Errors).
+// Callers hold s.mu.
+func (s *route53State) unknownHealthCheck(changes []xmlChange) *apiError {
+	for _, ch := range changes {
+		id := ch.ResourceRecordSet.HealthCheckID
+		if ch.Action == "DELETE" || id == "" {
+			continue
+		}
+		if _, ok := s.checks[id]; !ok {
+			return r53NoSuchHealthCheck(id)
+		}
+	}
+	return nil
 }
 
 var validRRTypes = []string{"A", "AAAA", "CAA", "CNAME", "DS", "HTTPS", "MX", "NAPTR", "NS", "PTR", "SOA", "SPF", "SRV", "SSHFP", "SVCB", "TLSA", "TXT"}

@@ -286,7 +286,7 @@ func (h *regionHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if hook := h.t.faultHook(); hook != nil {
-		f := hook(FaultContext{Region: h.rs.name, Service: c.svc.name, Operation: c.op, Protocol: c.proto.String()})
+		f := hook(FaultContext{Region: h.t.faultRegion(c.svc, h.rs.name), Endpoint: h.rs.name, Service: c.svc.name, Operation: c.op, Protocol: c.proto.String()})
 		if f.AfterCommit && f.Kind != NoFault {
 			h.serveThenLose(c, auth, authErr, f)
 			h.logDone(c)
