@@ -14,6 +14,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/osis v1.22.2
 	github.com/aws/aws-sdk-go-v2/service/route53 v1.70.8
 	github.com/aws/aws-sdk-go-v2/service/route53recoverycluster v1.29.0
+	github.com/aws/aws-sdk-go-v2/service/route53recoverycontrolconfig v1.33.1
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.99.1
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.52.10
 	github.com/aws/aws-sdk-go-v2/service/ssm v1.81.4

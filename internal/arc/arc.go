@@ -27,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53recoverycluster"
 	"github.com/aws/aws-sdk-go-v2/service/route53recoverycluster/types"
+	"github.com/aws/aws-sdk-go-v2/service/route53recoverycontrolconfig"
+	cctypes "github.com/aws/aws-sdk-go-v2/service/route53recoverycontrolconfig/types"
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
 )
@@ -352,4 +354,38 @@ func (c *Client) Set(ctx context.Context, desired map[string]string, overrideRul
 		return nil, err
 	}
 	return changed, nil
+}
+
+// ControlPlaneRegion is where ARC's recovery-control-config API answers (the SDK's default
+// endpoint is route53-recovery-control-config.us-west-2.amazonaws.com).
+const ControlPlaneRegion = "us-west-2"
+
+// ClusterEndpoints asks the recovery-control-config API (DescribeCluster) for the cluster's
+// Regional endpoints, Region → URL, to refresh the list an environment file holds. cfg is the
+// configuration for ControlPlaneRegion (its BaseEndpoint, if set, is the API's endpoint). The
+// control plane lives in one Region, so a failover must not depend on this call: use it while it
+// answers, and keep the last list otherwise.
+func ClusterEndpoints(ctx context.Context, cfg aws.Config, clusterARN string) (map[string]string, error) {
+	cl := route53recoverycontrolconfig.NewFromConfig(cfg, func(o *route53recoverycontrolconfig.Options) {
+		o.Region = ControlPlaneRegion
+	})
+	out, err := cl.DescribeCluster(ctx, &route53recoverycontrolconfig.DescribeClusterInput{ClusterArn: aws.String(clusterARN)})
+	if err != nil {
+		return nil, fmt.Errorf("arc: describe cluster %s in %s: %w", clusterARN, ControlPlaneRegion, err)
+	}
+	if out.Cluster == nil || len(out.Cluster.ClusterEndpoints) == 0 {
+		return nil, fmt.Errorf("arc: cluster %s has no endpoints (status %s)", clusterARN, statusOf(out.Cluster))
+	}
+	eps := make(map[string]string, len(out.Cluster.ClusterEndpoints))
+	for _, e := range out.Cluster.ClusterEndpoints {
+		eps[aws.ToString(e.Region)] = aws.ToString(e.Endpoint)
+	}
+	return eps, nil
+}
+
+func statusOf(c *cctypes.Cluster) string {
+	if c == nil {
+		return "unknown"
+	}
+	return string(c.Status)
 }

@@ -208,3 +208,27 @@ func TestThrottledOrUnavailableEndpointIsLeftForTheNext(t *testing.T) {
 	require.Equal(t, map[string]int{"us-east-1": 1, "us-west-2": 1, "eu-west-1": 1}, f.requests(),
 		"each troubled endpoint is asked once (no SDK retries on it), then the next one answers")
 }
+
+func TestClusterEndpointsFromTheControlPlaneInUSWest2(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	region, url := f.twin.ControlPlaneEndpoint()
+	require.Equal(t, arc.ControlPlaneRegion, region)
+	cfg, err := awsclients.New(awsclients.Options{}).Config(ctx, awsclients.Region{Name: region, Endpoint: url})
+	require.NoError(t, err)
+	eps, err := arc.ClusterEndpoints(ctx, cfg, f.twin.ClusterARN())
+	require.NoError(t, err)
+	require.Equal(t, f.twin.Endpoints(), eps)
+
+	_, err = arc.ClusterEndpoints(ctx, cfg, f.twin.ClusterARN()+"0")
+	require.ErrorContains(t, err, "ResourceNotFoundException")
+
+	// us-west-2 impaired: the control plane is gone with it; the cluster's other endpoints still
+	// answer with the list already known.
+	require.NoError(t, f.twin.Impair("us-west-2", true))
+	cfg.RetryMaxAttempts = 1 // refused connections are retried with back-off by default; the outcome is the same
+	_, err = arc.ClusterEndpoints(ctx, cfg, f.twin.ClusterARN())
+	require.Error(t, err)
+	_, err = f.client(t, perm{"us-west-2", "us-east-1", "eu-west-1", "ap-northeast-1", "ap-southeast-2"}).States(ctx, []string{f.east})
+	require.NoError(t, err)
+}

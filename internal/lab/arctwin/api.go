@@ -62,6 +62,14 @@ func safetyRuleError(v []violation) *apiError {
 }
 
 func (c *Cluster) handler(ep *endpoint) http.Handler {
+	return c.wrap(ep, "application/x-amz-json-1.0", func(r *http.Request, body []byte) (any, *apiError) {
+		return c.serve(ep.region, r, body)
+	})
+}
+
+// wrap serves one endpoint: its impairment first, then serve, whose answer (or error) it writes
+// as JSON of contentType.
+func (c *Cluster) wrap(ep *endpoint, contentType string, serve func(r *http.Request, body []byte) (any, *apiError)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := ep.impairment()
 		switch m {
@@ -92,9 +100,9 @@ func (c *Cluster) handler(ep *endpoint) http.Handler {
 			aerr = &apiError{status: http.StatusServiceUnavailable, code: "EndpointTemporarilyUnavailableException",
 				message: "The cluster endpoint isn't available. Try another cluster endpoint."}
 		default:
-			out, aerr = c.serve(ep.region, r, body)
+			out, aerr = serve(r, body)
 		}
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+		w.Header().Set("Content-Type", contentType)
 		if aerr != nil {
 			m := map[string]any{"__type": aerr.code, "message": aerr.message}
 			for k, v := range aerr.fields {
@@ -131,7 +139,7 @@ func dropConnection(w http.ResponseWriter) {
 // knows, and that it is scoped to ARC's service and this endpoint's Region: each Regional
 // endpoint must be signed for its own Region (the SDK does so when the client's Region is the
 // endpoint's). Refusals use the words AWS's JSON services use (HTTP 403).
-func (c *Cluster) authenticate(region string, r *http.Request, body []byte) *apiError {
+func (c *Cluster) authenticate(region, service string, r *http.Request, body []byte) *apiError {
 	id, err := awstwin.VerifySigV4(r, body, c.opts.Credentials, c.opts.Now())
 	var se *awstwin.SigV4Error
 	forbidden := func(code, msg string) *apiError {
@@ -146,8 +154,8 @@ func (c *Cluster) authenticate(region string, r *http.Request, body []byte) *api
 		return forbidden("UnrecognizedClientException", "The security token included in the request is invalid.")
 	case err != nil:
 		return forbidden("InvalidSignatureException", err.Error())
-	case id.Service != SigningService:
-		return forbidden("InvalidSignatureException", fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", SigningService))
+	case id.Service != service:
+		return forbidden("InvalidSignatureException", fmt.Sprintf("Credential should be scoped to correct service: '%s'. ", service))
 	case id.Region != region:
 		return forbidden("InvalidSignatureException", fmt.Sprintf("Credential should be scoped to a valid region, not '%s'. ", id.Region))
 	}
@@ -161,7 +169,7 @@ type entry struct {
 
 // serve answers one call; out is the JSON output shape.
 func (c *Cluster) serve(region string, r *http.Request, body []byte) (any, *apiError) {
-	if aerr := c.authenticate(region, r, body); aerr != nil {
+	if aerr := c.authenticate(region, SigningService, r, body); aerr != nil {
 		return nil, aerr
 	}
 	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)

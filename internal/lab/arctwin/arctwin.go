@@ -68,6 +68,13 @@ type Options struct {
 	// accepts only the lab's own key pair (SWITCHYARDLAB / switchyard-lab, internal/lab's
 	// AccessKeyID and SecretAccessKey, repeated here because the lab imports this package).
 	Credentials func(accessKeyID string) (secret string, ok bool)
+	// Name is the cluster's name; empty means "switchyard".
+	Name string
+	// ControlPlaneRegion is where the recovery-control-config API (DescribeCluster) answers;
+	// empty means us-west-2, where AWS runs it ("the control plane API ... is hosted in US West
+	// (Oregon)": https://docs.aws.amazon.com/r53recovery/latest/dg/introduction-regions-routing.html).
+	// Impairing this Region takes it down with the Region's cluster endpoint.
+	ControlPlaneRegion string
 	// ImpairWith is what Impair(region, true) does; zero means Refuse.
 	ImpairWith Impairment
 	// Now is the twin's clock (signature expiry, safety rule wait periods); nil means time.Now.
@@ -80,6 +87,8 @@ type Cluster struct {
 	opts      Options
 	account   string
 	endpoints map[string]*endpoint // by Region
+	control   *endpoint            // the recovery-control-config API
+	arn       string               // the cluster's ARN
 	closed    chan struct{}
 	closeOnce sync.Once
 
@@ -123,6 +132,12 @@ func New(opts Options) (*Cluster, error) {
 			return "", false
 		}
 	}
+	if opts.Name == "" {
+		opts.Name = "switchyard"
+	}
+	if opts.ControlPlaneRegion == "" {
+		opts.ControlPlaneRegion = "us-west-2"
+	}
 	if opts.ImpairWith == Healthy {
 		opts.ImpairWith = Refuse
 	}
@@ -136,22 +151,38 @@ func New(opts Options) (*Cluster, error) {
 		opts: opts, account: opts.Account, endpoints: map[string]*endpoint{}, closed: make(chan struct{}),
 		panels: map[string]*controlPanel{}, controls: map[string]*routingControl{}, lastChange: map[string]time.Time{},
 	}
+	c.arn = fmt.Sprintf("arn:aws:route53-recovery-control::%s:cluster/%s", c.account, c.id(36, "cluster", opts.Name))
 	for _, region := range opts.Regions {
 		if _, dup := c.endpoints[region]; dup {
 			c.Close()
 			return nil, fmt.Errorf("arctwin: Region %s is listed twice", region)
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ep, err := c.listen(region, c.handler)
 		if err != nil {
 			c.Close()
-			return nil, fmt.Errorf("arctwin: listen for %s: %w", region, err)
+			return nil, err
 		}
-		ep := &endpoint{region: region, addr: ln.Addr().String(), ln: ln}
-		ep.srv = &http.Server{Handler: c.handler(ep), ReadHeaderTimeout: 10 * time.Second}
 		c.endpoints[region] = ep
-		go ep.serve(ln)
 	}
+	ep, err := c.listen(opts.ControlPlaneRegion, c.controlHandler)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.control = ep
 	return c, nil
+}
+
+// listen starts one endpoint on a loopback port.
+func (c *Cluster) listen(region string, handler func(*endpoint) http.Handler) (*endpoint, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("arctwin: listen for %s: %w", region, err)
+	}
+	ep := &endpoint{region: region, addr: ln.Addr().String(), ln: ln}
+	ep.srv = &http.Server{Handler: handler(ep), ReadHeaderTimeout: 10 * time.Second}
+	go ep.serve(ln)
+	return ep, nil
 }
 
 func (ep *endpoint) serve(ln net.Listener) {
@@ -178,12 +209,28 @@ func (c *Cluster) Impair(region string, impaired bool) error {
 	return c.SetImpairment(region, m)
 }
 
-// SetImpairment sets how region's endpoint fails.
+// SetImpairment sets how region's endpoints fail: its cluster endpoint, and the
+// recovery-control-config API when region is ControlPlaneRegion.
 func (c *Cluster) SetImpairment(region string, m Impairment) error {
-	ep, ok := c.endpoints[region]
-	if !ok {
+	var eps []*endpoint
+	if ep, ok := c.endpoints[region]; ok {
+		eps = append(eps, ep)
+	}
+	if c.control != nil && c.control.region == region {
+		eps = append(eps, c.control)
+	}
+	if len(eps) == 0 {
 		return fmt.Errorf("arctwin: impair %s: %w", region, ErrNoEndpoint)
 	}
+	for _, ep := range eps {
+		if err := ep.set(m, c.closed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (ep *endpoint) set(m Impairment, closed <-chan struct{}) error {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
 	ep.impaired = m
@@ -193,13 +240,13 @@ func (c *Cluster) SetImpairment(region string, m Impairment) error {
 		ep.ln = nil
 	case m != Refuse && ep.ln == nil:
 		select {
-		case <-c.closed:
+		case <-closed:
 			return nil
 		default:
 		}
 		ln, err := net.Listen("tcp", ep.addr)
 		if err != nil {
-			return fmt.Errorf("arctwin: restore %s on %s: %w", region, ep.addr, err)
+			return fmt.Errorf("arctwin: restore %s on %s: %w", ep.region, ep.addr, err)
 		}
 		ep.ln = ln
 		go ep.serve(ln)
@@ -207,22 +254,41 @@ func (c *Cluster) SetImpairment(region string, m Impairment) error {
 	return nil
 }
 
-// Requests returns how many requests reached region's endpoint, answered or not (impaired
-// endpoints that refuse connections see none).
+// Requests returns how many requests reached the twin's endpoints in region (the cluster
+// endpoint, and the control plane when it is there), answered or not; endpoints that refuse
+// connections see none.
 func (c *Cluster) Requests(region string) int {
-	ep, ok := c.endpoints[region]
-	if !ok {
-		return 0
+	n := 0
+	for _, ep := range []*endpoint{c.endpoints[region], c.control} {
+		if ep != nil && ep.region == region {
+			ep.mu.Lock()
+			n += ep.requests
+			ep.mu.Unlock()
+		}
 	}
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	return ep.requests
+	return n
+}
+
+// ClusterARN is the cluster's ARN, arn:aws:route53-recovery-control::ACCOUNT:cluster/ID, what
+// DescribeCluster takes.
+func (c *Cluster) ClusterARN() string { return c.arn }
+
+// ControlPlaneEndpoint is the URL of the recovery-control-config API and the Region it is in.
+func (c *Cluster) ControlPlaneEndpoint() (region, url string) {
+	return c.control.region, "http://" + c.control.addr
 }
 
 // Close stops every endpoint.
 func (c *Cluster) Close() {
 	c.closeOnce.Do(func() { close(c.closed) })
+	eps := make([]*endpoint, 0, len(c.endpoints)+1)
 	for _, ep := range c.endpoints {
+		eps = append(eps, ep)
+	}
+	if c.control != nil {
+		eps = append(eps, c.control)
+	}
+	for _, ep := range eps {
 		ep.mu.Lock()
 		ep.ln = nil
 		ep.mu.Unlock()

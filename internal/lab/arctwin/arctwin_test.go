@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	rc "github.com/aws/aws-sdk-go-v2/service/route53recoverycluster"
 	"github.com/aws/aws-sdk-go-v2/service/route53recoverycluster/types"
+	rccc "github.com/aws/aws-sdk-go-v2/service/route53recoverycontrolconfig"
 	"github.com/aws/smithy-go"
 	"github.com/stretchr/testify/require"
 
@@ -262,4 +263,35 @@ func TestBadUpdatesAreValidationErrors(t *testing.T) {
 	var ve *types.ValidationException
 	require.ErrorAs(t, err, &ve)
 	require.True(t, strings.Contains(ve.ErrorMessage(), "[On, Off]"), ve.ErrorMessage())
+}
+
+func TestSDKDescribeClusterAnswersOnlyInTheControlPlaneRegion(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	region, url := f.c.ControlPlaneEndpoint()
+	require.Equal(t, "us-west-2", region)
+	require.Regexp(t, `^arn:aws:route53-recovery-control::000000000000:cluster/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, f.c.ClusterARN())
+	cc := rccc.New(rccc.Options{Region: "us-west-2", BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("SWITCHYARDLAB", "switchyard-lab", "")})
+	out, err := cc.DescribeCluster(ctx, &rccc.DescribeClusterInput{ClusterArn: aws.String(f.c.ClusterARN())})
+	require.NoError(t, err)
+	require.Equal(t, f.c.ClusterARN(), aws.ToString(out.Cluster.ClusterArn))
+	require.Equal(t, "DEPLOYED", string(out.Cluster.Status))
+	require.Len(t, out.Cluster.ClusterEndpoints, 5)
+	for _, e := range out.Cluster.ClusterEndpoints {
+		require.Equal(t, f.c.Endpoints()[aws.ToString(e.Region)], aws.ToString(e.Endpoint))
+	}
+	// Signed for another Region: refused, as every AWS endpoint refuses a foreign scope.
+	wrong := rccc.New(rccc.Options{Region: "us-east-1", BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("SWITCHYARDLAB", "switchyard-lab", "")})
+	_, err = wrong.DescribeCluster(ctx, &rccc.DescribeClusterInput{ClusterArn: aws.String(f.c.ClusterARN())})
+	var re *awshttp.ResponseError
+	require.ErrorAs(t, err, &re)
+	require.Equal(t, http.StatusForbidden, re.HTTPStatusCode())
+	// The control plane goes down with us-west-2.
+	require.NoError(t, f.c.Impair("us-west-2", true))
+	_, err = cc.DescribeCluster(ctx, &rccc.DescribeClusterInput{ClusterArn: aws.String(f.c.ClusterARN())})
+	require.Error(t, err)
+	var ae smithy.APIError
+	require.False(t, errors.As(err, &ae), "no answer at all, got %v", err)
 }

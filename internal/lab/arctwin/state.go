@@ -99,9 +99,15 @@ type Update struct {
 	At         time.Time
 }
 
+// id derives an n-digit hex id from parts, or a UUID-shaped one for n == 36 (cluster ids are
+// UUIDs).
 func (c *Cluster) id(n int, parts ...string) string {
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	return hex.EncodeToString(sum[:])[:n]
+	h := hex.EncodeToString(sum[:])
+	if n == 36 {
+		return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+	}
+	return h[:n]
 }
 
 // AddControlPanel creates a control panel and returns its ARN,
