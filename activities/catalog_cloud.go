@@ -66,6 +66,14 @@ func RegisterCloud(r *Registry, c *Cloud) {
 	// progress query until the workflow task's next heartbeat.
 	Register(r, act("route53.set_weights", "Set the weighted records to the desired weights per Region, changing only what differs; optionally wait for INSYNC.",
 		"route53:ListResourceRecordSets", "route53:ChangeResourceRecordSets", "route53:GetChange"), c.SetRoute53Weights)
+	// One step whatever the environment's lever (traffic.lever), so runbooks do not fork per
+	// lever; the IAM actions are every lever's, the worker's policy covers whichever is chosen.
+	trafficIAM := []string{"route53:ListResourceRecordSets", "route53-recovery-cluster:GetRoutingControlState", "cloudwatch:DescribeAlarms"}
+	Register(r, read("traffic.state", "Read which Regions take traffic by the environment's lever (route53_weights: weights; arc_routing_control: routing controls; health_check_metric: the alarms the health checks watch), and the record's DNS answers through traffic.resolver.",
+		trafficIAM...), c.TrafficState)
+	Register(r, act("traffic.shift", "Make a Region the active one by the environment's lever, reading first and writing only what differs: Route 53 weights (after a fast control-plane probe), ARC routing controls (data plane), or PutMetricData of the metric the health checks' alarms watch (data plane).",
+		append(trafficIAM, "route53:ChangeResourceRecordSets", "route53:GetChange", "route53-recovery-cluster:UpdateRoutingControlState",
+			"route53-recovery-cluster:UpdateRoutingControlStates", "cloudwatch:PutMetricData")...), c.TrafficShift)
 	Register(r, read("route53.wait_insync", "Wait until a Route 53 change is INSYNC (empty change_id: nothing to wait for).", "route53:GetChange"), c.WaitRoute53Change)
 	Register(r, read("ssm.get_parameter", "Read an SSM parameter.", "ssm:GetParameter"), c.GetParameter)
 	Register(r, act("ssm.put_parameter", "Set an SSM parameter to a desired value, writing only when it differs.", "ssm:GetParameter", "ssm:PutParameter"), c.PutParameter)

@@ -34,7 +34,9 @@ type CloudOptions struct {
 	// PollInterval is the default pause between reads of the entries that wait (pipeline start
 	// and stop, Route 53 INSYNC, zone decommission, ingesting); 0 means 5s.
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// ARC builds the ARC cluster client of lever arc_routing_control; nil uses internal/arc.
+	ARC    ARCFactory
+	Logger *slog.Logger
 }
 
 // Cloud holds the catalog entries for the two-Region architecture: MSK, OpenSearch Ingestion,

@@ -46,41 +46,50 @@ var (
 	ssmParameters  = resourceKind{"SSMParameters", []string{"arn:aws:ssm:*:*:parameter/*"}}
 	// GetMetricData does not support resource-level permissions; DescribeAlarms is granted with it
 	// so that one statement covers the monitoring reads.
-	cloudWatch  = resourceKind{"CloudWatchReads", []string{"*"}}
-	dlqBuckets  = resourceKind{"DeadLetterBuckets", []string{"arn:aws:s3:::*"}}
-	regionRoles = resourceKind{"AssumePerRegionRoles", []string{"arn:aws:iam::*:role/*"}}
+	cloudWatch = resourceKind{"CloudWatchReads", []string{"*"}}
+	// PutMetricData (lever health_check_metric) has no resource-level permissions either; a
+	// deployment may narrow it with the cloudwatch:namespace condition key.
+	cloudWatchWrites = resourceKind{"CloudWatchMetricWrites", []string{"*"}}
+	// ARC routing controls (lever arc_routing_control), read and set on the cluster's data plane.
+	arcRoutingControls = resourceKind{"ARCRoutingControls", []string{"arn:aws:route53-recovery-control::*:controlpanel/*/routingcontrol/*"}}
+	dlqBuckets         = resourceKind{"DeadLetterBuckets", []string{"arn:aws:s3:::*"}}
+	regionRoles        = resourceKind{"AssumePerRegionRoles", []string{"arn:aws:iam::*:role/*"}}
 )
 
 // actionResources says what each IAM action the worker may need is granted on. An action the
 // catalog names that is missing here makes WorkerPolicy fail: granting it on "*" by default
 // would defeat the point of the policy.
 var actionResources = map[string]resourceKind{
-	"kafka:DescribeClusterV2":          mskClusters,
-	"kafka:DescribeReplicator":         mskReplicators,
-	"kafka-cluster:Connect":            kafkaData,
-	"kafka-cluster:DescribeGroup":      kafkaData,
-	"kafka-cluster:DescribeTopic":      kafkaData,
-	"osis:GetPipeline":                 osisPipelines,
-	"osis:StartPipeline":               osisPipelines,
-	"osis:StopPipeline":                osisPipelines,
-	"aoss:BatchGetCollection":          aossControl,
-	"aoss:APIAccessAll":                aossData,
-	"es:DescribeDomain":                esDomains,
-	"es:DescribeDomainHealth":          esDomains,
-	"es:DescribeDomainNodes":           esDomains,
-	"es:ESHttpGet":                     esDomains,
-	"es:ESHttpPost":                    esDomains,
-	"es:ESHttpPut":                     esDomains,
-	"es:ESHttpDelete":                  esDomains,
-	"route53:ListResourceRecordSets":   route53Zones,
-	"route53:ChangeResourceRecordSets": route53Zones,
-	"route53:GetChange":                route53Changes,
-	"ssm:GetParameter":                 ssmParameters,
-	"ssm:PutParameter":                 ssmParameters,
-	"cloudwatch:GetMetricData":         cloudWatch,
-	"cloudwatch:DescribeAlarms":        cloudWatch,
-	"s3:ListBucket":                    dlqBuckets,
-	"sts:AssumeRole":                   regionRoles,
+	"kafka:DescribeClusterV2":                             mskClusters,
+	"kafka:DescribeReplicator":                            mskReplicators,
+	"kafka-cluster:Connect":                               kafkaData,
+	"kafka-cluster:DescribeGroup":                         kafkaData,
+	"kafka-cluster:DescribeTopic":                         kafkaData,
+	"osis:GetPipeline":                                    osisPipelines,
+	"osis:StartPipeline":                                  osisPipelines,
+	"osis:StopPipeline":                                   osisPipelines,
+	"aoss:BatchGetCollection":                             aossControl,
+	"aoss:APIAccessAll":                                   aossData,
+	"es:DescribeDomain":                                   esDomains,
+	"es:DescribeDomainHealth":                             esDomains,
+	"es:DescribeDomainNodes":                              esDomains,
+	"es:ESHttpGet":                                        esDomains,
+	"es:ESHttpPost":                                       esDomains,
+	"es:ESHttpPut":                                        esDomains,
+	"es:ESHttpDelete":                                     esDomains,
+	"route53:ListResourceRecordSets":                      route53Zones,
+	"route53:ChangeResourceRecordSets":                    route53Zones,
+	"route53:GetChange":                                   route53Changes,
+	"ssm:GetParameter":                                    ssmParameters,
+	"ssm:PutParameter":                                    ssmParameters,
+	"cloudwatch:GetMetricData":                            cloudWatch,
+	"cloudwatch:DescribeAlarms":                           cloudWatch,
+	"cloudwatch:PutMetricData":                            cloudWatchWrites,
+	"route53-recovery-cluster:GetRoutingControlState":     arcRoutingControls,
+	"route53-recovery-cluster:UpdateRoutingControlState":  arcRoutingControls,
+	"route53-recovery-cluster:UpdateRoutingControlStates": arcRoutingControls,
+	"s3:ListBucket":                                       dlqBuckets,
+	"sts:AssumeRole":                                      regionRoles,
 }
 
 // Need is one user of IAM actions: a catalog entry, or a part of the worker outside the catalog.
