@@ -419,6 +419,9 @@ func (l *Lab) controlPlaneFault(fc awstwin.FaultContext) awstwin.Fault {
 // ObserveControlPlane calls fn with every control-plane call the AWS endpoints receive and the
 // fault the lab answers it with (none, mostly), until the returned stop is called. Tests and
 // benchmarks count and time calls this way without displacing the lab's own faults.
+// FaultContext.Region is the Region the call is made into: with
+// Options.GlobalControlPlaneInHomeRegion, us-east-1 for every Route 53 call, whichever endpoint
+// (FaultContext.Endpoint) received it — so "zero calls into us-east-1" counts Route 53 too.
 func (l *Lab) ObserveControlPlane(fn func(awstwin.FaultContext, awstwin.Fault)) (stop func()) {
 	l.omu.Lock()
 	defer l.omu.Unlock()
