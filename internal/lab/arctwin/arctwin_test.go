@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -294,4 +296,41 @@ func TestSDKDescribeClusterAnswersOnlyInTheControlPlaneRegion(t *testing.T) {
 	require.Error(t, err)
 	var ae smithy.APIError
 	require.False(t, errors.As(err, &ae), "no answer at all, got %v", err)
+}
+
+func TestSDKWaitPeriodRefusesAFlapUntilItEnds(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c, err := arctwin.New(arctwin.Options{Now: clock})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	panel := c.AddControlPanel("switchyard")
+	east, _ := c.AddRoutingControl(panel, "east", true)
+	west, _ := c.AddRoutingControl(panel, "west", false)
+	rule, err := c.AddAssertionRule(arctwin.AssertionRule{Name: "one-on", ControlPanelARN: panel, AssertedControls: []string{east, west},
+		WaitPeriodMs: 5000, RuleConfig: arctwin.RuleConfig{Type: arctwin.AtLeast, Threshold: 1}})
+	require.NoError(t, err)
+	cl := rc.New(rc.Options{Region: "eu-west-1", BaseEndpoint: aws.String(c.Endpoints()["eu-west-1"]), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("SWITCHYARDLAB", "switchyard-lab", "")})
+	flip := func(eastOn bool) error {
+		e, w := types.RoutingControlStateOn, types.RoutingControlStateOff
+		if !eastOn {
+			e, w = w, e
+		}
+		_, err := cl.UpdateRoutingControlStates(context.Background(), &rc.UpdateRoutingControlStatesInput{
+			UpdateRoutingControlStateEntries: []types.UpdateRoutingControlStateEntry{
+				{RoutingControlArn: aws.String(east), RoutingControlState: e}, {RoutingControlArn: aws.String(west), RoutingControlState: w}}})
+		return err
+	}
+	require.NoError(t, flip(false))
+	err = flip(true)
+	var conflict *types.ConflictException
+	require.ErrorAs(t, err, &conflict, "within the wait period")
+	require.Contains(t, conflict.ErrorMessage(), rule)
+	mu.Lock()
+	now = now.Add(6 * time.Second)
+	mu.Unlock()
+	require.NoError(t, flip(true))
+	require.Len(t, c.Updates(), 2)
 }
