@@ -334,3 +334,22 @@ func TestSDKWaitPeriodRefusesAFlapUntilItEnds(t *testing.T) {
 	require.NoError(t, flip(true))
 	require.Len(t, c.Updates(), 2)
 }
+
+func TestAddCellControls(t *testing.T) {
+	c, err := arctwin.New(arctwin.Options{})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	controls, rule, err := c.AddCellControls("orders", []string{"us-east-1", "us-west-2"}, []string{"us-east-1"})
+	require.NoError(t, err)
+	require.Len(t, controls, 2)
+	on, known := c.RoutingControlState(controls["us-east-1"])
+	require.True(t, on && known)
+	on, known = c.RoutingControlState(controls["us-west-2"])
+	require.True(t, !on && known)
+	_, err = rc.New(rc.Options{Region: "eu-west-1", BaseEndpoint: aws.String(c.Endpoints()["eu-west-1"]), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("SWITCHYARDLAB", "switchyard-lab", "")}).UpdateRoutingControlState(context.Background(),
+		&rc.UpdateRoutingControlStateInput{RoutingControlArn: aws.String(controls["us-east-1"]), RoutingControlState: types.RoutingControlStateOff})
+	var conflict *types.ConflictException
+	require.ErrorAs(t, err, &conflict)
+	require.Contains(t, conflict.ErrorMessage(), rule)
+}

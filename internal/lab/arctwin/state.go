@@ -345,3 +345,31 @@ func describe(cfg RuleConfig) string {
 	}
 	return s
 }
+
+// AddCellControls builds what an environment with ARC routing controls usually has, in one
+// call: a control panel named panel, a routing control "cell-<Region>" per Region in cells (On
+// for the Regions in on), and the assertion rule "at-least-one-cell-on" (ATLEAST 1 over them),
+// the rule AWS recommends so that traffic never fails open
+// (https://docs.aws.amazon.com/r53recovery/latest/dg/routing-control.safety-rules.html, "at
+// least one routing control On"). The rule's wait period is 0 so that the lab can fail over
+// and back at once; AWS's default is 5 s. It returns Region → routing control ARN and the rule's
+// ARN.
+func (c *Cluster) AddCellControls(panel string, cells, on []string) (controls map[string]string, rule string, err error) {
+	p := c.AddControlPanel(panel)
+	controls = map[string]string{}
+	asserted := make([]string, 0, len(cells))
+	for _, region := range cells {
+		arn, err := c.AddRoutingControl(p, "cell-"+region, slices.Contains(on, region))
+		if err != nil {
+			return nil, "", err
+		}
+		controls[region] = arn
+		asserted = append(asserted, arn)
+	}
+	rule, err = c.AddAssertionRule(AssertionRule{Name: "at-least-one-cell-on", ControlPanelARN: p, AssertedControls: asserted,
+		RuleConfig: RuleConfig{Type: AtLeast, Threshold: 1}})
+	if err != nil {
+		return nil, "", err
+	}
+	return controls, rule, nil
+}
