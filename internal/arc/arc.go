@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -98,6 +99,9 @@ func New(opts Options) (*Client, error) {
 	for r, ep := range opts.Endpoints {
 		if r == "" || ep == "" {
 			return nil, fmt.Errorf("arc: endpoint %q for Region %q: both are required", ep, r)
+		}
+		if u, err := url.Parse(ep); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("arc: endpoint %q for Region %s is not an http(s) URL", ep, r)
 		}
 		regions = append(regions, r)
 	}

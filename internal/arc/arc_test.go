@@ -195,6 +195,8 @@ func TestBadInputIsPermanent(t *testing.T) {
 
 	_, err = arc.New(arc.Options{Config: arc.FactoryConfig(awsclients.New(awsclients.Options{}), "")})
 	require.ErrorContains(t, err, "at least one Regional endpoint")
+	_, err = arc.New(arc.Options{Endpoints: map[string]string{"us-east-1": "host-without-scheme"}, Config: arc.FactoryConfig(awsclients.New(awsclients.Options{}), "")})
+	require.ErrorContains(t, err, "not an http(s) URL")
 }
 
 func TestThrottledOrUnavailableEndpointIsLeftForTheNext(t *testing.T) {
