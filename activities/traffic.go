@@ -162,6 +162,7 @@ type TrafficShiftArgs struct {
 	Region      string           `json:"region" catalog:"region,required" doc:"the Region to make active (it takes the traffic; the other is taken out); its credentials make the calls"`
 	Weights     map[string]int64 `json:"weights,omitempty" catalog:"weights,not_all_zero" doc:"route53_weights only: the weights to set, for a gradual move or to restore weights read before (default: region 100, the other 0); refused with another lever"`
 	Ungraceful  bool             `json:"ungraceful,omitempty" doc:"the other Region is down: call nothing in it"`
+	Admit       bool             `json:"admit,omitempty" doc:"let region back in without taking the other out (a failback's first step with a data-plane lever, before the weights move it gradually); with route53_weights there is nothing to admit"`
 	Force       bool             `json:"force,omitempty" doc:"with ungraceful, override the ARC safety rules that refuse the update (recorded in the result)"`
 	Wait        bool             `json:"wait,omitempty" doc:"route53_weights: wait, heartbeating, until the change is INSYNC"`
 	Timeout     runbook.Duration `json:"timeout,omitempty" catalog:"duration,bounds" default:"5m" bounds_if:"wait" doc:"how long to wait for INSYNC (default 5m)"`
@@ -209,8 +210,22 @@ func (c *Cloud) TrafficShift(ctx context.Context, in TrafficShiftArgs) (TrafficS
 	}
 	peer := t.env.Peer(t.region)
 	desired := map[string]string{t.region: trafficIn, peer: trafficOut}
+	if in.Admit {
+		if in.Ungraceful || len(in.Weights) > 0 {
+			return TrafficShiftResult{Lever: lever}, badArgs("admit lets a recovered Region back in beside the other: it takes neither ungraceful nor weights")
+		}
+		desired = map[string]string{t.region: trafficIn}
+	}
 	switch lever {
 	case runbook.LeverRoute53Weights:
+		if in.Admit {
+			// The weights say how much each Region takes; admitting changes none of them. The
+			// probe still fails a failback fast whose later weight steps could not run.
+			if err := c.probeRoute53(ctx, t); err != nil {
+				return TrafficShiftResult{Lever: lever}, err
+			}
+			return TrafficShiftResult{Lever: lever, Summary: "lever route53_weights: the weights decide, nothing to admit"}, nil
+		}
 		return c.shiftWeights(ctx, t, in)
 	case runbook.LeverARCRoutingControl:
 		return c.shiftARC(ctx, t, in, desired)
@@ -230,11 +245,12 @@ func (c *Cloud) route53WeightsProbed(ctx context.Context, t target) (Route53Weig
 	return c.Route53Weights(ctx, Route53WeightsArgs{Environment: t.envName, Region: t.region})
 }
 
-// probeRoute53 makes one call to Route 53's control plane, with a short timeout and no retry.
-// When it does not answer — a timeout, a dropped connection, a 5xx — the lever cannot move
-// traffic, and the error says so at once instead of leaving the run in a retry loop for as long
-// as us-east-1 is impaired. A 4xx answer (access denied, no such zone) is the control plane
-// answering and is reported as such.
+// probeRoute53 asks Route 53's control plane one question within route53ProbeTimeout. When it
+// gets no answer at all — the request held until the timeout, or connections refused or dropped —
+// the lever cannot move traffic, and the error says so at once, not retryable, instead of
+// leaving the run in a retry loop for as long as us-east-1 is impaired. An answer is the control
+// plane working: a refusal (access denied, no such zone) is reported as such, and a throttle or
+// 5xx is asked again within the same time, then left to the activity's retries.
 func (c *Cloud) probeRoute53(ctx context.Context, t target) error {
 	_, ref, err := c.trafficTarget(t.envName, t.region, "", "", "")
 	if err != nil {
@@ -246,33 +262,48 @@ func (c *Cloud) probeRoute53(ctx context.Context, t target) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, route53ProbeTimeout)
 	defer cancel()
-	_, err = rc.ListResourceRecordSets(pctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(ref.zone),
-		StartRecordName: aws.String(ref.name), StartRecordType: r53types.RRType(ref.typ), MaxItems: aws.Int32(1)},
-		func(o *route53.Options) { o.Retryer = aws.NopRetryer{} })
-	if err == nil {
-		return nil
+	in := &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(ref.zone), StartRecordName: aws.String(ref.name),
+		StartRecordType: r53types.RRType(ref.typ), MaxItems: aws.Int32(1)}
+	var last error
+	pause := 100 * time.Millisecond
+	for {
+		_, err := rc.ListResourceRecordSets(pctx, in, func(o *route53.Options) { o.Retryer = aws.NopRetryer{} })
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		last = err
+		if answered(err) {
+			if class, _ := Classify(err); class == ClassPermanent {
+				return Wrap(err, "list record sets of", ref.name+" in hosted zone "+ref.zone, t.region)
+			}
+		}
+		timer := time.NewTimer(pause)
+		select {
+		case <-pctx.Done():
+			timer.Stop()
+		case <-timer.C:
+			pause *= 2
+			continue
+		}
+		break
 	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if !unanswered(err) {
-		return Wrap(err, "list record sets of", ref.name+" in hosted zone "+ref.zone, t.region)
+	if answered(last) {
+		return Wrap(last, "list record sets of", ref.name+" in hosted zone "+ref.zone, t.region)
 	}
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 		"lever route53_weights cannot move traffic: Route 53's control plane did not answer within %s (%v). "+
 			"It is hosted in us-east-1, and AWS advises not to rely on it in a recovery path. "+
 			"Move traffic through the data plane instead: set traffic.lever to arc_routing_control or health_check_metric in environment %s "+
-			"(docs/configuration.md, Levers)", route53ProbeTimeout, err, t.envName), ErrControlPlaneUnavailable, err)
+			"(docs/configuration.md, Levers)", route53ProbeTimeout, last, t.envName), ErrControlPlaneUnavailable, last)
 }
 
-// unanswered reports whether a call failed without an answer from the service: no response
-// (timeout, refused or dropped connection) or a 5xx.
-func unanswered(err error) bool {
+// answered reports whether a failed call got an HTTP answer from the service (any status).
+func answered(err error) bool {
 	var re *awshttp.ResponseError
-	if errors.As(err, &re) && re.HTTPStatusCode() != 0 {
-		return re.HTTPStatusCode() >= 500
-	}
-	return true
+	return errors.As(err, &re) && re.HTTPStatusCode() != 0
 }
 
 func (c *Cloud) shiftWeights(ctx context.Context, t target, in TrafficShiftArgs) (TrafficShiftResult, error) {
@@ -496,6 +527,9 @@ func (c *Cloud) shiftMetric(ctx context.Context, t target, in TrafficShiftArgs, 
 	h := t.env.Traffic.HealthCheckMetric
 	var wrote []string
 	for _, r := range regionNames(t.env) {
+		if _, ok := desired[r]; !ok {
+			continue // admit: the other Region is left as it is
+		}
 		chk, _ := metricCheck(t.env, r)
 		alarm := chk.AlarmRegion + "/" + chk.AlarmName
 		if chk.AlarmRegion == avoid {

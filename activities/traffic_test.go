@@ -90,6 +90,15 @@ func TestRoute53WeightsFailFastWithoutTheControlPlane(t *testing.T) {
 		require.NotContains(t, call, "ChangeResourceRecordSets")
 	}
 
+	// HTTP 500s are the control plane answering, badly: asked again, then left to the
+	// activity's retries, never the permanent "did not answer".
+	l.mu.Lock()
+	l.impaired = map[string]awstwin.FaultKind{labEast: awstwin.FaultInternalError, labWest: awstwin.FaultInternalError}
+	l.mu.Unlock()
+	_, err = l.cloud.TrafficState(ctx, TrafficStateArgs{Environment: labEnv, Region: labWest})
+	requireRetryable(t, err)
+	require.NotContains(t, err.Error(), "did not answer")
+
 	// An answer that refuses (access denied) is the control plane answering: not this error.
 	l.mu.Lock()
 	l.impaired = map[string]awstwin.FaultKind{labEast: awstwin.FaultAccessDenied, labWest: awstwin.FaultAccessDenied}
@@ -167,8 +176,22 @@ func TestTrafficShiftWithHealthCheckMetric(t *testing.T) {
 		require.NotContains(t, call, "PutMetricData")
 	}
 
-	// An alarm that does not exist: a permanent error naming it, not a silent success.
+	// Admitting us-east-1 back (failback) writes its 1 in us-west-2 and leaves us-west-2's alone.
 	l.setFault("", awstwin.NoFault, "")
+	l.takeCalls()
+	res, err = c.TrafficShift(ctx, TrafficShiftArgs{Environment: "metric", Region: labEast, Admit: true})
+	require.NoError(t, err)
+	require.True(t, res.Changed)
+	require.Equal(t, []string{"us-west-2/us-east-1-takes-traffic"}, res.Alarms)
+	var puts []string
+	for _, call := range l.takeCalls() {
+		if strings.HasSuffix(call, "/PutMetricData") {
+			puts = append(puts, call)
+		}
+	}
+	require.Equal(t, []string{labWest + "/monitoring/PutMetricData"}, puts)
+
+	// An alarm that does not exist: a permanent error naming it, not a silent success.
 	l.leverEnv(t, "metric-typo", strings.Replace(metricLever, "alarm_name: us-east-1-takes-traffic", "alarm_name: us-east-1-takes-trafic", 1))
 	_, err = c.TrafficShift(ctx, TrafficShiftArgs{Environment: "metric-typo", Region: labWest})
 	requireNonRetryable(t, err, ErrPermanent, "us-east-1-takes-trafic", "does not exist in us-west-2")
@@ -222,6 +245,15 @@ func TestTrafficShiftWithARCRoutingControls(t *testing.T) {
 	require.False(t, res.Changed)
 	require.Len(t, cluster.Updates(), 1, "nothing to update the second time")
 
+	// Admitting us-east-1 back turns its control On and leaves us-west-2's On.
+	res, err = c.TrafficShift(ctx, TrafficShiftArgs{Environment: "arc", Region: labEast, Admit: true})
+	require.NoError(t, err)
+	require.Equal(t, []string{east}, res.ChangedControls)
+	for _, rc := range []string{east, west} {
+		on, _ = cluster.RoutingControlState(rc)
+		require.True(t, on)
+	}
+
 	// Weights are for route53_weights only.
 	_, err = c.TrafficShift(ctx, TrafficShiftArgs{Environment: "arc", Region: labEast, Weights: map[string]int64{labEast: 50, labWest: 50}})
 	requireNonRetryable(t, err, ErrBadArguments, "route53_weights")
@@ -234,15 +266,15 @@ func TestTrafficShiftWithARCRoutingControls(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.TrafficShift(ctx, TrafficShiftArgs{Environment: "arc", Region: labEast})
 	requireNonRetryable(t, err, ErrSafetyRule, rule, "ungraceful with force")
-	on, _ = cluster.RoutingControlState(east)
-	require.False(t, on, "refused: nothing moved")
+	on, _ = cluster.RoutingControlState(west)
+	require.True(t, on, "refused: nothing moved")
 
 	res, err = c.TrafficShift(ctx, TrafficShiftArgs{Environment: "arc", Region: labEast, Ungraceful: true, Force: true})
 	require.NoError(t, err)
 	require.Equal(t, []string{rule}, res.OverriddenSafetyRules)
 	require.Contains(t, res.Summary, "FORCED")
-	on, _ = cluster.RoutingControlState(east)
-	require.True(t, on)
+	on, _ = cluster.RoutingControlState(west)
+	require.False(t, on)
 	last := cluster.Updates()[len(cluster.Updates())-1]
 	require.Equal(t, []string{rule}, last.Overridden)
 }
