@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -277,4 +278,69 @@ func TestTrafficShiftWithARCRoutingControls(t *testing.T) {
 	require.False(t, on)
 	last := cluster.Updates()[len(cluster.Updates())-1]
 	require.Equal(t, []string{rule}, last.Overridden)
+}
+
+// serveDNS answers every query for name with a CNAME to target, over UDP on loopback, as the
+// authoritative answer a resolver would pass on; it returns the server's host:port.
+func serveDNS(t *testing.T, name, target string) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = pc.Close() })
+	encode := func(n string) []byte {
+		var b []byte
+		for _, label := range strings.Split(strings.TrimSuffix(n, "."), ".") {
+			b = append(b, byte(len(label)))
+			b = append(b, label...)
+		}
+		return append(b, 0)
+	}
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			q := buf[:n]
+			end := 12
+			for end < len(q) && q[end] != 0 {
+				end += int(q[end]) + 1
+			}
+			end += 5 // the name's 0, qtype, qclass
+			if end > len(q) {
+				continue
+			}
+			qname := ""
+			for i := 12; q[i] != 0; i += int(q[i]) + 1 {
+				qname += string(q[i+1:i+1+int(q[i])]) + "."
+			}
+			resp := append([]byte{}, q[:end]...)
+			resp[2], resp[3] = 0x84, 0x80 // QR, AA; RA
+			resp[6], resp[7] = 0, 0       // ANCOUNT
+			if strings.EqualFold(qname, name+".") {
+				resp[7] = 1
+				rdata := encode(target)
+				resp = append(resp, 0xC0, 12, 0, 5, 0, 1, 0, 0, 0, 5, byte(len(rdata)>>8), byte(len(rdata)))
+				resp = append(resp, rdata...)
+			} else {
+				resp[3] |= 3 // NXDOMAIN
+			}
+			_, _ = pc.WriteTo(resp, addr)
+		}
+	}()
+	return pc.LocalAddr().String()
+}
+
+// TestTrafficStateReadsDNSAnswers: with traffic.resolver set, traffic.state resolves the record
+// as a client would and reports the answer.
+func TestTrafficStateReadsDNSAnswers(t *testing.T) {
+	l := newCloudLab(t)
+	addr := serveDNS(t, labRecordName, "ingest.us-west-2.lab.switchyard.internal")
+	l.leverEnv(t, "dns", "  resolver: "+addr+"\n")
+	st, err := l.cloud.TrafficState(context.Background(), TrafficStateArgs{Environment: "dns", Region: labWest})
+	require.NoError(t, err)
+	require.Empty(t, st.DNSNote)
+	require.Equal(t, []string{"ingest.us-west-2.lab.switchyard.internal"}, st.DNSAnswers)
+	require.Contains(t, st.Summary, "resolves to ingest.us-west-2")
 }
