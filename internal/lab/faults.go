@@ -357,7 +357,7 @@ func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
 		l.fmu.Lock()
 		l.impaired[f.Region] = on
 		l.fmu.Unlock()
-		errs := []error{rg.cluster.SetReachable(!on), rg.osGW.SetReachable(!on)}
+		errs := []error{rg.cluster.SetReachable(!on), rg.osGW.SetReachable(!on), l.impairARC(f.Region, on)}
 		if f.Region == l.opts.Primary {
 			errs = append(errs, l.zonalGW.SetReachable(!on), l.domainGW.SetReachable(!on))
 		}

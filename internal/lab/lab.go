@@ -64,6 +64,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/opensearch-project/opensearch-go/v4/signer/awsv2"
 
+	"github.com/switchyard-dr/switchyard/internal/lab/arctwin"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/internal/lab/kafkatwin"
 	"github.com/switchyard-dr/switchyard/internal/lab/opensearchtwin"
@@ -307,6 +308,10 @@ type Lab struct {
 	producer *Producer
 	monitor  *monitor
 
+	// arc is the ARC cluster twin; arcControls its routing control of each Region.
+	arc         *arctwin.Cluster
+	arcControls map[string]string
+
 	opMu     sync.Mutex // serializes Inject and Heal
 	fmu      sync.Mutex // guards the three fields below
 	faults   map[string]Fault
@@ -463,6 +468,9 @@ func (l *Lab) build() error {
 		}
 	}
 	l.twin.SetFaultHook(l.controlPlaneFault)
+	if err := l.startARC(); err != nil {
+		return err
+	}
 	l.wireRoute53Planes()
 	if err := l.seedRoute53(); err != nil {
 		return err
@@ -485,8 +493,12 @@ func (l *Lab) seedRoute53() error {
 	ttl := int64(5)
 	for _, name := range l.order {
 		w := l.opts.InitialWeights[name]
-		err := l.twin.UpsertRecordSet(HostedZoneID, awstwin.RecordSet{Name: RecordName, Type: "CNAME", SetIdentifier: name, Weight: &w,
-			TTL: &ttl, Values: []string{ingestHost(name)}})
+		hc, err := l.recoveryHealthCheck(name)
+		if err != nil {
+			return err
+		}
+		err = l.twin.UpsertRecordSet(HostedZoneID, awstwin.RecordSet{Name: RecordName, Type: "CNAME", SetIdentifier: name, Weight: &w,
+			TTL: &ttl, Values: []string{ingestHost(name)}, HealthCheckID: hc})
 		if err != nil {
 			return fmt.Errorf("lab: seed Route 53: %w", err)
 		}
@@ -558,6 +570,9 @@ func (l *Lab) Close() {
 		wg.Wait()
 		if l.twin != nil {
 			l.twin.Close() // releases held requests before the servers close
+		}
+		if l.arc != nil {
+			l.arc.Close()
 		}
 		for _, rg := range l.regions {
 			for _, gw := range []*gatedServer{rg.awsGW, rg.osGW} {
