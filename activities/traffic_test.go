@@ -278,6 +278,11 @@ func TestTrafficShiftWithARCRoutingControls(t *testing.T) {
 	require.False(t, on)
 	last := cluster.Updates()[len(cluster.Updates())-1]
 	require.Equal(t, []string{rule}, last.Overridden)
+
+	// A routing control the cluster does not have: a permanent error, at the pre-flight's read.
+	l.leverEnv(t, "arc-unknown", strings.Replace(b.String(), west, panel+"/routingcontrol/0000000000000000", 1))
+	_, err = c.TrafficState(ctx, TrafficStateArgs{Environment: "arc-unknown", Region: labWest})
+	requireNonRetryable(t, err, ErrPermanent, "0000000000000000")
 }
 
 // serveDNS answers every query for name with a CNAME to target, over UDP on loopback, as the
