@@ -23,7 +23,6 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
-	"github.com/switchyard-dr/switchyard/internal/lab/kafkatwin"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -105,6 +104,18 @@ func resetLab(t *testing.T) {
 	}
 	_, err := sharedLab.HealAll(ctx)
 	require.NoError(t, err)
+	// A test that failed half-way may leave a pipeline stopped, a routing control Off or Route 53's
+	// control plane in us-east-1: later tests start from the lab as it starts.
+	sharedLab.SetGlobalControlPlaneInHomeRegion(false)
+	require.NoError(t, sharedLab.ResetRoutingControls())
+	for _, r := range []string{east, west} {
+		if p := sharedLab.Pipeline(r); p.Status() == "STOPPED" {
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err := p.Start(sctx)
+			cancel()
+			require.NoError(t, err)
+		}
+	}
 	setLabWeights(t, map[string]int64{east: 100, west: 0})
 	waitLong(t, "the lab to be healthy", func() bool {
 		for _, r := range []string{east, west} {
@@ -284,11 +295,6 @@ func TestFailbackStartsAStoppedPipelineWhoseAlarmFires(t *testing.T) {
 	defer cancel()
 	_, err := sharedLab.Pipeline(east).Stop(stopCtx)
 	require.NoError(t, err)
-	t.Cleanup(func() { // runs before resetLab: a failed run leaves the pipeline stopped
-		startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		_, _ = sharedLab.Pipeline(east).Start(startCtx)
-	})
 	notIngesting := "lab-" + east + "-pipeline-not-ingesting"
 	waitLong(t, notIngesting+" in ALARM", func() bool {
 		for _, a := range sharedLab.Twin().Alarms(east) {
@@ -648,36 +654,15 @@ func TestRunbooksSurviveAFlakyControlPlane(t *testing.T) {
 	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
-	// The recovered Region's pipeline is stopped meanwhile, so the failback must start it. It is
-	// stopped with nothing left to consume (the replicator into us-east-1 paused first, and the
-	// pipeline drained), or its not-ingesting alarm would rightly refuse the failback.
-	pause := lab.Fault{Kind: lab.FaultStopReplicator, Region: east}
-	_, err = sharedLab.Inject(ctx, pause)
-	require.NoError(t, err)
-	lags, err := kafkatwin.NewLagReader(sharedLab.Cluster(east).Bootstrap())
-	require.NoError(t, err)
-	defer lags.Close()
-	drained := func() bool {
-		lctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		n, err := lags.Lag(lctx, "osi-consumer-group-primary", lab.Topic)
-		return err == nil && n == 0
-	}
-	waitLong(t, "the us-east-1 pipeline to drain", drained)
+	// The recovered Region's pipeline is stopped meanwhile, so the failback must start it (its
+	// not-ingesting alarm may fire while records wait: the failback starts it all the same and
+	// waits for the alarms to clear, TestFailbackStartsAStoppedPipelineWhoseAlarmFires).
 	stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	_, err = sharedLab.Pipeline(east).Stop(stopCtx)
 	require.NoError(t, err)
 	waitLong(t, "the us-east-1 pipeline to stop", func() bool { return sharedLab.Pipeline(east).Status() == "STOPPED" })
-	require.True(t, drained(), "the stopped pipeline has no backlog")
 	id := startRunbook(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
-	waitLong(t, "the failback to start the pipeline", func() bool {
-		st := stepOf(progressOf(t, id), "start_pipeline").Status
-		require.NotContains(t, []string{workflows.StatusFailed, workflows.StatusSkipped}, st)
-		return st == workflows.StatusSucceeded
-	})
-	_, err = sharedLab.Heal(ctx, pause) // the failback now waits for the replicator to drain
-	require.NoError(t, err)
 	res, err = followToEnd(t, id)
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
