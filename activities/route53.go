@@ -3,6 +3,7 @@ package activities
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/aws/smithy-go"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-dr/switchyard/internal/catalog"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
@@ -237,7 +240,12 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 		if id := earlierChange(ctx); in.Wait && id != "" {
 			res.ChangeID = id
 			status, err := c.waitChange(ctx, rc, t.region, id, in.Timeout, in.Interval)
-			if err != nil {
+			switch {
+			case errors.Is(err, errChangeUnknown):
+				// The records hold the weights already; the earlier change is gone from Route 53
+				// (a control-plane failover) but what it set is there.
+				status = "unknown to Route 53"
+			case err != nil:
 				return res, err
 			}
 			res.Status = status
@@ -273,13 +281,44 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 	res.Summary = fmt.Sprintf("%s: weights %s -> %s (change %s %s)", ref.name, formatWeights(res.Previous), formatWeights(in.Weights), res.ChangeID, res.Status)
 	if in.Wait && res.Status != string(r53types.ChangeStatusInsync) {
 		status, err := c.waitChange(ctx, rc, t.region, res.ChangeID, in.Timeout, in.Interval)
-		if err != nil {
+		if err != nil && !errors.Is(err, errChangeUnknown) {
+			return res, err
+		}
+		// INSYNC, or a change Route 53 no longer knows: either way only the records tell whether
+		// the change was made, because Route 53 can accept a change and lose it (stranded).
+		if err := c.confirmWeights(ctx, rc, ref, t, in.Weights, res.ChangeID); err != nil {
 			return res, err
 		}
 		res.Status = status
 		res.Summary += ", now " + status
 	}
 	return res, nil
+}
+
+// errChangeUnknown is GetChange's NoSuchChange for a change Route 53 accepted: after a control
+// plane failover it no longer knows changes it accepted and lost.
+var errChangeUnknown = errors.New("route 53 does not know the change (NoSuchChange)")
+
+// confirmWeights re-reads the records after a change was reported INSYNC or lost. Route 53 can
+// accept a change and then lose it: "the US East (N. Virginia) Region may accept some changes
+// that are not replicated to the US West (Oregon) Region. These in-flight changes are called
+// stranded changes", to be resubmitted
+// (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/accelerated-recovery.html). A
+// record that does not hold its weight fails the attempt, retryably: the retry reads first and
+// resubmits only what is missing, so a change that was made is never sent twice.
+func (c *Cloud) confirmWeights(ctx context.Context, rc *route53.Client, ref recordRef, t target, desired map[string]int64, changeID string) error {
+	recs, err := weightedRecords(ctx, rc, ref, t.region)
+	if err != nil {
+		return err
+	}
+	now := currentWeights(t.env, recs)
+	for _, region := range slices.Sorted(maps.Keys(desired)) {
+		if w, ok := now[region]; !ok || w != desired[region] {
+			return fmt.Errorf("change %s of %s was accepted but its records hold %s, not %s: Route 53 lost it (a stranded change); the retry resubmits",
+				changeID, ref.name, formatWeights(now), formatWeights(desired))
+		}
+	}
+	return nil
 }
 
 // weightsAfter is the weight of every record of the group (by Region, or set identifier for a
@@ -296,6 +335,9 @@ func (c *Cloud) waitChange(ctx context.Context, rc *route53.Client, region, id s
 	err := poll(ctx, po, func(ctx context.Context) (bool, string, error) {
 		out, err := rc.GetChange(ctx, &route53.GetChangeInput{Id: aws.String(id)})
 		if err != nil {
+			if apiErr := (smithy.APIError)(nil); errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchChange" {
+				return false, "", fmt.Errorf("get Route 53 change %s in %s: %w", id, region, errChangeUnknown)
+			}
 			return false, "", Wrap(err, "get Route 53 change", id, region)
 		}
 		if out.ChangeInfo != nil {
@@ -338,6 +380,12 @@ func (c *Cloud) WaitRoute53Change(ctx context.Context, in Route53ChangeArgs) (Ro
 		return Route53ChangeResult{}, Permanent(err)
 	}
 	status, err := c.waitChange(ctx, rc, t.region, in.ChangeID, in.Timeout, in.Interval)
+	if errors.Is(err, errChangeUnknown) {
+		// Waiting longer cannot help; route53.set_weights re-reads the records and resubmits.
+		return Route53ChangeResult{ChangeID: in.ChangeID}, temporal.NewNonRetryableApplicationError(
+			err.Error()+": a change accepted before a control-plane failover may be stranded; run route53.set_weights again, which resubmits only what the records lack",
+			ErrNotFound, err)
+	}
 	if err != nil {
 		return Route53ChangeResult{ChangeID: in.ChangeID, Status: status}, err
 	}

@@ -121,6 +121,9 @@ type route53State struct {
 	// home is the Region hosting the control plane ("" = wherever a call arrives); see
 	// [Twin.SetRoute53Home].
 	home string
+	// strand is how many of a zone's next accepted change batches are stranded; see
+	// [Twin.StrandRoute53Changes].
+	strand map[string]int
 
 	// Health checks by ID, their IDs by CallerReference (kept after deletion: a deleted
 	// check's reference cannot be reused), and the IDs in creation order.
@@ -138,6 +141,25 @@ func (t *Twin) SetRoute53ProcessingTime(d time.Duration) {
 	t.r53.mu.Lock()
 	defer t.r53.mu.Unlock()
 	t.r53.processing = d
+}
+
+// StrandRoute53Changes strands the next n change batches accepted for a hosted zone: each is
+// answered as usual (a change id, PENDING) and logged with Stranded set, but its records are
+// never changed, and GetChange answers NoSuchChange for it. That is what Route 53 documents for a
+// control-plane failover to us-west-2 under accelerated recovery: "the US East (N. Virginia)
+// Region may accept some changes that are not replicated to the US West (Oregon) Region. These
+// in-flight changes are called stranded changes", and Route 53 recommends resubmitting them
+// (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/accelerated-recovery.html,
+// "Resubmitting DNS changes after failover"). How GetChange answers for a stranded change is not
+// documented; the lab answers as the surviving copy would, which never saw it.
+func (t *Twin) StrandRoute53Changes(zoneID string, n int) {
+	zoneID = strings.TrimPrefix(zoneID, "/hostedzone/")
+	t.r53.mu.Lock()
+	defer t.r53.mu.Unlock()
+	if t.r53.strand == nil {
+		t.r53.strand = map[string]int{}
+	}
+	t.r53.strand[zoneID] = n
 }
 
 // SetRoute53Home sets the Region hosting Route 53's control plane: from then on the fault hook
@@ -182,6 +204,8 @@ type Route53Change struct {
 	SubmittedAt time.Time
 	Comment     string
 	Changes     []Route53RecordChange
+	// Stranded says the batch was accepted and then lost (see [Twin.StrandRoute53Changes]).
+	Stranded bool
 }
 
 // Route53RecordChange is one change of a batch: the action and the record set it named.
@@ -592,7 +616,10 @@ func r53ChangeResourceRecordSets(c *call) error {
 	if ae := c.t.r53.unknownHealthCheck(in.ChangeBatch.Changes); ae != nil {
 		return ae
 	}
-	if ae := applyChanges(z, in.ChangeBatch.Changes); ae != nil {
+	stranded := c.t.r53.strand[z.id] > 0
+	if stranded {
+		c.t.r53.strand[z.id]--
+	} else if ae := applyChanges(z, in.ChangeBatch.Changes); ae != nil {
 		if ae.Code == "InvalidChangeBatch" {
 			ae.rawXML = fmt.Sprintf(`<InvalidChangeBatch xmlns="%s"><Messages>%s</Messages><RequestId>%s</RequestId></InvalidChangeBatch>`,
 				route53NS, ae.rawXML, c.reqID)
@@ -601,8 +628,10 @@ func r53ChangeResourceRecordSets(c *call) error {
 	}
 	id := randomID("C", 13)
 	z.busyUntil = now.Add(c.t.r53.processing)
-	c.t.r53.changes[id] = now
-	entry := Route53Change{ID: id, ZoneID: z.id, SubmittedAt: now, Comment: in.ChangeBatch.Comment}
+	if !stranded {
+		c.t.r53.changes[id] = now
+	}
+	entry := Route53Change{ID: id, ZoneID: z.id, SubmittedAt: now, Comment: in.ChangeBatch.Comment, Stranded: stranded}
 	for _, ch := range in.ChangeBatch.Changes {
 		r := fromXMLRecord(ch.ResourceRecordSet)
 		rc := Route53RecordChange{Action: ch.Action, Name: r.Name, Type: r.Type, SetIdentifier: r.SetIdentifier}
