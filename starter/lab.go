@@ -30,6 +30,7 @@ monitoring, s3, sqs, ssm), --operation OP, --zone Z, --share 0..1, --delay D, --
 --fault-api URL (default $SWITCHYARD_LAB_FAULT_API or %s).
 lost-answer runs the call (its change is made) and then loses the answer, e.g.
   starter lab fault lost-answer --service route53 --operation ChangeResourceRecordSets --share 0.5
+strand-change makes Route 53 accept the hosted zone's changes and lose them (stranded changes).
 `
 
 // runLab implements `starter lab`: the lab alone, or a client of a running lab's fault API.

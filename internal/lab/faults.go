@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -62,6 +63,12 @@ const (
 	// with idempotent APIs":
 	// https://aws.amazon.com/builders-library/making-retries-safe-with-idempotent-APIs/).
 	FaultLostAnswer FaultKind = "lost-answer"
+	// FaultStrandChange strands every Route 53 change batch the lab's hosted zone accepts while
+	// it is active: each is answered as usual (a change id, PENDING) and never applied, and
+	// GetChange then answers NoSuchChange. Route 53 documents these "stranded changes" for a
+	// control-plane failover under accelerated recovery, and recommends resubmitting them
+	// (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/accelerated-recovery.html).
+	FaultStrandChange FaultKind = "strand-change"
 )
 
 // How a lost-answer fault loses the answer of a call it served.
@@ -77,7 +84,8 @@ const (
 
 // FaultKinds lists every kind, for usage messages.
 var FaultKinds = []FaultKind{FaultImpairRegion, FaultStopReplicator, FaultSlowReplicator, FaultPartition, FaultDLQShare,
-	FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency, FaultZoneOutage, FaultLostAnswer}
+	FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency, FaultZoneOutage, FaultLostAnswer,
+	FaultStrandChange}
 
 // Fault is one injected fault: what the fault API takes and lists.
 type Fault struct {
@@ -238,6 +246,8 @@ func (l *Lab) normalize(f Fault) (Fault, error) {
 		if f.Operation != "" {
 			f.ID += ":" + f.Operation
 		}
+	case FaultStrandChange:
+		f.ID = string(f.Kind)
 	case FaultZoneOutage:
 		known := false
 		for _, z := range l.zonal.ZoneStats() {
@@ -395,6 +405,12 @@ func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
 			l.rules = append(l.rules, cpRule{id: f.ID, kind: f.Kind, region: f.Region, service: f.Service, operation: f.Operation,
 				share: f.Share, delay: time.Duration(f.Delay), lostAs: f.LostAs})
 		}
+	case FaultStrandChange:
+		n := 0
+		if on {
+			n = math.MaxInt32 // every change while the fault lasts
+		}
+		l.twin.StrandRoute53Changes(HostedZoneID, n)
 	case FaultZoneOutage:
 		// The zone's nodes of both three-zone clusters go down; the managed domain then
 		// activates its standby by itself.

@@ -423,3 +423,43 @@ func weightChange(t *testing.T, l *Lab, set string, weight int64) r53types.Chang
 	t.Fatalf("no record set %s", set)
 	return r53types.Change{}
 }
+
+// strand-change: Route 53 accepts the zone's change batches and loses them, as after a
+// control-plane failover. The client gets a change id; the records never change and GetChange no
+// longer knows the id. Healed, changes apply again.
+func TestStrandChangeAcceptsAndLosesRoute53Changes(t *testing.T) {
+	l := startTestLab(t, nil)
+	ctx := context.Background()
+	fc := NewFaultClient(l.Endpoints().FaultAPI)
+	r53 := route53.NewFromConfig(sdkConfig(l, west))
+	setWeights := func(east, west int64) *route53.ChangeResourceRecordSetsOutput {
+		out, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(HostedZoneID),
+			ChangeBatch: &r53types.ChangeBatch{Changes: []r53types.Change{
+				weightChange(t, l, "us-east-1", east), weightChange(t, l, "us-west-2", west)}}})
+		require.NoError(t, err)
+		return out
+	}
+	before, err := l.Router().Weights(ctx)
+	require.NoError(t, err)
+
+	f, err := fc.Inject(ctx, Fault{Kind: FaultStrandChange})
+	require.NoError(t, err)
+	require.Equal(t, "strand-change", f.ID)
+	out := setWeights(0, 100)
+	require.Equal(t, r53types.ChangeStatusPending, out.ChangeInfo.Status, "accepted as usual")
+	after, err := l.Router().Weights(ctx)
+	require.NoError(t, err)
+	require.Equal(t, before, after, "a stranded change is never applied")
+	_, err = r53.GetChange(ctx, &route53.GetChangeInput{Id: out.ChangeInfo.Id})
+	var nsc *r53types.NoSuchChange
+	require.ErrorAs(t, err, &nsc)
+	log := l.Twin().Route53ChangeLog(HostedZoneID)
+	require.True(t, log[len(log)-1].Stranded)
+
+	_, err = fc.Heal(ctx, Fault{Kind: FaultStrandChange})
+	require.NoError(t, err)
+	setWeights(0, 100)
+	after, err = l.Router().Weights(ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int64{"us-east-1": 0, "us-west-2": 100}, after)
+}
