@@ -179,6 +179,11 @@ func noWorker(err error) bool {
 	if _, ok := errors.AsType[*serviceerror.DeadlineExceeded](err); ok {
 		return true
 	}
+	// A worker that is shutting down may still take the query from its task queue and answer
+	// it with a failure ("context canceled") instead of a result: nobody could answer either.
+	if _, ok := errors.AsType[*serviceerror.QueryFailed](err); ok {
+		return true
+	}
 	return false
 }
 
