@@ -134,10 +134,20 @@ func resetLab(t *testing.T) {
 
 func waitLong(t *testing.T, what string, cond func() bool) {
 	t.Helper()
+	waitLongSaying(t, what, cond, nil)
+}
+
+// waitLongSaying is waitLong that, when it times out, also says what describe reports (where a
+// run stood), so a CI failure shows where it hung.
+func waitLongSaying(t *testing.T, what string, cond func() bool, describe func() string) {
+	t.Helper()
 	// Generous: CI runs this package beside others on two cores.
 	deadline := time.Now().Add(3 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if describe != nil {
+				t.Fatalf("timed out waiting for %s; %s", what, describe())
+			}
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -371,7 +381,9 @@ func TestFailbackRolledBackByAnAlarmDuringTheSoak(t *testing.T) {
 // shared lab open: this test has a lab of its own.
 func TestFailbackWithoutBackfillProofDoesNotMoveWrites(t *testing.T) {
 	ctx := context.Background()
-	p, err := startPrivateLab(ctx, lab.Options{ProducerRate: 40, WithEventIDs: true, TestID: "interlock",
+	// A low rate: the proof's lag gates open at a moment of zero lag, which a loaded CI machine
+	// reaches sooner when fewer records arrive; the dead-letter objects keep it closed all the same.
+	p, err := startPrivateLab(ctx, lab.Options{ProducerRate: 10, WithEventIDs: true, TestID: "interlock",
 		Route53ChangeDelay: 200 * time.Millisecond, MetricsInterval: 250 * time.Millisecond, AlarmWindow: 2 * time.Second},
 		"../runbooks", nil, slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
@@ -410,6 +422,11 @@ func TestFailbackWithoutBackfillProofDoesNotMoveWrites(t *testing.T) {
 	require.Equal(t, map[string]int64{east: 0, west: 100}, weights())
 	_, err = p.lab.Inject(ctx, lab.Fault{Kind: lab.FaultDLQShare, Region: east, Share: 0.5})
 	require.NoError(t, err)
+	// The proof must meet dead-letter objects: wait until the pipeline wrote some (and us-west-2
+	// has documents of its own to compare), or a proof that runs first finds nothing to refuse.
+	waitLong(t, "dead-letter objects in us-east-1", func() bool {
+		return p.lab.Pipeline(east).Metrics().DLQS3RecordsSuccess > 0 && p.lab.Pipeline(west).Metrics().DocumentsSuccess > 0
+	})
 	out, err := at("run", "failback", "--env", "lab", "--as", "tester", "--json", "--param", "target="+east,
 		"--param", "auto_approve=true", "--param", "soak=1s", "--param", "lookback=1h", "--param", "settle=2s")
 	require.NoError(t, err)
@@ -420,7 +437,14 @@ func TestFailbackWithoutBackfillProofDoesNotMoveWrites(t *testing.T) {
 	id := started.WorkflowID
 
 	var status string
-	waitLong(t, "the backfill proof to refuse, saying why", func() bool {
+	stood := func() string {
+		var steps []string
+		for _, st := range progress(id).Steps {
+			steps = append(steps, st.Path+"="+st.Status+" "+st.Summary+st.Error)
+		}
+		return "the failback's steps: " + strings.Join(steps, "; ") + "; the proof: " + status
+	}
+	waitLongSaying(t, "the backfill proof to refuse, saying why", func() bool {
 		child := stepOf(progress(id), "backfill").ChildID
 		if child == "" {
 			return false
@@ -429,7 +453,7 @@ func TestFailbackWithoutBackfillProofDoesNotMoveWrites(t *testing.T) {
 		status, err = at("status", child)
 		require.NoError(t, err)
 		return strings.Contains(status, "dead-letter")
-	})
+	}, stood)
 	require.Regexp(t, `in flight: switchyard\.WaitUntil, attempt 1, last said: pipeline gates closed: \d+ dead-letter objects`, status)
 	pr := progress(id)
 	require.Equal(t, workflows.StatusRunning, stepOf(pr, "backfill").Status)
