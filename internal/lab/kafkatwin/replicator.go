@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -290,26 +291,20 @@ func NewReplicator(opts ReplicatorOptions) (*Replicator, error) {
 	if opts.ConsumerGroupsToReplicate == nil {
 		opts.ConsumerGroupsToReplicate = []string{".*"}
 	}
-	switch opts.TopicNameConfiguration {
-	case "":
-		opts.TopicNameConfiguration = TopicNameIdentical
-	case TopicNameIdentical, TopicNamePrefixed:
-	default:
-		return nil, fmt.Errorf("kafkatwin: replicator %s: topic name configuration %q: want %s or %s", opts.Name, opts.TopicNameConfiguration, TopicNameIdentical, TopicNamePrefixed)
-	}
-	switch opts.ConsumerGroupOffsetSyncMode {
-	case "":
-		opts.ConsumerGroupOffsetSyncMode = OffsetSyncLegacy
-	case OffsetSyncLegacy, OffsetSyncEnhanced:
-	default:
-		return nil, fmt.Errorf("kafkatwin: replicator %s: consumer group offset sync mode %q: want %s or %s", opts.Name, opts.ConsumerGroupOffsetSyncMode, OffsetSyncLegacy, OffsetSyncEnhanced)
-	}
-	switch opts.StartingPosition {
-	case "":
-		opts.StartingPosition = StartingPositionLatest
-	case StartingPositionLatest, StartingPositionEarliest:
-	default:
-		return nil, fmt.Errorf("kafkatwin: replicator %s: starting position %q: want LATEST or EARLIEST", opts.Name, opts.StartingPosition)
+	for _, e := range []struct {
+		v       *string
+		what    string
+		allowed []string // the first is MSK's default (or the sample's), used when ""
+	}{
+		{&opts.TopicNameConfiguration, "topic name configuration", []string{TopicNameIdentical, TopicNamePrefixed}},
+		{&opts.ConsumerGroupOffsetSyncMode, "consumer group offset sync mode", []string{OffsetSyncLegacy, OffsetSyncEnhanced}},
+		{&opts.StartingPosition, "starting position", []string{StartingPositionLatest, StartingPositionEarliest}},
+	} {
+		if *e.v == "" {
+			*e.v = e.allowed[0]
+		} else if !slices.Contains(e.allowed, *e.v) {
+			return nil, fmt.Errorf("kafkatwin: replicator %s: %s %q: want %s or %s", opts.Name, e.what, *e.v, e.allowed[0], e.allowed[1])
+		}
 	}
 	opts.FailAfter = orDuration(opts.FailAfter, 30*time.Second)
 	opts.PingInterval = orDuration(opts.PingInterval, time.Second)
