@@ -194,7 +194,10 @@ steps:
 	var fams map[string]*dto.MetricFamily
 	waitFor(t, "the run's metrics", func() bool {
 		fams = telemetrytest.Scrape(url)
-		return telemetrytest.Value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "traced"}) > 0
+		// The SDK counts the completed workflow after its last task is answered, which may come
+		// after the run's own metrics (seen in CI): wait for both.
+		return telemetrytest.Value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "traced"}) > 0 &&
+			telemetrytest.Value(fams, "temporal_workflow_completed_total", nil) > 0
 	})
 	require.Equal(t, 1.0, telemetrytest.Value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "traced", "outcome": workflows.OutcomeSucceeded}))
 	require.Equal(t, 2.0, telemetrytest.Value(fams, workflows.MetricStepDuration, map[string]string{"runbook": "traced", "kind": "action", "status": workflows.StatusSucceeded}))
