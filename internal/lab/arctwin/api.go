@@ -190,6 +190,9 @@ func (c *Cluster) serve(region string, r *http.Request, body []byte) (any, *apiE
 			return nil, &apiError{status: http.StatusBadRequest, code: "SerializationException", message: err.Error()}
 		}
 	}
+	if !c.delayUpdate(r.Context(), op) {
+		return nil, &apiError{status: http.StatusServiceUnavailable, code: "InternalServerException", message: "the caller went away before the update was applied"}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch op {

@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -99,6 +100,9 @@ type Cluster struct {
 	rules      []*safetyRule
 	lastChange map[string]time.Time // control ARN → when its state last changed
 	updates    []Update
+
+	// updateLatency delays update calls (SetUpdateLatency), in nanoseconds.
+	updateLatency atomic.Int64
 }
 
 // endpoint is one Regional endpoint: its own listener, so it can be refused on its own.
