@@ -187,6 +187,11 @@ type Options struct {
 	// (the default for now), Route 53 answers from every endpoint, exempt from impair-region.
 	// See [Lab.SetGlobalControlPlaneInHomeRegion].
 	GlobalControlPlaneInHomeRegion bool
+	// RecordHealthChecks is the kind of health check the weighted records carry:
+	// RecordChecksRecoveryControl ("", the default: ARC routing controls) or
+	// RecordChecksCloudWatchMetric (takes-traffic alarms, lever health_check_metric). See
+	// [Lab.SetRecordHealthChecks] (hcm.go).
+	RecordHealthChecks string
 	// RoutingControlState tells Route 53's RECOVERY_CONTROL health checks whether an ARC routing
 	// control is On (and whether that is known); nil means unknown. See
 	// [Lab.SetRoutingControlState].
@@ -311,6 +316,8 @@ type Lab struct {
 	// arc is the ARC cluster twin; arcControls its routing control of each Region.
 	arc         *arctwin.Cluster
 	arcControls map[string]string
+	// hcm holds both kinds of record health checks (hcm.go).
+	hcm *hcmSetup
 
 	opMu     sync.Mutex // serializes Inject and Heal
 	fmu      sync.Mutex // guards the three fields below
@@ -373,7 +380,7 @@ func Start(ctx context.Context, opts Options) (*Lab, error) {
 func (l *Lab) build() error {
 	o := l.opts
 	l.twin = awstwin.New(awstwin.Options{AccountID: AccountID, Logger: o.Logger, Route53ChangeDelay: o.Route53ChangeDelay,
-		Route53ProcessingTime: o.Route53ProcessingTime})
+		Route53ProcessingTime: o.Route53ProcessingTime, EvaluateAlarms: true})
 	for _, name := range l.order {
 		rg := &region{name: name, role: roleSecondary, ports: o.Ports.Secondary}
 		if name == o.Primary {
@@ -493,7 +500,7 @@ func (l *Lab) seedRoute53() error {
 	ttl := int64(5)
 	for _, name := range l.order {
 		w := l.opts.InitialWeights[name]
-		hc, err := l.recoveryHealthCheck(name)
+		hc, err := l.recordHealthCheck(name)
 		if err != nil {
 			return err
 		}

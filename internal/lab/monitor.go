@@ -302,9 +302,13 @@ func (l *Lab) alarmDefs(rg *region) []awstwin.Alarm {
 	}
 }
 
+// defineAlarms defines each Region's alarms. The monitor drives them ([awstwin.Alarm.Driven]):
+// their conditions are not one metric against a threshold, and drills need them to fire after
+// Options.AlarmWindow, not after the 60 s periods their definitions show.
 func (l *Lab) defineAlarms() error {
 	for _, name := range l.order {
 		for _, a := range l.alarmDefs(l.regions[name]) {
+			a.Driven = true
 			if err := l.twin.PutAlarm(name, a); err != nil {
 				return fmt.Errorf("lab: define alarm %s: %w", a.Name, err)
 			}

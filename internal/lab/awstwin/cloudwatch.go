@@ -35,6 +35,7 @@ func cloudwatchService() *service {
 			"ListMetrics":    cwListMetrics,
 			"DescribeAlarms": cwDescribeAlarms,
 			"PutMetricData":  cwPutMetricData,
+			"PutMetricAlarm": cwPutMetricAlarm,
 			"SetAlarmState":  cwSetAlarmState,
 		},
 		throttle: apiError{Status: http.StatusBadRequest, Code: "Throttling", Message: "Rate exceeded"},
@@ -44,9 +45,11 @@ func cloudwatchService() *service {
 	return s
 }
 
-// Alarm is a CloudWatch metric alarm: its definition, set with [Twin.PutAlarm], and its state,
-// set with [Twin.SetAlarmState]. The twin does not evaluate alarms against metrics; the lab
-// decides when an alarm fires, which keeps drills deterministic.
+// Alarm is a CloudWatch metric alarm: its definition, set with [Twin.PutAlarm] or
+// PutMetricAlarm, and its state. With [Options.EvaluateAlarms] the twin evaluates it against the
+// metric PutMetricData writes, as CloudWatch does (cloudwatch_eval.go), unless it is Driven;
+// otherwise only [Twin.SetAlarmState] changes its state, which tests that script alarm states
+// rely on.
 type Alarm struct {
 	Name               string
 	Description        string
@@ -64,6 +67,12 @@ type Alarm struct {
 	AlarmActions       []string
 	OKActions          []string
 	InsufficientData   []string
+	// Driven alarms are never evaluated by the twin: only SetAlarmState moves them. The lab's
+	// monitor drives its alarms so, because their conditions are not one metric against a
+	// threshold (an idle pipeline with no backlog is healthy; a MessageLag that cannot be read
+	// is breaching) and drills need them to fire after the lab's short alarm window. AWS has no
+	// such flag; DescribeAlarms does not show it.
+	Driven bool
 
 	// Read-only: maintained by the twin.
 
@@ -74,6 +83,9 @@ type Alarm struct {
 	StateUpdated         time.Time
 	StateTransitioned    time.Time
 	ConfigurationUpdated time.Time
+
+	// evaluated is the last evaluation instant (its creation or redefinition before the first).
+	evaluated time.Time
 }
 
 // AlarmStateChange describes a state change made by [Twin.SetAlarmState], with what the lab
@@ -174,6 +186,7 @@ func (t *Twin) PutAlarm(region string, a Alarm) error {
 	defer cw.mu.Unlock()
 	a.ARN = t.arn("cloudwatch", region, "alarm:"+a.Name)
 	a.ConfigurationUpdated = now
+	a.evaluated = now
 	if prev, ok := cw.alarms[a.Name]; ok {
 		a.State, a.StateReason, a.StateReasonData = prev.State, prev.StateReason, prev.StateReasonData
 		a.StateUpdated, a.StateTransitioned = prev.StateUpdated, prev.StateTransitioned
@@ -214,8 +227,9 @@ func (s *cloudwatchState) setState(now time.Time, name, state, reason, reasonDat
 	return ch, nil
 }
 
-// Alarms returns a Region's alarms sorted by name.
+// Alarms returns a Region's alarms sorted by name, evaluated up to now.
 func (t *Twin) Alarms(region string) []Alarm {
+	t.EvaluateAlarms(region)
 	cw := t.region(region).cw
 	cw.mu.Lock()
 	defer cw.mu.Unlock()

@@ -248,12 +248,9 @@ func (t *Twin) checkerStatus(cfg HealthCheckConfig, hooks HealthCheckHooks) (hea
 	case HealthCheckCloudWatchMetric:
 		state := "INSUFFICIENT_DATA"
 		if hooks.AlarmReadable == nil || hooks.AlarmReadable(cfg.AlarmRegion) {
-			cw := t.region(cfg.AlarmRegion).cw
-			cw.mu.Lock()
-			if a, ok := cw.alarms[cfg.AlarmName]; ok {
-				state = a.State
+			if st, ok := t.alarmState(cfg.AlarmRegion, cfg.AlarmName); ok { // evaluated up to now
+				state = st
 			}
-			cw.mu.Unlock()
 		}
 		switch state {
 		case "OK":

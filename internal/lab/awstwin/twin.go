@@ -56,6 +56,11 @@ type Options struct {
 	// does. 0 (the default) processes every request at once. [Twin.SetRoute53ProcessingTime]
 	// changes it while the twin runs.
 	Route53ProcessingTime time.Duration
+	// EvaluateAlarms makes CloudWatch evaluate metric alarms against the metrics PutMetricData
+	// writes, as AWS does (see cloudwatch_eval.go); alarms marked [Alarm.Driven] are left to
+	// SetAlarmState. Off (the zero value), only SetAlarmState changes an alarm's state, which
+	// tests that script alarm states rely on. The lab turns it on.
+	EvaluateAlarms bool
 	// Regions seeds per-Region backends for the services other lab components own. A Region
 	// not listed, or a nil field, gets an empty in-memory implementation.
 	Regions map[string]Backends
