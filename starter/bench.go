@@ -15,6 +15,7 @@ func benchmarks() map[string]func(context.Context, []string, cmdIO) error {
 		"failover": runBenchFailover,
 		"intake":   runBenchIntake,
 		"alarms":   runBenchAlarms,
+		"rto":      runBenchRTO,
 	}
 }
 

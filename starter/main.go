@@ -62,7 +62,7 @@ func commands() map[string]command {
 		"reject":   {"reject a waiting step: reject ID --step S --as USER --comment REASON", runReject},
 		"cancel":   {"cancel a run: cancel ID", runCancel},
 		"verify":   {"prove the recovered Region has every document: verify --env ENV --source R --target R [--follow]", runVerify},
-		"bench":    {"measure on the lab: bench backfill|failover [flags] --json", runBench},
+		"bench":    {"measure on the lab: bench backfill|failover|alarms|intake|rto [flags] --json", runBench},
 		"report":   {"print a run's report (steps, approvals, RTO, RPO evidence): report ID [--format md|html|json]", runReport},
 		"demo":     {"a scripted DR drill on a private lab: impair, fail over, heal, fail back; then the report: demo [--json]", runDemo},
 		"lab":      {"run the lab twin alone, or drive it: lab [--json] | lab fault KIND ... | lab heal [ID] | lab faults", func(ctx context.Context, a []string, c cmdIO) error { return runLab(ctx, a, c.stdout, c.stderr) }},
