@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"slices"
 	"strings"
 	"time"
@@ -584,37 +583,18 @@ func (c *Cloud) shiftMetric(ctx context.Context, t target, in TrafficShiftArgs, 
 // dnsTimeout bounds one DNS lookup of traffic.state.
 const dnsTimeout = 3 * time.Second
 
-// dnsAnswers resolves the environment's record as a client would, through traffic.resolver; a
-// failed lookup is a note, not an error: the answers are evidence, and a resolver's trouble must
-// not stop a failover.
+// dnsAnswers resolves the environment's record as a client would, through traffic.resolver
+// ([resolveRecord]); a failed lookup is a note, not an error: the answers are evidence, and a
+// resolver's trouble must not stop a failover.
 func dnsAnswers(ctx context.Context, tr *runbook.Traffic) ([]string, string) {
 	if tr.Resolver == "" {
 		return nil, "DNS answers not read: the environment sets no traffic.resolver"
 	}
-	r := net.DefaultResolver
-	if tr.Resolver != runbook.ResolverSystem {
-		addr := tr.Resolver
-		r = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		}}
-	}
-	ctx, cancel := context.WithTimeout(ctx, dnsTimeout)
-	defer cancel()
-	name := strings.TrimSuffix(tr.RecordName, ".") + "."
-	if strings.EqualFold(tr.RecordType, "CNAME") {
-		cname, err := r.LookupCNAME(ctx, name)
-		if err != nil {
-			return nil, fmt.Sprintf("DNS answers not read: %v", err)
-		}
-		return []string{strings.TrimSuffix(cname, ".")}, ""
-	}
-	addrs, err := r.LookupHost(ctx, name)
+	l, err := resolveRecord(ctx, tr)
 	if err != nil {
 		return nil, fmt.Sprintf("DNS answers not read: %v", err)
 	}
-	slices.Sort(addrs)
-	return addrs, ""
+	return l.values, ""
 }
 
 // ---- helpers ----

@@ -17,6 +17,8 @@ type Endpoints struct {
 	Domain DomainEndpoints `json:"domain"`
 	// AlarmQueues are the URLs of the alarm event queue by Region.
 	AlarmQueues map[string]string `json:"alarm_queues"`
+	// DNS is the host:port of the lab's DNS server (UDP and TCP): the hosted zone's answers.
+	DNS string `json:"dns"`
 }
 
 // RegionEndpoints are one Region's endpoints.
@@ -50,7 +52,7 @@ type DomainEndpoints struct {
 func (l *Lab) Endpoints() Endpoints {
 	ep := Endpoints{Regions: map[string]RegionEndpoints{}, AlarmQueues: map[string]string{}, FaultAPI: l.faultGW.URL(),
 		Zonal:  ZonalEndpoints{OpenSearchURL: l.zonalGW.URL(), Region: l.opts.Primary, User: ZonalUser, PasswordParameter: ZonalPasswordParameter},
-		Domain: DomainEndpoints{OpenSearchURL: l.domainGW.URL(), Region: l.opts.Primary, Domain: ZonalDomain}}
+		Domain: DomainEndpoints{OpenSearchURL: l.domainGW.URL(), Region: l.opts.Primary, Domain: ZonalDomain}, DNS: l.dns.Addr()}
 	for _, name := range l.order {
 		rg := l.regions[name]
 		ep.Regions[name] = RegionEndpoints{AWSEndpoint: rg.awsGW.URL(), KafkaBootstrap: strings.Join(rg.cluster.Bootstrap(), ","),
@@ -86,7 +88,7 @@ func environment(o Options, ep Endpoints) *runbook.Environment {
 		TimestampField: "timestamp", IDField: "event_id",
 		Regions: map[string]runbook.RegionConfig{},
 		Traffic: &runbook.Traffic{HostedZoneID: HostedZoneID, RecordName: RecordName, RecordType: "CNAME", TTL: 5,
-			SetIdentifiers: map[string]string{}, Values: map[string]string{}},
+			SetIdentifiers: map[string]string{}, Values: map[string]string{}, Resolver: ep.DNS},
 		// The zonal runbooks move zones, which only a self-managed cluster lets a client do; its
 		// password stays in SSM, where the lab put it.
 		Zonal: &runbook.Zonal{Endpoint: ep.Zonal.OpenSearchURL, Region: o.Primary, Kind: runbook.ClusterSelfManaged, Attribute: "zone",

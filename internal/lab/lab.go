@@ -112,6 +112,8 @@ type Ports struct {
 	Domain int
 	// FaultAPI serves the fault API and the lab's endpoints.
 	FaultAPI int
+	// DNS serves the hosted zone's DNS answers, UDP and TCP (traffic.resolver).
+	DNS int
 }
 
 // RegionPorts are one Region's ports.
@@ -127,6 +129,7 @@ func DefaultPorts() Ports {
 		Zonal:     9210,
 		Domain:    9211,
 		FaultAPI:  4500,
+		DNS:       DefaultDNSPort,
 	}
 }
 
@@ -246,6 +249,7 @@ func (o Options) withDefaults() Options {
 	pick(&o.Ports.Zonal, def.Zonal)
 	pick(&o.Ports.Domain, def.Domain)
 	pick(&o.Ports.FaultAPI, def.FaultAPI)
+	pick(&o.Ports.DNS, def.DNS)
 	o.PipelineStartDelay = orDur(o.PipelineStartDelay, 5*time.Second)
 	o.PipelineStopDelay = orDur(o.PipelineStopDelay, 3*time.Second)
 	o.Route53ChangeDelay = orDur(o.Route53ChangeDelay, 2*time.Second)
@@ -304,6 +308,7 @@ type Lab struct {
 	faultGW *gatedServer
 	links   map[string]*kafkatwin.Link // by target Region: the inbound replicator's path to its source
 	router  *Route53Router
+	dns     *dnsServer
 
 	// zonal is the self-managed cluster the zonal runbooks act on; domain is the managed domain,
 	// whose zones are the service's business.
@@ -483,6 +488,9 @@ func (l *Lab) build() error {
 		return err
 	}
 	l.router = &Route53Router{Twin: l.twin, ZoneID: HostedZoneID, Name: RecordName, Type: "CNAME", SetIdentifiers: l.setIdentifiers()}
+	if l.dns, err = startDNSServer(l.twin, map[string]string{HostedZone: HostedZoneID}, o.Host, o.Ports.DNS, o.Logger); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
 	if err := l.defineAlarms(); err != nil {
 		return err
 	}
@@ -560,6 +568,9 @@ func (l *Lab) Close() {
 		}
 		if l.faultGW != nil {
 			l.faultGW.Close()
+		}
+		if l.dns != nil {
+			l.dns.Close()
 		}
 		var wg sync.WaitGroup
 		for _, rg := range l.regions {

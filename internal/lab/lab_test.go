@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
@@ -63,6 +64,15 @@ func TestEndpointsAndEnvironmentNameTheBoundPorts(t *testing.T) {
 		}
 	}
 	require.Equal(t, ep.Zonal.OpenSearchURL, env.Zonal.Endpoint)
+	// The DNS server's port is the environment's traffic.resolver, and it answers the record.
+	require.Equal(t, l.DNSAddr(), ep.DNS)
+	require.Equal(t, ep.DNS, env.Traffic.Resolver)
+	_, dnsPort, err := net.SplitHostPort(ep.DNS)
+	require.NoError(t, err)
+	require.False(t, ports[dnsPort], "port %s used twice", dnsPort)
+	m := exchange(t, "udp", ep.DNS, RecordName+".", dnsmessage.TypeA)
+	require.Len(t, m.Answers, 1)
+	require.Equal(t, ingestHost(east)+".", m.Answers[0].Body.(*dnsmessage.CNAMEResource).CNAME.String())
 	// Apart from the ports, the environment is the default one.
 	def := DefaultEnvironment()
 	for _, r := range []string{east, west} {

@@ -43,6 +43,8 @@ type Answer struct {
 	Healthy map[string]bool
 }
 
+// weightedRecord is one record of a weighted group; region keys it (the producers' router keys
+// records by Region, the DNS server by SetIdentifier).
 type weightedRecord struct {
 	region string
 	rs     awstwin.RecordSet
@@ -110,25 +112,7 @@ func (r *Route53Router) Resolve(context.Context) (Answer, error) {
 	for _, w := range recs {
 		healthy[w.region] = recordHealthy(r.Twin, w.rs)
 	}
-	candidates := healthyCandidates(recs, healthy)
-	var total int64
-	for _, w := range candidates {
-		total += *w.rs.Weight
-	}
-	x := mix(r.queries.Add(1) ^ 0x5eed)
-	var chosen weightedRecord
-	if total == 0 {
-		chosen = candidates[x%uint64(len(candidates))] // all 0: equal probability
-	} else {
-		left := int64(x % uint64(total))
-		for _, w := range candidates {
-			left -= *w.rs.Weight
-			if left < 0 {
-				chosen = w
-				break
-			}
-		}
-	}
+	chosen := chooseWeighted(healthyCandidates(recs, healthy), mix(r.queries.Add(1)^0x5eed))
 	a := Answer{Region: chosen.region, Weights: weightsOf(recs), Healthy: healthy}
 	if len(chosen.rs.Values) > 0 {
 		a.Value = chosen.rs.Values[0]
@@ -137,6 +121,30 @@ func (r *Route53Router) Resolve(context.Context) (Answer, error) {
 		a.TTL = time.Duration(*chosen.rs.TTL) * time.Second
 	}
 	return a, nil
+}
+
+// chooseWeighted picks one of the candidates (from [healthyCandidates]) by weight, x being a
+// well-mixed random number: "Route 53 sends traffic to a resource based on the weight that you
+// assign to the record as a proportion of the total weight for all records in the group", and "if
+// you set Weight to 0 for all of the records in the group, traffic is routed to all resources with
+// equal probability" (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy-weighted.html).
+// The producers' router and the lab's DNS server both choose here.
+func chooseWeighted(candidates []weightedRecord, x uint64) weightedRecord {
+	var total int64
+	for _, w := range candidates {
+		total += *w.rs.Weight
+	}
+	if total == 0 {
+		return candidates[x%uint64(len(candidates))] // all 0: equal probability
+	}
+	left := int64(x % uint64(total))
+	for _, w := range candidates {
+		left -= *w.rs.Weight
+		if left < 0 {
+			return w
+		}
+	}
+	return candidates[len(candidates)-1] // unreachable: left < total
 }
 
 // recordHealthy is the status Route 53's health checkers report for a record: a record without
