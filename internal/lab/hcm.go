@@ -173,6 +173,7 @@ func (l *Lab) HealthCheckMetricEnvironment(name string) *runbook.Environment {
 	env := l.Environment()
 	env.Name = name
 	env.Traffic.Lever = runbook.LeverHealthCheckMetric
+	env.Traffic.ARC = nil // one lever per environment: another's section is refused at load
 	h := &runbook.HealthCheckMetricLever{Namespace: TakesTrafficNamespace, MetricName: TakesTrafficMetric, Checks: map[string]runbook.MetricHealthCheck{}}
 	for _, r := range l.order {
 		h.Checks[r] = runbook.MetricHealthCheck{HealthCheckID: l.hcm.checks[RecordChecksCloudWatchMetric][r], AlarmRegion: l.peer(r),
