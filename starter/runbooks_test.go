@@ -306,6 +306,11 @@ func TestFailbackProvesBackfillThenShiftsGradually(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"shift_10", "soak_10", "shift_50", "soak_50", "shift_100"}, order)
+	// Each weight step is checked in the DNS answers the lab's server gives (traffic.resolver).
+	for _, s := range []string{"dns_10", "dns_50", "dns_100"} {
+		require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, s).Status, s)
+	}
+	require.Contains(t, stepOf(res.Progress, "dns_100").Summary, "200 answers {us-east-1=200}")
 	recordHistory(t, workflows.OperationID("lab"), "failback-succeeded")
 }
 
