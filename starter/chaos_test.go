@@ -425,10 +425,12 @@ func routeChanges(l *lab.Lab, from int) []string {
 	return out
 }
 
-// wantDrillChanges is what one drill must change in Route 53, each exactly once: the failover
-// moves all writes to the secondary in one batch; the failback returns them 10 -> 50 -> 100 %.
+// wantDrillChanges is what one drill must change in Route 53, each exactly once. The lab's lever
+// is ARC: the failover turns the primary's routing control Off (no Route 53 change); the failback
+// first sets the weights that keep writes where they are (hold), lets the primary back in with
+// its routing control, and returns the writes 10 -> 50 -> 100 %.
 var wantDrillChanges = []string{
-	"failover: us-east-1=0 us-west-2=100",
+	"failback: us-east-1=0 us-west-2=100",
 	"failback: us-east-1=10 us-west-2=90",
 	"failback: us-east-1=50 us-west-2=50",
 	"failback: us-east-1=100 us-west-2=0",

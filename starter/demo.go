@@ -116,7 +116,7 @@ func demo(ctx context.Context, o demoOptions, logger *slog.Logger, w io.Writer) 
 	}
 
 	impairedAt := time.Now()
-	say("IMPAIRING %s: its Kafka, pipeline and collection become unreachable, its control plane times out", primary)
+	say("IMPAIRING %s: its Kafka, pipeline and collection become unreachable, its control plane times out (Route 53's too: it lives in us-east-1); traffic moves with ARC routing controls, through the data plane", primary)
 	if _, err := l.Inject(ctx, lab.Fault{Kind: lab.FaultImpairRegion, Region: primary}); err != nil {
 		return nil, fmt.Errorf("impair %s: %w", primary, err)
 	}

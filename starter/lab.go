@@ -53,8 +53,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rate := fs.Float64("rate", 0, "events per second of the lab's producer (0: no producer)")
 	eventIDs := fs.Bool("event-ids", false, "give every produced event a unique event_id")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	r53Home := fs.Bool("route53-control-plane-us-east-1", false,
-		"host Route 53's control plane in us-east-1 as AWS does: impairing us-east-1 takes its API down (DNS answers and health checks go on)")
+	r53Home := fs.Bool("route53-control-plane-us-east-1", true,
+		"host Route 53's control plane in us-east-1 as AWS does: impairing us-east-1 takes its API down (DNS answers and health checks go on); false lets every Region answer it, unlike AWS")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	l, err := lab.Start(startCtx, lab.Options{ProducerRate: *rate, WithEventIDs: *eventIDs, Logger: logger,
-		GlobalControlPlaneInHomeRegion: *r53Home})
+		Route53ControlPlaneAnywhere: !*r53Home})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // interrupted while starting
@@ -134,6 +134,19 @@ func printEndpoints(w io.Writer, ep lab.Endpoints, rate float64) {
 	fmt.Fprintf(w, "Managed domain %s (%s, three zones, Multi-AZ with Standby, SigV4 es): %s\n", ep.Domain.Domain, ep.Domain.Region, ep.Domain.OpenSearchURL)
 	fmt.Fprintf(w, "OpenSearch requests are verified as AWS does: sign with key %s / %s (SigV4 aoss for collections, es for the domain).\n",
 		lab.AccessKeyID, lab.SecretAccessKey)
+	arcRegions := make([]string, 0, len(ep.ARC.Endpoints))
+	for r := range ep.ARC.Endpoints {
+		arcRegions = append(arcRegions, r)
+	}
+	slices.Sort(arcRegions)
+	for i, r := range arcRegions {
+		arcRegions[i] = r + " " + ep.ARC.Endpoints[r]
+	}
+	fmt.Fprintf(w, "ARC cluster %s (the lab's traffic lever: routing controls, data plane): %s; DescribeCluster (us-west-2): %s\n",
+		ep.ARC.ClusterARN, strings.Join(arcRegions, ", "), ep.ARC.ControlPlane)
+	if ep.Route53ControlPlane != "" {
+		fmt.Fprintf(w, "Route 53's control plane lives in %s, as on AWS; its DNS answers and health checks keep working when %[1]s is impaired.\n", ep.Route53ControlPlane)
+	}
 	fmt.Fprintf(w, "Fault API: %s\n", ep.FaultAPI)
 	if rate > 0 {
 		fmt.Fprintf(w, "Producer: %g events/s to %s, following its Route 53 weights.\n", rate, lab.RecordName)

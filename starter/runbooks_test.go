@@ -41,10 +41,23 @@ func runToEnd(t *testing.T, name string, params ...string) (*workflows.Result, e
 	return followToEnd(t, startRunbook(t, name, params...))
 }
 
-// startRunbook starts a runbook through the CLI and returns its workflow id.
+// runToEndIn is runToEnd in another environment than lab.
+func runToEndIn(t *testing.T, env, name string, params ...string) (*workflows.Result, error) {
+	t.Helper()
+	return followToEnd(t, startRunbookIn(t, env, name, params...))
+}
+
+// startRunbook starts a runbook on the lab environment through the CLI and returns its workflow
+// id.
 func startRunbook(t *testing.T, name string, params ...string) string {
 	t.Helper()
-	args := []string{"run", name, "--env", "lab", "--as", "tester", "--json"}
+	return startRunbookIn(t, "lab", name, params...)
+}
+
+// startRunbookIn is startRunbook in another environment than lab.
+func startRunbookIn(t *testing.T, env, name string, params ...string) string {
+	t.Helper()
+	args := []string{"run", name, "--env", env, "--as", "tester", "--json"}
 	for _, p := range params {
 		args = append(args, "--param", p)
 	}
@@ -70,6 +83,15 @@ func labWeights(t *testing.T) map[string]int64 {
 	w, err := sharedLab.Router().Weights(context.Background())
 	require.NoError(t, err)
 	return w
+}
+
+// labShares is where DNS sends writes now, in percent by Region: the weights among the records
+// whose health checks pass (the lab's lever, ARC routing controls, works through them).
+func labShares(t *testing.T) map[string]int64 {
+	t.Helper()
+	s, err := sharedLab.Router().Shares(context.Background())
+	require.NoError(t, err)
+	return s
 }
 
 // setLabWeights moves writes without going through a runbook, to set up a test.
@@ -105,9 +127,13 @@ func resetLab(t *testing.T) {
 	_, err := sharedLab.HealAll(ctx)
 	require.NoError(t, err)
 	// A test that failed half-way may leave a pipeline stopped, a routing control Off or Route 53's
-	// control plane in us-east-1: later tests start from the lab as it starts.
-	sharedLab.SetGlobalControlPlaneInHomeRegion(false)
+	// control plane out of us-east-1: later tests start from the lab as it starts.
+	sharedLab.SetGlobalControlPlaneInHomeRegion(true)
 	require.NoError(t, sharedLab.ResetRoutingControls())
+	// The health_check_metric test puts CLOUDWATCH_METRIC checks on the records and takes
+	// us-east-1 out with its metric: RECOVERY_CONTROL checks back, every Region taking traffic.
+	require.NoError(t, sharedLab.SetRecordHealthChecks(lab.RecordChecksRecoveryControl))
+	sharedLab.ResetTakesTraffic()
 	for _, r := range []string{east, west} {
 		if p := sharedLab.Pipeline(r); p.Status() == "STOPPED" {
 			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -162,7 +188,7 @@ func TestFailoverGracefulMovesWritesAndProvesThem(t *testing.T) {
 	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
-	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labShares(t))
 	for _, s := range []string{"preflight/target_cluster", "preflight/target_pipeline", "preflight/target_collection",
 		"preflight/target_alarms", "preflight/target_replicator", "healthy_target", "shift", "verify_writes", "drain"} {
 		require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, s).Status, s)
@@ -194,7 +220,7 @@ func TestFailoverRefusesAnUnhealthyTarget(t *testing.T) {
 	require.Equal(t, workflows.StatusFailed, gate.Status)
 	require.Contains(t, gate.Error, "refusing to fail over into us-west-2")
 	require.Equal(t, workflows.StatusPending, stepOf(res.Progress, "shift").Status, "nothing after the refusal runs")
-	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t), "the weights are untouched")
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t), "traffic is untouched")
 	recordHistory(t, workflows.OperationID("lab"), "failover-refused")
 }
 
@@ -210,7 +236,7 @@ func TestUngracefulFailoverWithThePrimaryDown(t *testing.T) {
 	calls.stop()
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
-	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labShares(t))
 	require.Equal(t, workflows.StatusSkipped, stepOf(res.Progress, "preflight/target_replicator").Status)
 	require.Equal(t, workflows.StatusSkipped, stepOf(res.Progress, "drain").Status)
 	eastCalls, otherCalls := calls.counts()
@@ -278,7 +304,7 @@ func TestForcedFailoverPastAFailingPreflightIsRecorded(t *testing.T) {
 	require.Equal(t, workflows.StatusSucceeded, forced.Status)
 	require.Contains(t, forced.Summary, "FORCED")
 	require.Equal(t, "bob", stepOf(res.Progress, "approve").Approval.Votes[0].By)
-	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labShares(t))
 	recordHistory(t, workflows.OperationID("lab"), "failover-forced")
 
 	report, err := cli(t, "report", workflows.OperationID("lab"))
@@ -295,7 +321,7 @@ func TestFailbackProvesBackfillThenShiftsGradually(t *testing.T) {
 	res, err := runToEnd(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
-	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t))
 	require.NotNil(t, res.Measures.MissingDocs)
 	require.Zero(t, *res.Measures.MissingDocs)
 	require.Equal(t, workflows.StatusSkipped, stepOf(res.Progress, "start_pipeline").Status, "the pipeline was ACTIVE")
@@ -343,7 +369,7 @@ func TestFailbackStartsAStoppedPipelineWhoseAlarmFires(t *testing.T) {
 	require.Equal(t, workflows.StatusFailed, stepOf(res.Progress, "preflight/target_alarms").Status, "the alarm fired before the run")
 	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "start_pipeline").Status)
 	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "alarms_quiet").Status)
-	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t))
 }
 
 func TestFailbackRolledBackByAnAlarmDuringTheSoak(t *testing.T) {
@@ -361,7 +387,7 @@ func TestFailbackRolledBackByAnAlarmDuringTheSoak(t *testing.T) {
 	waitLong(t, "the 50 % soak", func() bool {
 		return stepOf(progressOf(t, started.WorkflowID), "soak_50").Status == workflows.StatusRunning
 	})
-	require.Equal(t, map[string]int64{east: 50, west: 50}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 50, west: 50}, labShares(t))
 	// The recovered Region's collection becomes unreachable: its alarm fires during the soak.
 	_, err = sharedLab.Inject(context.Background(), lab.Fault{Kind: lab.FaultImpairRegion, Region: east})
 	require.NoError(t, err)
@@ -373,8 +399,12 @@ func TestFailbackRolledBackByAnAlarmDuringTheSoak(t *testing.T) {
 	// The impaired Region's alarms fire, or its monitoring cannot even be read: either ends the
 	// soak and rolls back.
 	require.Regexp(t, `alarm fired|cannot read the alarms`, stepOf(res.Progress, "soak_50").Error)
-	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "compensate/shift_10/restore_weights").Status)
-	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t), "the weights are back where they were")
+	// The lab's lever is ARC: taking the recovered Region out again is the rollback, through the
+	// data plane; the weights (Route 53's control plane, in the us-east-1 that just failed) are
+	// left alone.
+	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "compensate/admit/take_out").Status)
+	require.Equal(t, workflows.StatusSkipped, stepOf(res.Progress, "compensate/shift_10/restore_weights").Status)
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labShares(t), "writes are back where they were")
 	require.Equal(t, workflows.StatusPending, stepOf(res.Progress, "shift_100").Status)
 	recordHistory(t, started.WorkflowID, "failback-rolled-back")
 }
@@ -483,7 +513,7 @@ func TestDrillFailsOverAndBack(t *testing.T) {
 	res, err := runToEnd(t, "drill", "target="+west, "auto_approve=true", "pause=1s", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
-	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t))
 	require.NotNil(t, res.Measures.RTOSeconds)
 	require.NotNil(t, res.Measures.MissingDocs)
 	require.Zero(t, *res.Measures.MissingDocs)
@@ -496,7 +526,7 @@ func TestDrillFailsOverAndBack(t *testing.T) {
 	require.Error(t, err)
 	require.Equal(t, workflows.StatusFailed, stepOf(res.Progress, "failover").Status)
 	require.Contains(t, res.Error, "refusing to fail over")
-	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t))
 	recordHistory(t, workflows.OperationID("lab"), "drill-refused")
 }
 
@@ -682,11 +712,11 @@ func TestRunbooksSurviveAFlakyControlPlane(t *testing.T) {
 	}
 	_, err := sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultTimeout, Share: 0.05, Delay: lab.Duration(500 * time.Millisecond)})
 	require.NoError(t, err)
-	// Every change that gets through is made and its answer lost: the failover's batch (sent
-	// through us-west-2) as HTTP 500, the failback's (through us-east-1) as a 504 after 300 ms,
-	// the pipeline start as a dropped connection.
+	// Every change that gets through is made and its answer lost: the failback's batches (sent
+	// through us-east-1) as a 504 after 300 ms, the pipeline start as a dropped connection. The
+	// failover moves traffic with the lab's ARC routing controls, which these faults leave alone
+	// (arc_e2e_test.go fails ARC's endpoints).
 	for _, f := range []lab.Fault{
-		{Region: west, Service: "route53", Operation: "ChangeResourceRecordSets", LostAs: lab.LostAs500},
 		{Region: east, Service: "route53", Operation: "ChangeResourceRecordSets", LostAs: lab.LostAs504, Delay: lab.Duration(300 * time.Millisecond)},
 		{Region: east, Service: "osis", Operation: "StartPipeline", LostAs: lab.LostAsDrop},
 	} {
@@ -696,10 +726,11 @@ func TestRunbooksSurviveAFlakyControlPlane(t *testing.T) {
 	}
 	changesFrom := len(sharedLab.Twin().Route53ChangeLog(lab.HostedZoneID))
 	startsFrom := len(sharedLab.Twin().PipelineRequests(east))
+	arcFrom := len(sharedLab.ARC().Updates())
 
 	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
 	require.NoError(t, err, "%+v", res.Error)
-	require.Equal(t, map[string]int64{east: 0, west: 100}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 0, west: 100}, labShares(t))
 	// The recovered Region's pipeline is stopped meanwhile, so the failback must start it (its
 	// not-ingesting alarm may fire while records wait: the failback starts it all the same and
 	// waits for the alarms to clear, TestFailbackStartsAStoppedPipelineWhoseAlarmFires).
@@ -711,10 +742,11 @@ func TestRunbooksSurviveAFlakyControlPlane(t *testing.T) {
 	id := startRunbook(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s", "verify_window=30s")
 	res, err = followToEnd(t, id)
 	require.NoError(t, err, "%+v", res.Error)
-	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t))
 	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "start_pipeline").Status)
 
 	require.Equal(t, wantDrillChanges, routeChanges(sharedLab, changesFrom), "one Route 53 change batch per weight step")
+	require.Len(t, sharedLab.ARC().Updates()[arcFrom:], 2, "one routing-control update each way: out, then back in")
 	var starts []string
 	for _, r := range sharedLab.Twin().PipelineRequests(east)[startsFrom:] {
 		starts = append(starts, r.Operation+" -> "+cmp.Or(r.Status, r.Error))
@@ -741,5 +773,5 @@ func TestAccessDeniedFailsTheStepAtOnce(t *testing.T) {
 	require.Contains(t, st.Error, west, "the message names the Region")
 	require.Equal(t, 1, calls(), "no retry: the one denied call is all")
 	require.Contains(t, res.Error, "refusing to fail over into us-west-2")
-	require.Equal(t, map[string]int64{east: 100, west: 0}, labWeights(t))
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t))
 }

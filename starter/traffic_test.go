@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,21 +11,33 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
-// TestFailoverWithRoute53WeightsFailsFastWithoutItsControlPlane: the lab environment moves
-// traffic with route53_weights; when Route 53's control plane holds every call (as it does while
+// writeEnvironment adds env to the shared test lab's runbooks folder for the test's duration.
+func writeEnvironment(t *testing.T, env *runbook.Environment) {
+	t.Helper()
+	b, err := yaml.Marshal(env)
+	require.NoError(t, err)
+	path := filepath.Join(sharedRunbooks, "environments", env.Name+".yaml")
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	t.Cleanup(func() { _ = os.Remove(path) })
+}
+
+// TestFailoverWithRoute53WeightsFailsFastWithoutItsControlPlane: an environment that moves
+// traffic with route53_weights (lab-weights); when Route 53's control plane holds every call (as it does while
 // us-east-1 is impaired), the failover's pre-flight fails after one short probe, not retried,
 // with the reason and the data-plane levers, and nothing moves. Before traffic.state the
 // pre-flight's read waited as long as the control plane held it, then retried.
 func TestFailoverWithRoute53WeightsFailsFastWithoutItsControlPlane(t *testing.T) {
 	resetLab(t)
 	t.Cleanup(func() { resetLab(t) })
+	writeEnvironment(t, sharedLab.WeightsEnvironment("lab-weights"))
 	_, err := sharedLab.Inject(context.Background(), lab.Fault{Kind: lab.FaultTimeout, Service: "route53", Delay: lab.Duration(10 * time.Minute)})
 	require.NoError(t, err)
 
-	res, err := runToEnd(t, "failover", "target="+west, "ungraceful=true", "auto_approve=true", "verify_window=30s")
+	res, err := runToEndIn(t, "lab-weights", "failover", "target="+west, "ungraceful=true", "auto_approve=true", "verify_window=30s")
 	require.Error(t, err)
 	require.Equal(t, workflows.OutcomeFailed, res.Outcome)
 	probe := stepOf(res.Progress, "preflight/current_traffic")
@@ -48,18 +59,14 @@ func TestUngracefulFailoverOutOfUSEast1ThroughTheDataPlane(t *testing.T) {
 	resetLab(t)
 	t.Cleanup(func() { resetLab(t) })
 	ctx := context.Background()
-	arcEnv, err := yaml.Marshal(sharedLab.ARCEnvironment("lab-arc"))
-	require.NoError(t, err)
-	envPath := filepath.Join(sharedRunbooks, "environments", "lab-arc.yaml")
-	require.NoError(t, os.WriteFile(envPath, arcEnv, 0o644))
-	t.Cleanup(func() { _ = os.Remove(envPath) })
+	writeEnvironment(t, sharedLab.WeightsEnvironment("lab-weights"))
 
-	sharedLab.SetGlobalControlPlaneInHomeRegion(true)
-	_, err = sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultImpairRegion, Region: east})
+	// Route 53's control plane lives in us-east-1, as the lab starts (resetLab puts it back).
+	_, err := sharedLab.Inject(ctx, lab.Fault{Kind: lab.FaultImpairRegion, Region: east})
 	require.NoError(t, err)
 
-	// route53_weights (environment lab): refused at pre-flight, readably, and nothing moves.
-	res, err := runToEnd(t, "failover", "target="+west, "ungraceful=true", "auto_approve=true", "verify_window=30s")
+	// route53_weights (environment lab-weights): refused at pre-flight, readably, and nothing moves.
+	res, err := runToEndIn(t, "lab-weights", "failover", "target="+west, "ungraceful=true", "auto_approve=true", "verify_window=30s")
 	require.Error(t, err)
 	probe := stepOf(res.Progress, "preflight/current_traffic")
 	require.Equal(t, workflows.StatusFailed, probe.Status)
@@ -67,18 +74,11 @@ func TestUngracefulFailoverOutOfUSEast1ThroughTheDataPlane(t *testing.T) {
 	require.Contains(t, probe.Error, "arc_routing_control")
 	require.Equal(t, workflows.StatusPending, stepOf(res.Progress, "shift").Status, "nothing moves")
 
-	// arc_routing_control (environment lab-arc): the failover goes through.
+	// arc_routing_control (environment lab, as shipped): the failover goes through.
 	calls := observeRegionCalls(t)
 	arcEastBefore := sharedLab.ARC().Requests(east)
 	updatesBefore := len(sharedLab.ARC().Updates())
-	out, err := cli(t, "run", "failover", "--env", "lab-arc", "--as", "tester", "--json", "--param", "target="+west,
-		"--param", "ungraceful=true", "--param", "auto_approve=true", "--param", "verify_window=30s")
-	require.NoError(t, err)
-	var started struct {
-		WorkflowID string `json:"workflow_id"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(out), &started))
-	res, err = followToEnd(t, started.WorkflowID)
+	res, err = runToEnd(t, "failover", "target="+west, "ungraceful=true", "auto_approve=true", "verify_window=30s")
 	calls.stop()
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)

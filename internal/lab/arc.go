@@ -22,7 +22,9 @@ const ARCControlPanel = "switchyard"
 // (https://docs.aws.amazon.com/r53recovery/latest/dg/routing-control.create.health-checks.html).
 // While every control is On the records answer by weight, as they did before the lab had ARC.
 func (l *Lab) startARC() error {
-	cl, err := arctwin.New(arctwin.Options{Account: AccountID, Credentials: l.opts.secretOf, Logger: l.opts.Logger})
+	addrs, control := arcAddrs(l.opts)
+	cl, err := arctwin.New(arctwin.Options{Account: AccountID, Credentials: l.opts.secretOf, Logger: l.opts.Logger,
+		Addrs: addrs, ControlPlaneAddr: control})
 	if err != nil {
 		return fmt.Errorf("lab: ARC cluster: %w", err)
 	}
@@ -36,6 +38,31 @@ func (l *Lab) startARC() error {
 		l.opts.RoutingControlState = cl.RoutingControlState
 	}
 	return nil
+}
+
+// arcAddrs are where the ARC twin listens: on fixed ports from Ports.ARC (the environment file of
+// a lab on default ports names them), or free ports when Ports.ARC is 0 (RandomPorts).
+func arcAddrs(o Options) (endpoints map[string]string, controlPlane string) {
+	if o.Ports.ARC == 0 {
+		return nil, ""
+	}
+	endpoints = map[string]string{}
+	for i, region := range arctwin.DefaultRegions {
+		endpoints[region] = hostPort(o.Host, o.Ports.ARC+i)
+	}
+	return endpoints, hostPort(o.Host, o.Ports.ARC+len(arctwin.DefaultRegions))
+}
+
+// arcLever is the lab's traffic lever: its cluster's routing control of each Region, which the
+// records' RECOVERY_CONTROL health checks watch. IDs derive from names, so a lab that has not
+// started (DefaultEnvironment) names the same ARNs a running one has.
+func arcLever(o Options, ep ARCEndpoints) *runbook.ARCLever {
+	panel := arctwin.ControlPanelARN(AccountID, ARCControlPanel)
+	controls := map[string]string{}
+	for _, region := range []string{o.Primary, o.Secondary} {
+		controls[region] = arctwin.RoutingControlARN(panel, arctwin.CellControlName(region))
+	}
+	return &runbook.ARCLever{ClusterARN: ep.ClusterARN, Endpoints: maps.Clone(ep.Endpoints), RoutingControls: controls}
 }
 
 // recoveryHealthCheck creates the RECOVERY_CONTROL health check of a Region's record.
@@ -74,13 +101,23 @@ func (l *Lab) impairARC(region string, on bool) error {
 	return nil
 }
 
-// ARCEnvironment is this lab's environment under another name with the traffic lever
-// arc_routing_control: traffic.shift sets the routing controls through the cluster's data-plane
-// endpoints, never Route 53's control plane. What an operator who follows AWS's guidance writes.
+// ARCEnvironment is this lab's environment (traffic lever arc_routing_control) under another
+// name: traffic.shift sets the routing controls through the cluster's data-plane endpoints,
+// never Route 53's control plane. What an operator who follows AWS's guidance writes.
 func (l *Lab) ARCEnvironment(name string) *runbook.Environment {
 	env := l.Environment()
 	env.Name = name
-	env.Traffic.Lever = runbook.LeverARCRoutingControl
-	env.Traffic.ARC = &runbook.ARCLever{ClusterARN: l.arc.ClusterARN(), Endpoints: l.arc.Endpoints(), RoutingControls: l.RoutingControls()}
+	return env
+}
+
+// WeightsEnvironment is this lab's environment under another name with the traffic lever
+// route53_weights: traffic.shift sets the records' weights through Route 53's control plane,
+// which lives in us-east-1 — what a team without a data-plane lever has, and what fails in a
+// us-east-1 outage.
+func (l *Lab) WeightsEnvironment(name string) *runbook.Environment {
+	env := l.Environment()
+	env.Name = name
+	env.Traffic.Lever = ""
+	env.Traffic.ARC = nil
 	return env
 }

@@ -18,7 +18,6 @@ import (
 // ResetRoutingControls bring the weights back in charge.
 func TestRoutingControlsMoveDNSWithoutTheControlPlane(t *testing.T) {
 	l := startTestLab(t, func(o *Options) {
-		o.GlobalControlPlaneInHomeRegion = true
 		o.InitialWeights = map[string]int64{east: 100, west: 0}
 	})
 	ctx := context.Background()

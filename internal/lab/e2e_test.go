@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchyard-dr/switchyard/internal/arc"
 )
 
 // countFrom counts a collection's documents produced in a Region, through the HTTP API.
@@ -21,7 +23,7 @@ func countFrom(t testing.TB, url, sourceRegion string) int64 {
 	return int64(out["count"].(float64))
 }
 
-// TestFailoverAndFailbackEndToEnd is the drill the lab exists for: writes follow Route 53 out of
+// TestFailoverAndFailbackEndToEnd is the drill the lab exists for: writes follow DNS out of
 // an impaired Region, and after healing the replicator backfills it until both collections hold
 // the same events, minute by minute.
 func TestFailoverAndFailbackEndToEnd(t *testing.T) {
@@ -38,20 +40,23 @@ func TestFailoverAndFailbackEndToEnd(t *testing.T) {
 	})
 	require.Zero(t, p.Stats().Acked[west], "nothing was routed to us-west-2 yet")
 
-	// 2. us-east-1 goes dark; the operator shifts the weighted records through the Region that
-	// is still up, and writes land in us-west-2.
+	// 2. us-east-1 goes dark, Route 53's control plane with it (it lives there); the operator
+	// turns us-east-1's routing control Off through an ARC endpoint in a Region that is still up,
+	// its record's RECOVERY_CONTROL health check fails, and writes land in us-west-2 once the
+	// producers' cached answers expire.
 	_, err := l.Inject(ctx, Fault{Kind: FaultImpairRegion, Region: east})
 	require.NoError(t, err)
-	r53 := route53.NewFromConfig(sdkConfig(l, west))
-	ch, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(HostedZoneID),
+	_, err = route53.NewFromConfig(sdkConfig(l, west)).ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(HostedZoneID),
 		ChangeBatch: &r53types.ChangeBatch{Comment: aws.String("fail over to us-west-2"), Changes: []r53types.Change{shift(east, 0), shift(west, 100)}}})
+	require.Error(t, err, "Route 53's control plane is in us-east-1")
+	controls := l.RoutingControls()
+	client, err := arc.New(arc.Options{Endpoints: l.ARC().Endpoints(), Config: labARCConfig})
 	require.NoError(t, err)
-	require.NoError(t, route53.NewResourceRecordSetsChangedWaiter(r53, func(o *route53.ResourceRecordSetsChangedWaiterOptions) {
-		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 100*time.Millisecond
-	}).Wait(ctx, &route53.GetChangeInput{Id: ch.ChangeInfo.Id}, 10*time.Second))
+	_, err = client.Set(ctx, map[string]string{controls[east]: "Off", controls[west]: "On"}, nil)
+	require.NoError(t, err)
 	eventually(t, 10*time.Second, func() (bool, string) {
-		w := p.Stats().Weights
-		return w[east] == 0 && w[west] == 100, fmt.Sprint(w)
+		r := p.Stats().Routing
+		return r[east] == 0 && r[west] > 0, fmt.Sprint(r)
 	})
 	eventually(t, 30*time.Second, func() (bool, string) {
 		acked, indexed := p.Stats().Acked[west], countFrom(t, westURL, west)

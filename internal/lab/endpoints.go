@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchyard-dr/switchyard/internal/lab/arctwin"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
@@ -19,6 +20,21 @@ type Endpoints struct {
 	AlarmQueues map[string]string `json:"alarm_queues"`
 	// DNS is the host:port of the lab's DNS server (UDP and TCP): the hosted zone's answers.
 	DNS string `json:"dns"`
+	// ARC is the ARC cluster twin.
+	ARC ARCEndpoints `json:"arc"`
+	// Route53ControlPlane is the Region whose impairment takes Route 53's API down: us-east-1,
+	// as on AWS; empty with Options.Route53ControlPlaneAnywhere.
+	Route53ControlPlane string `json:"route53_control_plane,omitempty"`
+}
+
+// ARCEndpoints locate the ARC cluster twin.
+type ARCEndpoints struct {
+	ClusterARN string `json:"cluster_arn"`
+	// Endpoints are the cluster's data-plane endpoints by Region (DescribeCluster's
+	// ClusterEndpoints).
+	Endpoints map[string]string `json:"endpoints"`
+	// ControlPlane serves the recovery-control-config API (DescribeCluster), in us-west-2.
+	ControlPlane string `json:"control_plane"`
 }
 
 // RegionEndpoints are one Region's endpoints.
@@ -59,6 +75,10 @@ func (l *Lab) Endpoints() Endpoints {
 			OpenSearchURL: rg.osGW.URL()}
 		ep.AlarmQueues[name] = rg.awsGW.URL() + "/" + AccountID + "/" + AlarmQueue
 	}
+	ep.ARC = ARCEndpoints{ClusterARN: l.arc.ClusterARN(), Endpoints: l.arc.Endpoints(), ControlPlane: l.arc.ControlPlaneURL()}
+	if !l.opts.Route53ControlPlaneAnywhere {
+		ep.Route53ControlPlane = Route53ControlPlaneRegion
+	}
 	return ep
 }
 
@@ -76,6 +96,12 @@ func DefaultEnvironment() *runbook.Environment {
 	for name, p := range map[string]RegionPorts{o.Primary: o.Ports.Primary, o.Secondary: o.Ports.Secondary} {
 		ep.Regions[name] = RegionEndpoints{AWSEndpoint: "http://" + hostPort(o.Host, p.AWS), KafkaBootstrap: hostPort(o.Host, p.Kafka),
 			OpenSearchURL: "http://" + hostPort(o.Host, p.OpenSearch)}
+	}
+	ep.DNS = hostPort(o.Host, o.Ports.DNS)
+	addrs, control := arcAddrs(o)
+	ep.ARC = ARCEndpoints{ClusterARN: arctwin.ClusterARN(AccountID, arctwin.DefaultName), Endpoints: map[string]string{}, ControlPlane: "http://" + control}
+	for region, addr := range addrs {
+		ep.ARC.Endpoints[region] = "http://" + addr
 	}
 	return environment(o, ep)
 }
@@ -116,6 +142,10 @@ func environment(o Options, ep Endpoints) *runbook.Environment {
 		env.Traffic.SetIdentifiers[name] = name
 		env.Traffic.Values[name] = ingestHost(name)
 	}
+	// The lab moves traffic as AWS recommends for a Regional outage: ARC routing controls,
+	// through the cluster's data-plane endpoints, never Route 53's control plane (in us-east-1).
+	env.Traffic.Lever = runbook.LeverARCRoutingControl
+	env.Traffic.ARC = arcLever(o, ep.ARC)
 	return env
 }
 

@@ -24,8 +24,8 @@ type FaultKind string
 const (
 	// FaultImpairRegion takes a Region away: its Kafka refuses connections, its collection's
 	// endpoint stops listening (the pipeline stalls), and its AWS endpoint drops every request
-	// except Route 53's, which is global. With Options.GlobalControlPlaneInHomeRegion, Route 53's
-	// control plane lives in us-east-1: impairing us-east-1 drops every Route 53 API call,
+	// except Route 53's, which is global. Route 53's control plane lives in us-east-1 (unless
+	// Options.Route53ControlPlaneAnywhere): impairing us-east-1 drops every Route 53 API call,
 	// whichever endpoint receives it, while DNS answers and health checks go on. The impaired
 	// Region's CloudWatch alarms read as insufficient data to Route 53's health checkers. The
 	// zonal domain goes too when it is in the Region.
@@ -435,8 +435,8 @@ func (l *Lab) controlPlaneFault(fc awstwin.FaultContext) awstwin.Fault {
 // ObserveControlPlane calls fn with every control-plane call the AWS endpoints receive and the
 // fault the lab answers it with (none, mostly), until the returned stop is called. Tests and
 // benchmarks count and time calls this way without displacing the lab's own faults.
-// FaultContext.Region is the Region the call is made into: with
-// Options.GlobalControlPlaneInHomeRegion, us-east-1 for every Route 53 call, whichever endpoint
+// FaultContext.Region is the Region the call is made into: Route 53 calls count as calls into
+// its home Region, us-east-1, whichever endpoint
 // (FaultContext.Endpoint) received it — so "zero calls into us-east-1" counts Route 53 too.
 func (l *Lab) ObserveControlPlane(fn func(awstwin.FaultContext, awstwin.Fault)) (stop func()) {
 	l.omu.Lock()

@@ -35,9 +35,14 @@
 //     weight; all weights 0 means every record with equal probability, as Route 53 does) and
 //     keeping the answer for the record's TTL (5 s). After a change is INSYNC, writes still reach
 //     the old Region for up to a TTL, as they would on AWS; write checks must wait longer.
-//   - Route 53 is global: by default an impaired Region's endpoint still answers Route 53 calls.
-//     Options.GlobalControlPlaneInHomeRegion hosts its control plane in us-east-1 as AWS does
-//     (impairing us-east-1 takes it down); its DNS answers and health checks keep working.
+//   - Route 53 is global and its control plane lives in us-east-1, as AWS runs it: impairing
+//     us-east-1 takes every Route 53 API call down, whichever Region's endpoint receives it; its
+//     DNS answers and health checks keep working (Options.Route53ControlPlaneAnywhere undoes
+//     this, unlike AWS).
+//   - An ARC cluster twin (five Regional endpoints and the recovery-control-config API, on
+//     fixed ports after the lab's) holds one routing control per Region; each Region's record
+//     carries a RECOVERY_CONTROL health check on it, and the lab's environment moves traffic
+//     with them (traffic.lever arc_routing_control), through the data plane.
 //   - Metrics use the real namespaces, names and dimensions (AWS/Kafka by ReplicatorName in the
 //     target Region, AWS/OSIS by PipelineName, SumOffsetLag by consumer group); the collection
 //     probe, which has no AWS equivalent, is Switchyard/Lab CollectionReachable.
@@ -114,6 +119,9 @@ type Ports struct {
 	FaultAPI int
 	// DNS serves the hosted zone's DNS answers, UDP and TCP (traffic.resolver).
 	DNS int
+	// ARC is the first of six ports of the ARC cluster twin: its five endpoints, in
+	// arctwin.DefaultRegions order, then the recovery-control-config API.
+	ARC int
 }
 
 // RegionPorts are one Region's ports.
@@ -130,6 +138,7 @@ func DefaultPorts() Ports {
 		Domain:    9211,
 		FaultAPI:  4500,
 		DNS:       DefaultDNSPort,
+		ARC:       4530,
 	}
 }
 
@@ -184,12 +193,13 @@ type Options struct {
 	// 1000 records).
 	ReplicationLagThreshold int64
 
-	// GlobalControlPlaneInHomeRegion hosts Route 53's control plane in us-east-1, as AWS does:
-	// every Route 53 API call counts as a call into us-east-1 and fails while it is impaired,
-	// whichever Region's endpoint receives it; DNS answers and health checks keep working. Off
-	// (the default for now), Route 53 answers from every endpoint, exempt from impair-region.
-	// See [Lab.SetGlobalControlPlaneInHomeRegion].
-	GlobalControlPlaneInHomeRegion bool
+	// Route53ControlPlaneAnywhere lets every Region's endpoint answer Route 53 API calls,
+	// exempt from impair-region: unlike AWS, which hosts Route 53's control plane in us-east-1
+	// (by default every Route 53 API call counts as a call into us-east-1 and fails while it is
+	// impaired, whichever Region's endpoint receives it; DNS answers and health checks keep
+	// working). For tests of weights under a us-east-1 fault that AWS would not allow. See
+	// [Lab.SetGlobalControlPlaneInHomeRegion].
+	Route53ControlPlaneAnywhere bool
 	// RecordHealthChecks is the kind of health check the weighted records carry:
 	// RecordChecksRecoveryControl ("", the default: ARC routing controls) or
 	// RecordChecksCloudWatchMetric (takes-traffic alarms, lever health_check_metric). See
@@ -250,6 +260,7 @@ func (o Options) withDefaults() Options {
 	pick(&o.Ports.Domain, def.Domain)
 	pick(&o.Ports.FaultAPI, def.FaultAPI)
 	pick(&o.Ports.DNS, def.DNS)
+	pick(&o.Ports.ARC, def.ARC)
 	o.PipelineStartDelay = orDur(o.PipelineStartDelay, 5*time.Second)
 	o.PipelineStopDelay = orDur(o.PipelineStopDelay, 3*time.Second)
 	o.Route53ChangeDelay = orDur(o.Route53ChangeDelay, 2*time.Second)

@@ -10,17 +10,17 @@ import "github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 // us-east-1 (https://docs.aws.amazon.com/general/latest/gr/r53.html).
 const Route53ControlPlaneRegion = "us-east-1"
 
-// wireRoute53Planes places Route 53's control plane as Options.GlobalControlPlaneInHomeRegion
-// says and connects the health checkers to the lab: they cannot read an impaired Region's
+// wireRoute53Planes places Route 53's control plane in us-east-1 (unless
+// Options.Route53ControlPlaneAnywhere) and connects the health checkers to the lab: they cannot read an impaired Region's
 // CloudWatch, and they ask Options.RoutingControlState for routing controls.
 func (l *Lab) wireRoute53Planes() {
-	l.SetGlobalControlPlaneInHomeRegion(l.opts.GlobalControlPlaneInHomeRegion)
+	l.SetGlobalControlPlaneInHomeRegion(!l.opts.Route53ControlPlaneAnywhere)
 	l.SetRoutingControlState(l.opts.RoutingControlState)
 }
 
 // SetGlobalControlPlaneInHomeRegion places Route 53's control plane (every Route 53 API call:
 // ChangeResourceRecordSets, GetChange, List*, health-check CRUD and status) in
-// [Route53ControlPlaneRegion] (on) or, as before, in whichever Region's endpoint receives the
+// [Route53ControlPlaneRegion] (on, as AWS does and the lab starts) or in whichever Region's endpoint receives the
 // call, exempt from impair-region (off). On: whichever Region's endpoint receives such a call,
 // the lab treats it as a call into us-east-1 — ObserveControlPlane reports it with
 // FaultContext.Region "us-east-1" (FaultContext.Endpoint is the receiving endpoint's Region),

@@ -32,7 +32,6 @@ func answeredRegions(t *testing.T, l *Lab, n int) map[string]int {
 
 func TestRoute53ControlPlaneLivesInUSEast1(t *testing.T) {
 	l := startTestLab(t, func(o *Options) {
-		o.GlobalControlPlaneInHomeRegion = true
 		o.InitialWeights = map[string]int64{east: 50, west: 50}
 	})
 	ctx := context.Background()
@@ -95,7 +94,7 @@ func TestRoute53ControlPlaneLivesInUSEast1(t *testing.T) {
 	require.Zero(t, calls[west], "no Route 53 call counts for us-west-2")
 	mu.Unlock()
 
-	// Off, Route 53 is global and exempt again (what today's starter drills rely on).
+	// Off (Options.Route53ControlPlaneAnywhere), Route 53 is exempt from impair-region, unlike AWS.
 	l.SetGlobalControlPlaneInHomeRegion(false)
 	_, err = westR53.ListHostedZones(ctx, &route53.ListHostedZonesInput{})
 	require.NoError(t, err)
@@ -105,7 +104,6 @@ func TestDNSHonoursHealthChecks(t *testing.T) {
 	rcMu := sync.Mutex{}
 	routingControls := map[string]bool{}
 	l := startTestLab(t, func(o *Options) {
-		o.GlobalControlPlaneInHomeRegion = true
 		o.RoutingControlState = func(arn string) (bool, bool) {
 			rcMu.Lock()
 			defer rcMu.Unlock()

@@ -38,6 +38,9 @@ var DefaultRegions = []string{"us-east-1", "us-west-2", "eu-west-1", "ap-northea
 // route53recoverycluster client signs as "route53-recovery-cluster").
 const SigningService = "route53-recovery-cluster"
 
+// DefaultName is the cluster's name when Options.Name is empty.
+const DefaultName = "switchyard"
+
 // Impairment is how an endpoint fails when its Region is impaired.
 type Impairment int
 
@@ -69,13 +72,18 @@ type Options struct {
 	// accepts only the lab's own key pair (SWITCHYARDLAB / switchyard-lab, internal/lab's
 	// AccessKeyID and SecretAccessKey, repeated here because the lab imports this package).
 	Credentials func(accessKeyID string) (secret string, ok bool)
-	// Name is the cluster's name; empty means "switchyard".
+	// Name is the cluster's name; empty means DefaultName.
 	Name string
 	// ControlPlaneRegion is where the recovery-control-config API (DescribeCluster) answers;
 	// empty means us-west-2, where AWS runs it ("the control plane API ... is hosted in US West
 	// (Oregon)": https://docs.aws.amazon.com/r53recovery/latest/dg/introduction-regions-routing.html).
 	// Impairing this Region takes it down with the Region's cluster endpoint.
 	ControlPlaneRegion string
+	// Addrs are the host:port each Region's endpoint listens on (a lab on fixed ports, whose
+	// environment file names them); a Region left out gets a free loopback port.
+	Addrs map[string]string
+	// ControlPlaneAddr is where the recovery-control-config API listens; empty: a free port.
+	ControlPlaneAddr string
 	// ImpairWith is what Impair(region, true) does; zero means Refuse.
 	ImpairWith Impairment
 	// Now is the twin's clock (signature expiry, safety rule wait periods); nil means time.Now.
@@ -137,7 +145,7 @@ func New(opts Options) (*Cluster, error) {
 		}
 	}
 	if opts.Name == "" {
-		opts.Name = "switchyard"
+		opts.Name = DefaultName
 	}
 	if opts.ControlPlaneRegion == "" {
 		opts.ControlPlaneRegion = "us-west-2"
@@ -155,20 +163,20 @@ func New(opts Options) (*Cluster, error) {
 		opts: opts, account: opts.Account, endpoints: map[string]*endpoint{}, closed: make(chan struct{}),
 		panels: map[string]*controlPanel{}, controls: map[string]*routingControl{}, lastChange: map[string]time.Time{},
 	}
-	c.arn = fmt.Sprintf("arn:aws:route53-recovery-control::%s:cluster/%s", c.account, c.id(36, "cluster", opts.Name))
+	c.arn = ClusterARN(c.account, opts.Name)
 	for _, region := range opts.Regions {
 		if _, dup := c.endpoints[region]; dup {
 			c.Close()
 			return nil, fmt.Errorf("arctwin: Region %s is listed twice", region)
 		}
-		ep, err := c.listen(region, c.handler)
+		ep, err := c.listen(region, opts.Addrs[region], c.handler)
 		if err != nil {
 			c.Close()
 			return nil, err
 		}
 		c.endpoints[region] = ep
 	}
-	ep, err := c.listen(opts.ControlPlaneRegion, c.controlHandler)
+	ep, err := c.listen(opts.ControlPlaneRegion, opts.ControlPlaneAddr, c.controlHandler)
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -177,9 +185,12 @@ func New(opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// listen starts one endpoint on a loopback port.
-func (c *Cluster) listen(region string, handler func(*endpoint) http.Handler) (*endpoint, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// listen starts one endpoint on addr, or a free loopback port when addr is empty.
+func (c *Cluster) listen(region, addr string, handler func(*endpoint) http.Handler) (*endpoint, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("arctwin: listen for %s: %w", region, err)
 	}
@@ -276,6 +287,9 @@ func (c *Cluster) Requests(region string) int {
 // ClusterARN is the cluster's ARN, arn:aws:route53-recovery-control::ACCOUNT:cluster/ID, what
 // DescribeCluster takes.
 func (c *Cluster) ClusterARN() string { return c.arn }
+
+// ControlPlaneURL is where the recovery-control-config API (DescribeCluster) answers.
+func (c *Cluster) ControlPlaneURL() string { return "http://" + c.control.addr }
 
 // ControlPlaneEndpoint is the URL of the recovery-control-config API and the Region it is in.
 func (c *Cluster) ControlPlaneEndpoint() (region, url string) {

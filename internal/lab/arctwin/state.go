@@ -101,7 +101,7 @@ type Update struct {
 
 // id derives an n-digit hex id from parts, or a UUID-shaped one for n == 36 (cluster ids are
 // UUIDs).
-func (c *Cluster) id(n int, parts ...string) string {
+func id(n int, parts ...string) string {
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	h := hex.EncodeToString(sum[:])
 	if n == 36 {
@@ -110,11 +110,27 @@ func (c *Cluster) id(n int, parts ...string) string {
 	return h[:n]
 }
 
+// ClusterARN is the ARN of the cluster named name in account, as [New] makes it: IDs derive
+// from names, so an environment file can name a lab's cluster and controls before it starts.
+func ClusterARN(account, name string) string {
+	return fmt.Sprintf("arn:aws:route53-recovery-control::%s:cluster/%s", account, id(36, "cluster", name))
+}
+
+// ControlPanelARN is the ARN [Cluster.AddControlPanel] gives the control panel name.
+func ControlPanelARN(account, name string) string {
+	return fmt.Sprintf("arn:aws:route53-recovery-control::%s:controlpanel/%s", account, id(32, "panel", name))
+}
+
+// RoutingControlARN is the ARN [Cluster.AddRoutingControl] gives the control name in panelARN.
+func RoutingControlARN(panelARN, name string) string {
+	return panelARN + "/routingcontrol/" + id(16, "control", panelARN, name)
+}
+
 // AddControlPanel creates a control panel and returns its ARN,
 // arn:aws:route53-recovery-control::ACCOUNT:controlpanel/ID (IDs are derived from the names, so
 // a lab built the same way has the same ARNs).
 func (c *Cluster) AddControlPanel(name string) string {
-	arn := fmt.Sprintf("arn:aws:route53-recovery-control::%s:controlpanel/%s", c.account, c.id(32, "panel", name))
+	arn := ControlPanelARN(c.account, name)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.panels[arn]; !ok {
@@ -132,7 +148,7 @@ func (c *Cluster) AddRoutingControl(panelARN, name string, on bool) (string, err
 	if !ok {
 		return "", fmt.Errorf("arctwin: no control panel %s", panelARN)
 	}
-	arn := panelARN + "/routingcontrol/" + c.id(16, "control", panelARN, name)
+	arn := RoutingControlARN(panelARN, name)
 	if _, dup := c.controls[arn]; dup {
 		return "", fmt.Errorf("arctwin: control panel %s already has a routing control named %q", p.name, name)
 	}
@@ -191,7 +207,7 @@ func (c *Cluster) addRule(panelARN, name string, rule *safetyRule, controls []st
 		}
 	}
 	rule.name = name
-	rule.arn = panelARN + "/safetyrule/" + c.id(16, "rule", panelARN, name)
+	rule.arn = panelARN + "/safetyrule/" + id(16, "rule", panelARN, name)
 	for _, r := range c.rules {
 		if r.arn == rule.arn {
 			return "", fmt.Errorf("arctwin: control panel %s already has a safety rule named %q", panelARN, name)
@@ -346,6 +362,9 @@ func describe(cfg RuleConfig) string {
 	return s
 }
 
+// CellControlName is the name [Cluster.AddCellControls] gives a Region's routing control.
+func CellControlName(region string) string { return "cell-" + region }
+
 // AddCellControls builds what an environment with ARC routing controls usually has, in one
 // call: a control panel named panel, a routing control "cell-<Region>" per Region in cells (On
 // for the Regions in on), and the assertion rule "at-least-one-cell-on" (ATLEAST 1 over them),
@@ -359,7 +378,7 @@ func (c *Cluster) AddCellControls(panel string, cells, on []string) (controls ma
 	controls = map[string]string{}
 	asserted := make([]string, 0, len(cells))
 	for _, region := range cells {
-		arn, err := c.AddRoutingControl(p, "cell-"+region, slices.Contains(on, region))
+		arn, err := c.AddRoutingControl(p, CellControlName(region), slices.Contains(on, region))
 		if err != nil {
 			return nil, "", err
 		}
