@@ -68,6 +68,7 @@ func commands() map[string]command {
 		"lab":      {"run the lab twin alone, or drive it: lab [--json] | lab fault KIND ... | lab heal [ID] | lab faults", func(ctx context.Context, a []string, c cmdIO) error { return runLab(ctx, a, c.stdout, c.stderr) }},
 		"serve":    {"run the intake for Slack and alarms (SQS, SNS): serve --addr HOST:PORT [--alarm-queue URL]", runServe},
 		"schedule": {"manage drill and plan-evaluation schedules: schedule create drill|plan, list, trigger, delete", runSchedule},
+		"prod":     {"run the production topology on this machine (PostgreSQL, Temporal's services, UI, workers, intake): prod up|status|down", runProd},
 	}
 }
 

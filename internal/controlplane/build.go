@@ -22,8 +22,9 @@ type Binaries struct {
 
 // Build builds the topology's binaries into binDir from the Switchyard module at moduleDir (the
 // repository root), and finds the server module's schema files. Go's build cache makes a
-// rebuild a link step only.
-func Build(ctx context.Context, moduleDir, binDir string) (Binaries, error) {
+// rebuild a link step only. starter, when set, is a starter binary to use instead of building
+// one (`starter prod up` runs its own executable as the intake).
+func Build(ctx context.Context, moduleDir, binDir, starter string) (Binaries, error) {
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return Binaries{}, err
 	}
@@ -37,7 +38,11 @@ func Build(ctx context.Context, moduleDir, binDir string) (Binaries, error) {
 		{b.TemporalServer, "go.temporal.io/server/cmd/server"},
 		{b.SQLTool, "go.temporal.io/server/cmd/tools/sql"},
 		{b.Worker, "./worker"},
-		{b.Starter, "./starter"},
+	}
+	if starter != "" {
+		b.Starter = starter
+	} else {
+		builds = append(builds, struct{ out, pkg string }{b.Starter, "./starter"})
 	}
 	for _, bl := range builds {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", bl.out, bl.pkg)

@@ -144,8 +144,18 @@ func (p Postgres) DropDatabase(ctx context.Context, db string) error {
 }
 
 func (p Postgres) superuserSQL(ctx context.Context, sql string) (string, error) {
+	return p.superuserSQLIn(ctx, "postgres", sql)
+}
+
+// Query runs a query in database db as the postgres superuser and returns psql's unaligned
+// output (one row a line, columns separated by |).
+func (p Postgres) Query(ctx context.Context, db, sql string) (string, error) {
+	return p.superuserSQLIn(ctx, db, sql)
+}
+
+func (p Postgres) superuserSQLIn(ctx context.Context, db, sql string) (string, error) {
 	p = p.withDefaults()
-	args := []string{"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-p", strconv.Itoa(p.Port), "-d", "postgres", "-c", sql}
+	args := []string{"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-p", strconv.Itoa(p.Port), "-d", db, "-c", sql}
 	var cmd *exec.Cmd
 	if os.Geteuid() == 0 {
 		cmd = exec.CommandContext(ctx, "runuser", append([]string{"-u", "postgres", "--"}, args...)...)

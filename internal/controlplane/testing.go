@@ -8,19 +8,19 @@ import (
 )
 
 // RequirePostgres skips t when this machine cannot run the PostgreSQL topology (no Debian
-// PostgreSQL cluster, or not root to start it), and fails it instead when
-// SWITCHYARD_POSTGRES_TEST=require, as CI sets it: CI installs Debian's postgresql package, so a
-// skip there would hide a broken proof.
-func RequirePostgres(t testing.TB, pg Postgres) {
+// PostgreSQL cluster, or not root to start it), and fails it instead when required is true, as
+// CI makes it (its test environment variable is named in the callers' tests): CI installs Debian's
+// postgresql package, so a skip there would hide a broken proof.
+func RequirePostgres(t testing.TB, pg Postgres, required bool) {
 	t.Helper()
 	err := Available(context.Background(), pg)
 	if err == nil {
 		return
 	}
-	if os.Getenv("SWITCHYARD_POSTGRES_TEST") == "require" {
-		t.Fatalf("SWITCHYARD_POSTGRES_TEST=require but PostgreSQL cannot be used: %v", err)
+	if required {
+		t.Fatalf("the PostgreSQL topology is required but cannot run: %v", err)
 	}
-	t.Skipf("PostgreSQL topology not available (set SWITCHYARD_POSTGRES_TEST=require to fail instead): %v", err)
+	t.Skipf("PostgreSQL topology not available (CI requires it): %v", err)
 }
 
 // Available says why the PostgreSQL topology cannot run here, or nil.

@@ -303,10 +303,18 @@ func Start(ctx context.Context, opts Options) (_ *Topology, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range serviceNames {
+	for i, name := range serviceNames {
 		p := t.addProcess(name, opts.Binaries.TemporalServer, []string{"--config-file", configFile, "--allow-no-auth", "start", "--service", name}, os.Environ())
 		if err := p.Start(); err != nil {
 			return nil, err
+		}
+		if i == 0 {
+			// Every service writes the cluster's metadata into a fresh database at start-up;
+			// started together, all but one fail on its primary key and exit. The others
+			// start once the first has written it.
+			if err := t.waitClusterMetadata(ctx); err != nil {
+				return nil, err
+			}
 		}
 	}
 	log.Info("Temporal services started", "frontend", t.frontend)
@@ -388,6 +396,24 @@ func (t *Topology) dial(ctx context.Context) error {
 			return err
 		}
 		t.client = c
+		return nil
+	})
+}
+
+// waitClusterMetadata waits until the cluster's metadata row is in the database.
+func (t *Topology) waitClusterMetadata(ctx context.Context) error {
+	q := "SELECT count(*) FROM cluster_metadata_info WHERE cluster_name = " + quoteLiteral(t.opts.Cluster.Name)
+	return retry(ctx, "wait for cluster "+t.opts.Cluster.Name+"'s metadata in database "+t.opts.Database, func(ctx context.Context) error {
+		if err := t.serverExited(); err != nil {
+			return permanent{err}
+		}
+		out, err := t.opts.Postgres.Query(ctx, t.opts.Database, q)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(out) == "0" {
+			return errors.New("not written yet")
+		}
 		return nil
 	})
 }

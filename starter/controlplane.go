@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/switchyard-dr/switchyard/internal/controlplane"
+	"github.com/switchyard-dr/switchyard/internal/logging"
+)
+
+const prodUsage = `Usage:
+  starter prod up [--dir DIR] [--runbooks DIR] [--workers N] [--no-ui] [--no-intake] [--free-ports]
+        build and run the production topology on this machine until Ctrl-C: PostgreSQL
+        (Debian's cluster, started as root), Temporal's four services as processes, the UI,
+        workers and the intake, on docker-compose.yml's ports
+  starter prod status [--dir DIR] [--json]    the processes of a running topology
+  starter prod down [--dir DIR]               stop a topology started in another terminal
+`
+
+// defaultProdDir holds the topology's configuration, logs, binaries and state.json.
+func defaultProdDir() string { return filepath.Join(os.TempDir(), "switchyard-prod") }
+
+// runProd implements `starter prod`: Switchyard's production topology (docker-compose.yml's
+// services) run natively, for operators without a container engine and for the reliability
+// tests (internal/controlplane).
+func runProd(ctx context.Context, args []string, cio cmdIO) error {
+	if len(args) == 0 {
+		fmt.Fprint(cio.stderr, prodUsage)
+		return errors.New("prod: missing subcommand (up, status or down)")
+	}
+	switch args[0] {
+	case "up":
+		return runProdUp(ctx, args[1:], cio)
+	case "status":
+		return runProdStatus(ctx, args[1:], cio)
+	case "down":
+		return runProdDown(ctx, args[1:], cio)
+	case "help", "-h", "--help":
+		fmt.Fprint(cio.stdout, prodUsage)
+		return nil
+	}
+	fmt.Fprint(cio.stderr, prodUsage)
+	return fmt.Errorf("prod: unknown subcommand %q", args[0])
+}
+
+func runProdUp(ctx context.Context, args []string, cio cmdIO) error {
+	fs := newFlags("prod up", cio)
+	dir := fs.String("dir", defaultProdDir(), "folder of the topology's configuration, logs, binaries and state")
+	runbooks := fs.String("runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder of the workers and the intake")
+	workers := fs.Int("workers", 2, "Switchyard worker processes")
+	noUI := fs.Bool("no-ui", false, "run without the Temporal UI")
+	noIntake := fs.Bool("no-intake", false, "run without the intake (starter serve)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	freePorts := fs.Bool("free-ports", false, "pick free ports instead of docker-compose.yml's (next to a `starter dev` on 7233)")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if *workers < 0 {
+		return fmt.Errorf("prod up: --workers %d: want 0 or more", *workers)
+	}
+	logger, err := logging.New(cio.stderr, "text", *logLevel)
+	if err != nil {
+		return err
+	}
+	if st, err := controlplane.ReadState(*dir); err == nil && alive(st.Supervisor) {
+		return fmt.Errorf("prod up: a topology is already running from %s (pid %d); `starter prod down --dir %s` stops it", *dir, st.Supervisor, *dir)
+	}
+	root, err := controlplane.ModuleRoot(".")
+	if err != nil {
+		return fmt.Errorf("prod up builds the Temporal server and Switchyard from the checkout: %w", err)
+	}
+	rb, err := filepath.Abs(*runbooks)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cio.stdout, "building the Temporal server, its SQL tool and the worker into %s\n", filepath.Join(*dir, "bin"))
+	bins, err := controlplane.Build(ctx, root, filepath.Join(*dir, "bin"), self)
+	if err != nil {
+		return err
+	}
+	built := time.Since(began)
+	n := *workers
+	if n == 0 {
+		n = -1
+	}
+	topo, err := controlplane.Start(ctx, controlplane.Options{Dir: *dir, Binaries: bins, UI: !*noUI, Workers: n,
+		Intake: !*noIntake, Runbooks: rb, FreePorts: *freePorts, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = topo.Stop() }()
+	fmt.Fprintf(cio.stdout, "built in %s, started in %s (PostgreSQL %s, schema %s, services %s, namespace %s, Switchyard %s)\n",
+		built.Round(time.Second), topo.Timings.Total.Round(time.Millisecond), topo.Timings.Postgres.Round(time.Millisecond),
+		topo.Timings.Schema.Round(time.Millisecond), topo.Timings.Services.Round(time.Millisecond),
+		topo.Timings.Namespace.Round(time.Millisecond), topo.Timings.Switchyard.Round(time.Millisecond))
+	fmt.Fprintf(cio.stdout, "Temporal frontend %s, namespace %s; UI %s; PostgreSQL %s\n", topo.FrontendAddress(), topo.Namespace(), orNone(topo.UIURL()), topo.Postgres().Address())
+	printProcesses(cio, topo.Processes())
+	fmt.Fprintln(cio.stdout, "Ctrl-C (or `starter prod down`) stops it.")
+	<-ctx.Done()
+	fmt.Fprintln(cio.stdout, "stopping")
+	return topo.Stop()
+}
+
+func printProcesses(cio cmdIO, procs []*controlplane.Process) {
+	tw := tabwriter.NewWriter(cio.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROCESS\tPID\tLOG")
+	for _, p := range procs {
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", p.Name, p.Pid(), p.LogFile())
+	}
+	_ = tw.Flush()
+}
+
+// alive reports whether a process exists (signal 0 checks without sending anything).
+func alive(pid int) bool {
+	return pid > 0 && syscall.Kill(pid, 0) == nil
+}
+
+func runProdStatus(ctx context.Context, args []string, cio cmdIO) error {
+	fs := newFlags("prod status", cio)
+	dir := fs.String("dir", defaultProdDir(), "folder the topology was started with")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	st, err := controlplane.ReadState(*dir)
+	if err != nil {
+		return err
+	}
+	type procStatus struct {
+		controlplane.ProcessState
+		Running bool `json:"running"`
+	}
+	out := struct {
+		Supervisor int          `json:"supervisor"`
+		Running    bool         `json:"supervisor_running"`
+		Frontend   string       `json:"frontend"`
+		Serving    bool         `json:"frontend_serving"`
+		Namespace  string       `json:"namespace"`
+		UI         string       `json:"ui,omitempty"`
+		Processes  []procStatus `json:"processes"`
+	}{Supervisor: st.Supervisor, Running: alive(st.Supervisor), Frontend: st.Frontend, Namespace: st.Namespace, UI: st.UI}
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if c, err := client.DialContext(hctx, client.Options{HostPort: st.Frontend, Namespace: st.Namespace, Logger: nopSDKLogger{}}); err == nil {
+		_, herr := c.CheckHealth(hctx, &client.CheckHealthRequest{})
+		out.Serving = herr == nil
+		c.Close()
+	}
+	for _, p := range st.Processes {
+		out.Processes = append(out.Processes, procStatus{ProcessState: p, Running: alive(p.Pid)})
+	}
+	if *asJSON {
+		return writeJSON(cio.stdout, out)
+	}
+	fmt.Fprintf(cio.stdout, "supervisor pid %d running=%v; frontend %s serving=%v; namespace %s; UI %s\n",
+		out.Supervisor, out.Running, out.Frontend, out.Serving, out.Namespace, orNone(out.UI))
+	tw := tabwriter.NewWriter(cio.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROCESS\tPID\tRUNNING\tLOG")
+	for _, p := range out.Processes {
+		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", p.Name, p.Pid, p.Running, p.Log)
+	}
+	return tw.Flush()
+}
+
+func runProdDown(ctx context.Context, args []string, cio cmdIO) error {
+	fs := newFlags("prod down", cio)
+	dir := fs.String("dir", defaultProdDir(), "folder the topology was started with")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	st, err := controlplane.ReadState(*dir)
+	if err != nil {
+		return err
+	}
+	// The supervisor stops its processes in order and removes state.json; without it, each
+	// process listed is asked to stop.
+	pids := []int{st.Supervisor}
+	if !alive(st.Supervisor) {
+		pids = pids[:0]
+		for _, p := range st.Processes {
+			pids = append(pids, p.Pid)
+		}
+	}
+	for _, pid := range pids {
+		if alive(pid) {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		left := 0
+		for _, pid := range pids {
+			if alive(pid) {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("prod down: %d processes still running after 60s", left)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	_ = os.Remove(filepath.Join(*dir, "state.json"))
+	fmt.Fprintln(cio.stdout, "stopped")
+	return nil
+}
+
+// nopSDKLogger keeps the SDK's connection warnings out of `prod status`.
+type nopSDKLogger struct{}
+
+func (nopSDKLogger) Debug(string, ...any) {}
+func (nopSDKLogger) Info(string, ...any)  {}
+func (nopSDKLogger) Warn(string, ...any)  {}
+func (nopSDKLogger) Error(string, ...any) {}
