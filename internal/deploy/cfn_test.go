@@ -248,3 +248,50 @@ func TestAlarmIntakeTemplateWiring(t *testing.T) {
 		t.Error("no QueueUrl output")
 	}
 }
+
+// TestAlarmIntakeTemplateWatchesTheOtherRegion: the stack can keep an alarm about the other
+// Region in the Region it is deployed to (an impaired Region's CloudWatch and EventBridge deliver
+// nothing): on the canary here, named like the other Region's own alarm, only when WatchedRegion
+// is set, and CloudFormation refuses WatchedRegion without the canary and the name.
+func TestAlarmIntakeTemplateWatchesTheOtherRegion(t *testing.T) {
+	tpl := cfnTemplate(t)
+	ids := resourcesOfType(tpl, "AWS::CloudWatch::Alarm")
+	if len(ids) != 1 {
+		t.Fatalf("want one AWS::CloudWatch::Alarm, got %v", ids)
+	}
+	alarm := get(t, tpl, "Resources", ids[0])
+	if got := get(t, alarm, "Condition"); got != "WatchesOtherRegion" {
+		t.Errorf("alarm condition = %v, want WatchesOtherRegion", got)
+	}
+	cond := get(t, tpl, "Conditions", "WatchesOtherRegion", "Fn::Not", 0, "Fn::Equals", 0)
+	if !reflect.DeepEqual(cond, map[string]any{"Ref": "WatchedRegion"}) {
+		t.Errorf("WatchesOtherRegion tests %v, want WatchedRegion", cond)
+	}
+	props := get(t, alarm, "Properties")
+	for key, want := range map[string]any{
+		"AlarmName": map[string]any{"Ref": "WatchedRegionAlarmName"}, "Namespace": "CloudWatchSynthetics", "MetricName": "SuccessPercent",
+		"ComparisonOperator": "LessThanThreshold", "TreatMissingData": "breaching",
+	} {
+		if got := get(t, props, key); !reflect.DeepEqual(got, want) {
+			t.Errorf("alarm %s = %v, want %v", key, got, want)
+		}
+	}
+	if got := get(t, props, "Dimensions", 0); !reflect.DeepEqual(got, map[string]any{"Name": "CanaryName", "Value": map[string]any{"Ref": "WatchedRegionCanaryName"}}) {
+		t.Errorf("alarm dimension = %v, want the canary", got)
+	}
+	if m, n := get(t, props, "DatapointsToAlarm").(int), get(t, props, "EvaluationPeriods").(int); m < 1 || m > n {
+		t.Errorf("DatapointsToAlarm %d of EvaluationPeriods %d", m, n)
+	}
+	rule := get(t, tpl, "Rules", "WatchedRegionNeedsItsCanaryAndName")
+	if got := get(t, rule, "RuleCondition"); !reflect.DeepEqual(got, get(t, tpl, "Conditions", "WatchesOtherRegion")) {
+		t.Errorf("rule condition = %v, want WatchedRegion set", got)
+	}
+	var asserted []any
+	for i := range get(t, rule, "Assertions").([]any) {
+		asserted = append(asserted, get(t, rule, "Assertions", i, "Assert", "Fn::Not", 0, "Fn::Equals", 0))
+	}
+	want := []any{map[string]any{"Ref": "WatchedRegionCanaryName"}, map[string]any{"Ref": "WatchedRegionAlarmName"}}
+	if !reflect.DeepEqual(asserted, want) {
+		t.Errorf("rule asserts %v, want %v set", asserted, want)
+	}
+}

@@ -29,7 +29,10 @@
 //     window. Every state change is sent as an EventBridge "CloudWatch Alarm State Change" event
 //     to the SQS queue [AlarmQueue] in both Regions (a cross-Region EventBridge rule, so the
 //     intake can read it while the alarm's own Region is down); both copies carry the same event
-//     id, so consumers deduplicate on it.
+//     id, so consumers deduplicate on it. An impaired Region's alarms evaluate and send nothing,
+//     as on AWS; each Region also keeps the other's collection-unreachable alarm on a canary it
+//     runs, so that alarm still arrives from the healthy Region (monitor.go,
+//     docs/reliability.md "Alarms from the healthy Region").
 //   - The producer plays several application instances, each resolving the weighted record
 //     through the lab's Route 53 data plane ([Route53Router.Resolve]: one record per answer, by
 //     weight; all weights 0 means every record with equal probability, as Route 53 does) and

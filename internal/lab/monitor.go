@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
@@ -30,11 +31,17 @@ type monitor struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	client *http.Client
+	// ticked is, by Region, when the last completed tick started (Unix nanoseconds), so tests can
+	// await "the monitor has looked since" instead of sleeping.
+	ticked map[string]*atomic.Int64
 }
 
 func startMonitor(l *Lab) *monitor {
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &monitor{l: l, cancel: cancel, client: &http.Client{Timeout: time.Second}}
+	m := &monitor{l: l, cancel: cancel, client: &http.Client{Timeout: time.Second}, ticked: map[string]*atomic.Int64{}}
+	for _, name := range l.order {
+		m.ticked[name] = new(atomic.Int64)
+	}
 	for _, name := range l.order {
 		m.wg.Add(1)
 		go m.run(ctx, l.regions[name])
@@ -116,7 +123,9 @@ func (m *monitor) run(ctx context.Context, rg *region) {
 	t := time.NewTicker(m.l.opts.MetricsInterval)
 	defer t.Stop()
 	for {
+		started := time.Now()
 		m.tick(ctx, rg, st)
+		m.ticked[rg.name].Store(started.UnixNano())
 		select {
 		case <-ctx.Done():
 			return
@@ -184,8 +193,25 @@ func (m *monitor) tick(ctx context.Context, rg *region, st *regionMonitor) {
 	// The collection probe.
 	reachable := m.probe(ctx, rg.osGW.URL())
 	put(NSLab, "CollectionReachable", map[string]string{"CollectionName": collectionName(rg.role)}, boolFloat(reachable))
+	// The other Region's collection, probed from here: a canary in this Region watching the
+	// other's endpoint, so that an alarm about that Region is evaluated and delivered here while
+	// that Region is down (see peerUnreachableAlarm).
+	peer := l.regions[l.peer(rg.name)]
+	peerReachable := m.probe(ctx, peer.osGW.URL())
+	put(NSLab, "CollectionReachable", canaryDims(peer, rg.name), boolFloat(peerReachable))
+
+	// An impaired Region's CloudWatch evaluates nothing and its EventBridge delivers nothing: its
+	// alarms keep the state they had and send no event until it recovers. What is known about it
+	// comes from the other Region's alarms. (AWS: a Region's CloudWatch and EventBridge are
+	// Regional services, inside the Region's fault boundary —
+	// https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/regional-services.html.)
+	if l.regionImpaired(rg.name) {
+		return
+	}
 
 	// Alarms.
+	m.evaluate(rg, st.alarms[alarmUnreachable(peer.name)], now, !peerReachable,
+		fmt.Sprintf("the collection endpoint of %s did not answer the canary in %s", peer.name, rg.name))
 	m.evaluate(rg, st.alarms[alarmNotIngesting(rg.name)], now, (lagErr != nil || backlog > 0) && !progressed,
 		fmt.Sprintf("no documents indexed while the consumer group has %s records waiting", lagText(backlog, lagErr)))
 	m.evaluate(rg, st.alarms[alarmUnreachable(rg.name)], now, !reachable, "the collection endpoint did not answer the lab's probe")
@@ -194,6 +220,19 @@ func (m *monitor) tick(ctx context.Context, rg *region, st *regionMonitor) {
 		lagReason = "MessageLag could not be measured (missing data is treated as breaching): " + msgLagErr.Error()
 	}
 	m.evaluate(rg, st.alarms[alarmReplicationLag(rg.name)], now, msgLagErr != nil || msgLag > l.opts.ReplicationLagThreshold, lagReason)
+}
+
+// regionImpaired reports whether the lab impaired the Region.
+func (l *Lab) regionImpaired(name string) bool {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	return l.impaired[name]
+}
+
+// canaryDims are the dimensions of the canary metric about peer's collection published in
+// region.
+func canaryDims(peer *region, from string) map[string]string {
+	return map[string]string{"CollectionName": collectionName(peer.role), "Region": peer.name, "ProbedFrom": from}
 }
 
 func lagText(n int64, err error) string {
@@ -270,9 +309,36 @@ func newEventID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-// alarmDefs are a Region's alarms as DescribeAlarms shows them.
+// alarmDefs are a Region's alarms as DescribeAlarms shows them: its own three, and
+// peerUnreachableAlarm about the other Region.
 func (l *Lab) alarmDefs(rg *region) []awstwin.Alarm {
 	win := int(math.Max(1, math.Ceil(l.opts.AlarmWindow.Seconds()/60)))
+	return append(l.ownAlarmDefs(rg, win), l.peerUnreachableAlarm(rg, win))
+}
+
+// peerUnreachableAlarm is the alarm kept in rg about the other Region's collection, on the
+// canary metric the monitor publishes in rg. It has the name of the other Region's own
+// collection-unreachable alarm (alarm names are unique per Region, not across Regions), so the
+// environment's alarms list and the trigger rules that name that alarm match it too; its ARN
+// and event name rg, so rules must read the Region it is about from the environment
+// (region_from: environment), not from the ARN. Why an alarm in the healthy Region rather than a
+// cross-Region EventBridge target: when a Region is impaired its CloudWatch evaluates nothing and
+// its EventBridge forwards nothing, so only an alarm evaluated elsewhere, on a measurement taken
+// elsewhere, can report it (docs/reliability.md, "Alarms from the healthy Region").
+func (l *Lab) peerUnreachableAlarm(rg *region, win int) awstwin.Alarm {
+	peer := l.regions[l.peer(rg.name)]
+	return awstwin.Alarm{
+		Name: alarmUnreachable(peer.name),
+		Description: fmt.Sprintf("Collection %s in %s did not answer the canary in %s for %s (kept in %s, which reports %s while it is down).",
+			collectionName(peer.role), peer.name, rg.name, l.opts.AlarmWindow, rg.name, peer.name),
+		Namespace: NSLab, MetricName: "CollectionReachable", Dimensions: canaryDims(peer, rg.name),
+		Statistic: "Minimum", Period: 60, EvaluationPeriods: win, DatapointsToAlarm: win, Threshold: 1,
+		ComparisonOperator: "LessThanThreshold", TreatMissingData: "breaching", ActionsEnabled: true,
+	}
+}
+
+// ownAlarmDefs are the alarms about rg kept in rg.
+func (l *Lab) ownAlarmDefs(rg *region, win int) []awstwin.Alarm {
 	return []awstwin.Alarm{
 		{
 			Name: alarmNotIngesting(rg.name),
