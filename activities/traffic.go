@@ -47,6 +47,10 @@ const (
 // not retried, because a recovery must not wait for it; the message names the data-plane levers.
 const ErrControlPlaneUnavailable = "ControlPlaneUnavailable"
 
+// ErrARCUnreachable is the error type when no endpoint of the ARC cluster answered at all: not
+// retried (see arcError).
+const ErrARCUnreachable = "ARCClusterUnreachable"
+
 // ErrSafetyRule is the error type of an ARC refusal by a safety rule: not retried, every
 // endpoint gives the same answer until the controls or the rules change.
 const ErrSafetyRule = "SafetyRuleViolation"
@@ -403,13 +407,30 @@ func arcStates(ctx context.Context, cl ARCClient, env runbook.Environment) (map[
 	return out, nil
 }
 
-// arcError keeps a permanent ARC failure permanent (a refusal every endpoint would repeat) and
-// the rest retryable (every endpoint failed to answer this time).
+// arcError keeps a permanent ARC failure permanent (a refusal every endpoint would repeat). When
+// every endpoint was tried and none answered at all (connections refused, dropped or timed out:
+// no HTTP status from any), the error is not retried either: the client already went through the
+// cluster's endpoints, which are in five Regions so that a Regional outage leaves the others
+// answering ("if an endpoint is unavailable, try another cluster endpoint",
+// https://docs.aws.amazon.com/r53recovery/latest/dg/routing-control.update.api.html); none
+// answering points at the worker's path to them, which a retry loop would only wait on. The
+// message names every endpoint tried. Throttling or a 5xx from any endpoint stays retryable.
 func arcError(err error, what string) error {
 	msg := fmt.Errorf("%s the ARC cluster: %w", what, err)
 	var p interface{ Permanent() bool }
 	if errors.As(err, &p) && p.Permanent() {
 		return Permanent(msg)
+	}
+	var all *arc.AllEndpointsError
+	if errors.As(err, &all) && !slices.ContainsFunc(all.Failures, func(f arc.EndpointFailure) bool { return answered(f.Err) }) {
+		tried := make([]string, len(all.Failures))
+		for i, f := range all.Failures {
+			tried[i] = f.Region + " (" + f.Endpoint + ")"
+		}
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf("%s the ARC cluster: no endpoint of the cluster answered; tried %s. "+
+			"ARC's data plane runs in five Regions, so check the worker's path to them (network, proxy, traffic.arc.endpoints out of date: "+
+			"refresh them with DescribeCluster); not retried, a retry loop would only wait", what, strings.Join(tried, ", ")),
+			ErrARCUnreachable, err)
 	}
 	return msg
 }
