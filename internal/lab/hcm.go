@@ -2,6 +2,7 @@ package lab
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,7 +34,8 @@ const (
 // TakesTrafficPeriod is the period of the lab's takes-traffic alarms. AWS's shortest alarm
 // period is 10 s (a high-resolution alarm, evaluated every 10 s); the lab uses 1 s, a period its
 // CloudWatch twin evaluates every second, so that drills do not wait for the alarm (as the lab's
-// other alarm windows are short). A realistic latency profile adds AWS's 10 s.
+// other alarm windows are short). A realistic latency profile sets AWS's 10 s with
+// [Lab.SetTakesTrafficPeriod].
 const TakesTrafficPeriod = time.Second
 
 // Kinds of health check the lab's weighted records carry (Options.RecordHealthChecks).
@@ -87,15 +89,8 @@ func (l *Lab) setUpHealthChecks() error {
 		}
 		h.checks[RecordChecksRecoveryControl][r] = id
 		alarmRegion := l.peer(r)
-		err = l.twin.PutAlarm(alarmRegion, awstwin.Alarm{
-			Name:        takesTrafficAlarm(r),
-			Description: fmt.Sprintf("%s takes traffic: ALARM takes its record out of DNS (Route 53 health check). Kept in %s, which is up when %s is down.", r, alarmRegion, r),
-			Namespace:   TakesTrafficNamespace, MetricName: TakesTrafficMetric, Dimensions: map[string]string{"Region": r},
-			Statistic: "Minimum", Period: int(TakesTrafficPeriod / time.Second), EvaluationPeriods: 1, DatapointsToAlarm: 1,
-			Threshold: 1, ComparisonOperator: "LessThanThreshold", TreatMissingData: awstwin.MissingIgnore,
-		})
-		if err != nil {
-			return fmt.Errorf("lab: takes-traffic alarm of %s: %w", r, err)
+		if err := l.putTakesTrafficAlarm(r, TakesTrafficPeriod); err != nil {
+			return err
 		}
 		l.twin.PutMetric(alarmRegion, TakesTrafficNamespace, TakesTrafficMetric, map[string]string{"Region": r}, now, 1)
 		id, err = l.twin.CreateHealthCheck("lab-takes-traffic-"+r, awstwin.HealthCheckConfig{Type: awstwin.HealthCheckCloudWatchMetric,
@@ -106,6 +101,40 @@ func (l *Lab) setUpHealthChecks() error {
 		h.checks[RecordChecksCloudWatchMetric][r] = id
 	}
 	l.hcm = h
+	return nil
+}
+
+// putTakesTrafficAlarm defines (or redefines, keeping its state) the alarm that says whether r
+// takes traffic, in the other Region.
+func (l *Lab) putTakesTrafficAlarm(r string, period time.Duration) error {
+	alarmRegion := l.peer(r)
+	err := l.twin.PutAlarm(alarmRegion, awstwin.Alarm{
+		Name:        takesTrafficAlarm(r),
+		Description: fmt.Sprintf("%s takes traffic: ALARM takes its record out of DNS (Route 53 health check). Kept in %s, which is up when %s is down.", r, alarmRegion, r),
+		Namespace:   TakesTrafficNamespace, MetricName: TakesTrafficMetric, Dimensions: map[string]string{"Region": r},
+		Statistic: "Minimum", Period: int(period / time.Second), EvaluationPeriods: 1, DatapointsToAlarm: 1,
+		Threshold: 1, ComparisonOperator: "LessThanThreshold", TreatMissingData: awstwin.MissingIgnore,
+	})
+	if err != nil {
+		return fmt.Errorf("lab: takes-traffic alarm of %s: %w", r, err)
+	}
+	return nil
+}
+
+// SetTakesTrafficPeriod redefines the takes-traffic alarms with another period: 10 s is AWS's
+// shortest (a high-resolution alarm, evaluated every 10 s —
+// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#high-resolution-alarms),
+// what a realistic latency profile wants; the lab starts with TakesTrafficPeriod. Periods the
+// CloudWatch twin does not evaluate (not 1, 5, 10, 20, 30 s or a multiple of 60 s) are refused.
+func (l *Lab) SetTakesTrafficPeriod(period time.Duration) error {
+	if period%time.Second != 0 || !slices.Contains([]time.Duration{1, 5, 10, 20, 30}, period/time.Second) && (period < time.Minute || period%time.Minute != 0) {
+		return fmt.Errorf("lab: takes-traffic period %s: want 1, 5, 10, 20 or 30 s or a multiple of a minute", period)
+	}
+	for _, r := range l.order {
+		if err := l.putTakesTrafficAlarm(r, period); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -98,4 +98,14 @@ func TestHealthCheckMetricLeverMovesDNSWithUSEast1Down(t *testing.T) {
 	require.Equal(t, RecordChecksRecoveryControl, l.RecordHealthChecks())
 	require.Equal(t, map[string]int{east: 20}, answeredRegions(t, l, 20))
 	require.Error(t, l.SetRecordHealthChecks("HTTP"))
+
+	// A realistic profile's period (AWS's shortest alarm period, 10 s); the state is kept.
+	require.NoError(t, l.SetTakesTrafficPeriod(10*time.Second))
+	for _, a := range l.Twin().Alarms(west) {
+		if a.Name == takesTrafficAlarm(east) {
+			require.Equal(t, 10, a.Period)
+			require.Equal(t, "ALARM", a.State)
+		}
+	}
+	require.Error(t, l.SetTakesTrafficPeriod(7*time.Second))
 }
