@@ -204,3 +204,18 @@ func TestDNSServerNegativeAnswersTCPAndGoResolver(t *testing.T) {
 	require.ErrorAs(t, err, &dnsErr)
 	require.True(t, dnsErr.IsNotFound, "NXDOMAIN reads as not found: %v", err)
 }
+
+// The DNS data plane keeps answering while us-east-1 is impaired, Route 53's control plane with
+// it, and follows the routing controls: us-east-1's control Off, only us-west-2 answers.
+func TestDNSServerAnswersWhileUSEast1IsImpaired(t *testing.T) {
+	l := startTestLab(t, nil)
+	_, err := l.Inject(context.Background(), Fault{Kind: FaultImpairRegion, Region: east})
+	require.NoError(t, err)
+	require.NoError(t, l.ARC().SetRoutingControlState(l.RoutingControls()[east], false))
+	for range 50 {
+		m := exchange(t, "udp", l.DNSAddr(), RecordName+".", dnsmessage.TypeA)
+		require.Equal(t, dnsmessage.RCodeSuccess, m.RCode)
+		require.Len(t, m.Answers, 1)
+		require.Equal(t, ingestHost(west)+".", m.Answers[0].Body.(*dnsmessage.CNAMEResource).CNAME.String())
+	}
+}
