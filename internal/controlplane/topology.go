@@ -82,6 +82,11 @@ type Options struct {
 	Cluster ClusterOptions
 	// Logger receives progress messages; default discards them.
 	Logger *slog.Logger
+
+	// skipNamespace and deferSwitchyard are StartRegions' stages: the namespace of connected
+	// clusters is registered once, as a global namespace, after the clusters are connected,
+	// and the Switchyard processes start after it reached every cluster.
+	skipNamespace, deferSwitchyard bool
 }
 
 // ClusterOptions are the server's clusterMetadata for one cluster of a multi-cluster setup.
@@ -324,8 +329,10 @@ func Start(ctx context.Context, opts Options) (_ *Topology, err error) {
 	t.Timings.Services = time.Since(phase)
 
 	phase = time.Now()
-	if err := t.setupNamespace(ctx); err != nil {
-		return nil, err
+	if !opts.skipNamespace {
+		if err := t.setupNamespace(ctx); err != nil {
+			return nil, err
+		}
 	}
 	t.Timings.Namespace = time.Since(phase)
 
@@ -336,8 +343,10 @@ func Start(ctx context.Context, opts Options) (_ *Topology, err error) {
 	}
 
 	phase = time.Now()
-	if err := t.startSwitchyard(ctx); err != nil {
-		return nil, err
+	if !opts.deferSwitchyard {
+		if err := t.startSwitchyard(ctx); err != nil {
+			return nil, err
+		}
 	}
 	t.Timings.Switchyard = time.Since(phase)
 	t.Timings.Total = time.Since(begin)
