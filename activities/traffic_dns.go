@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -41,6 +42,10 @@ type TrafficDNSResult struct {
 	Warnings      []string       `json:"warnings,omitempty" doc:"set when nothing could be checked: the environment sets no traffic.resolver"`
 }
 
+// defaultDNSSamples is traffic.dns's samples when left out: enough fresh answers that a Region of
+// weight 10 % is missing from all of them with probability 0.9^200 ≈ 7e-10.
+const defaultDNSSamples = 200
+
 // maxDNSSamples bounds traffic.dns's samples: a step proves its point in a few hundred queries.
 const maxDNSSamples = 1000
 
@@ -61,10 +66,7 @@ func (c *Cloud) TrafficDNS(ctx context.Context, in TrafficDNSArgs) (TrafficDNSRe
 			return TrafficDNSResult{}, badArgs("weights name %q, which is not a Region of environment %s (have: %s)", r, t.envName, strings.Join(regionNames(t.env), ", "))
 		}
 	}
-	samples := in.Samples
-	if samples == 0 {
-		samples = 200
-	}
+	samples := cmp.Or(in.Samples, defaultDNSSamples)
 	if samples < 1 || samples > maxDNSSamples {
 		return TrafficDNSResult{}, badArgs("samples must be 1 to %d, got %d", maxDNSSamples, in.Samples)
 	}
@@ -106,19 +108,12 @@ func (c *Cloud) TrafficDNS(ctx context.Context, in TrafficDNSArgs) (TrafficDNSRe
 	if InPlan(ctx) {
 		res.OK = true
 		res.Reason = fmt.Sprintf("would resolve %s %d times through %s and check the answers against weights %s; now: %s",
-			tr.RecordName, cmpOr(in.Samples, 200), tr.Resolver, formatWeights(in.Weights), formatCounts(res.Answers))
+			tr.RecordName, cmp.Or(in.Samples, defaultDNSSamples), tr.Resolver, formatWeights(in.Weights), formatCounts(res.Answers))
 		return res, nil
 	}
 	res.OK, res.Reason = dnsVerdict(in.Weights, regionNames(t.env), res.Answers, res.Samples, res.Authoritative)
 	res.Reason = fmt.Sprintf("%s via %s: %s", tr.RecordName, tr.Resolver, res.Reason)
 	return res, nil
-}
-
-func cmpOr(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }
 
 // dnsMissBound is the largest chance of missing a Region in fresh answers that traffic.dns
