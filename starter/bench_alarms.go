@@ -21,7 +21,9 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/lab/arctwin"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/internal/triggers"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
@@ -133,6 +135,33 @@ func (w *awsCallWatch) observe(fc awstwin.FaultContext, _ awstwin.Fault) {
 	}
 }
 
+// firstShift is when the failover's lever first changed traffic: the Route 53 change the watch
+// saw (lever route53_weights) or the first routing-control update (arc_routing_control, the
+// lab's), whichever came first.
+func firstShift(route53 <-chan time.Time, updates []arctwin.Update) (time.Time, bool) {
+	var at time.Time
+	select {
+	case at = <-route53:
+	default:
+	}
+	for _, u := range updates {
+		if at.IsZero() || u.At.Before(at) {
+			at = u.At
+		}
+	}
+	return at, !at.IsZero()
+}
+
+// resetTraffic sends writes back to the primary before a repetition: weights 100/0 and every
+// routing control On.
+func resetTraffic(ctx context.Context, l *lab.Lab, factory *awsclients.Factory, env *runbook.Environment) error {
+	primary, secondary := l.Regions()
+	if err := setWeights(ctx, factory, env, map[string]int64{primary: 100, secondary: 0}); err != nil {
+		return err
+	}
+	return l.ResetRoutingControls()
+}
+
 // armShift returns a channel that receives the time of the next ChangeResourceRecordSets.
 func (w *awsCallWatch) armShift() <-chan time.Time {
 	w.mu.Lock()
@@ -207,13 +236,14 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 	res := &BenchAlarmsResult{}
 
 	for i := range o.repetitions {
-		if err := setWeights(ctx, factory, labEnv, map[string]int64{primary: 100, secondary: 0}); err != nil {
-			return nil, err
-		}
 		if err := endOperationOn(ctx, env.client, opID, o.timeout); err != nil {
 			return nil, err
 		}
+		if err := resetTraffic(ctx, l, factory, labEnv); err != nil {
+			return nil, err
+		}
 		shifted := watch.armShift()
+		arcFrom := len(l.ARC().Updates())
 		body := event(time.Now())
 		sent := time.Now()
 		// As the lab delivers an alarm: the same event into both Regions' queues.
@@ -222,23 +252,21 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 				return nil, fmt.Errorf("send the alarm event: %w", err)
 			}
 		}
-		var at time.Time
-		select {
-		case at = <-shifted:
-		case <-time.After(o.timeout):
-			return nil, fmt.Errorf("repetition %d: no traffic shift within %s of the alarm (intake %+v)", i+1, o.timeout, svc.Intake().Stats())
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		ms := float64(at.Sub(sent).Microseconds()) / 1000
-		// The shift finishes before the run ends, so its weights never land after the next reset.
+		// The shift finishes before the run ends, so its change never lands after the next reset.
 		var p *workflows.Progress
 		if err := waitUntil(ctx, o.timeout, func() bool {
 			p, err = queryProgress(ctx, env.client, opID, "")
-			return err == nil && stepAt(p, "shift").Status == workflows.StatusSucceeded
+			// The operation's id names the last run until this alarm's starts: wait for a run
+			// started after the alarm.
+			return err == nil && !p.StartedAt.Before(sent.Truncate(time.Millisecond)) && stepAt(p, "shift").Status == workflows.StatusSucceeded
 		}); err != nil {
-			return nil, fmt.Errorf("repetition %d: the shift step did not succeed: %w", i+1, err)
+			return nil, fmt.Errorf("repetition %d: no traffic shift within %s of the alarm (intake %+v): %w", i+1, o.timeout, svc.Intake().Stats(), err)
 		}
+		at, ok := firstShift(shifted, l.ARC().Updates()[arcFrom:])
+		if !ok {
+			return nil, fmt.Errorf("repetition %d: the shift step succeeded but the lab saw no Route 53 change and no routing-control update", i+1)
+		}
+		ms := float64(at.Sub(sent).Microseconds()) / 1000
 		// What was timed must be this alarm's failover, approved by the policy after a green
 		// pre-flight, and the call its shift step's.
 		shift, approve := stepAt(p, "shift"), stepAt(p, "approve")
@@ -248,7 +276,7 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 		case approve.Approval == nil || approve.Approval.Status != workflows.ApprovalApproved || stepAt(p, "forced").Status == workflows.StatusSucceeded:
 			return nil, fmt.Errorf("repetition %d: the failover was not approved by policy after a green pre-flight (approve step %+v)", i+1, approve)
 		case shift.StartedAt == nil || at.Before(*shift.StartedAt):
-			return nil, fmt.Errorf("repetition %d: the Route 53 change seen at %s came before the shift step started", i+1, at.Format(time.RFC3339Nano))
+			return nil, fmt.Errorf("repetition %d: the traffic change seen at %s came before the shift step started", i+1, at.Format(time.RFC3339Nano))
 		}
 		res.ToShiftMS = append(res.ToShiftMS, ms)
 		pre := stepAt(p, "preflight")
@@ -256,7 +284,7 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 		if pre.StartedAt != nil && pre.EndedAt != nil {
 			preMS = float64(pre.EndedAt.Sub(*pre.StartedAt).Microseconds()) / 1000
 		}
-		fmt.Fprintf(logw, "repetition %d: alarm -> first ChangeResourceRecordSets %.1f ms (pre-flight %.1f ms; shift step began %.1f ms after the alarm)\n",
+		fmt.Fprintf(logw, "repetition %d: alarm -> first traffic change (Route 53 change or ARC update) %.1f ms (pre-flight %.1f ms; shift step began %.1f ms after the alarm)\n",
 			i+1, ms, preMS, float64(shift.StartedAt.Sub(sent).Microseconds())/1000)
 	}
 	if len(res.ToShiftMS) > 0 {
@@ -269,7 +297,7 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 		if err := endOperationOn(ctx, env.client, opID, o.timeout); err != nil {
 			return nil, err
 		}
-		if err := setWeights(ctx, factory, labEnv, map[string]int64{primary: 100, secondary: 0}); err != nil {
+		if err := resetTraffic(ctx, l, factory, labEnv); err != nil {
 			return nil, err
 		}
 		before, receives := svc.Intake().Stats(), watch.receives.Load()

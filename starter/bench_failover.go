@@ -110,7 +110,7 @@ func benchFailover(ctx context.Context, o benchFailoverOptions, logw io.Writer) 
 	}
 	defer p.close()
 	l, env := p.lab, p.dev
-	primary, secondary := l.Regions()
+	_, secondary := l.Regions()
 	if _, err := l.Inject(ctx, lab.Fault{Kind: lab.FaultLatency, Delay: lab.Duration(o.latency)}); err != nil {
 		return nil, err
 	}
@@ -121,7 +121,7 @@ func benchFailover(ctx context.Context, o benchFailoverOptions, logw io.Writer) 
 	var last []BenchStep
 	var startS, endS float64
 	for i := 0; i < o.runs; i++ {
-		if err := setWeights(ctx, factory, labEnv, map[string]int64{primary: 100, secondary: 0}); err != nil {
+		if err := resetTraffic(ctx, l, factory, labEnv); err != nil {
 			return nil, err
 		}
 		in := workflows.RunInput{Runbook: "failover", Environment: "lab", RequestedBy: "bench",
