@@ -121,8 +121,8 @@ func RegisterBackfillChecks(r *Registry, b *Backfill) {
 
 // Environment loads one environment file. The workflow calls it once and carries the result, so
 // every pass of a verification uses the same configuration even if the file changes.
-func (b *Backfill) Environment(_ context.Context, name string) (runbook.Environment, error) {
-	return b.envs.load(name)
+func (b *Backfill) Environment(ctx context.Context, name string) (runbook.Environment, error) {
+	return b.envs.load(ctx, name)
 }
 
 // Gates reports whether the pipeline into the target has drained. Read failures that a retry may

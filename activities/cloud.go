@@ -77,8 +77,8 @@ type target struct {
 
 // target resolves environment and Region. A Region that is not one of the environment's is a
 // bad argument: acting on it would touch infrastructure the environment does not describe.
-func (c *Cloud) target(envName, region string) (target, error) {
-	env, err := c.envs.load(envName)
+func (c *Cloud) target(ctx context.Context, envName, region string) (target, error) {
+	env, err := c.envs.load(ctx, envName)
 	if err != nil {
 		return target{}, err
 	}

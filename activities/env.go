@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -38,7 +39,7 @@ func newEnvLoader(runbookDir string) *envLoader {
 
 // load returns environment name. The result shares maps with the cache: callers must not modify
 // it. Unknown or invalid environments are non-retryable errors: no retry fixes a missing file.
-func (l *envLoader) load(name string) (runbook.Environment, error) {
+func (l *envLoader) load(_ context.Context, name string) (runbook.Environment, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
 		return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("invalid environment name %q", name), workflows.ErrInvalidInput, nil)
 	}

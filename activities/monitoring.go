@@ -38,7 +38,7 @@ type AlarmStateResult struct {
 // it as a health gate before shifting traffic and, polled during a soak, as the rollback trigger.
 // An alarm name that does not exist fails at once: a misspelt alarm would otherwise pass forever.
 func (c *Cloud) AlarmState(ctx context.Context, in AlarmStateArgs) (AlarmStateResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return AlarmStateResult{}, err
 	}
@@ -123,7 +123,7 @@ type DLQObjectsResult struct {
 // DLQObjects counts the objects the pipeline wrote to its dead-letter bucket since a time: each
 // holds documents OpenSearch refused, which no replay brings back by itself.
 func (c *Cloud) DLQObjects(ctx context.Context, in DLQObjectsArgs) (DLQObjectsResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return DLQObjectsResult{}, err
 	}

@@ -39,7 +39,7 @@ type MSKClusterResult struct {
 // and so, with a warning, do the states in which MSK still produces and consumes (see
 // mskClusterState).
 func (c *Cloud) ClusterActive(ctx context.Context, in MSKClusterArgs) (MSKClusterResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return MSKClusterResult{}, err
 	}
@@ -97,7 +97,7 @@ type ReplicatorResult struct {
 // or offset sync mode fails too, because it cannot be changed in place and failback would not
 // behave as the runbooks assume.
 func (c *Cloud) ReplicatorRunning(ctx context.Context, in ReplicatorArgs) (ReplicatorResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return ReplicatorResult{}, err
 	}
@@ -267,7 +267,7 @@ type ReplicatorLagResult struct {
 // readReplicatorMetrics defines. MessageLag at or under the limit is the documented sign the
 // replicator has caught up; no datapoint at all is not proof of anything, so it does not pass.
 func (c *Cloud) ReplicatorLag(ctx context.Context, in ReplicatorLagArgs) (ReplicatorLagResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return ReplicatorLagResult{}, err
 	}
@@ -334,7 +334,7 @@ type ConsumerLagResult struct {
 // while the copies wait. A group with nothing committed yet is not ok (nothing proves it
 // drained); brokers that do not answer are a retryable RegionUnreachable error.
 func (c *Cloud) ConsumerLag(ctx context.Context, in ConsumerLagArgs) (ConsumerLagResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return ConsumerLagResult{}, err
 	}
@@ -398,7 +398,7 @@ type GroupIdleResult struct {
 // only commits translated offsets to a target group that is idle, so before consumers start in
 // the failover Region this tells whether they will resume near where the others stopped.
 func (c *Cloud) GroupIdle(ctx context.Context, in GroupIdleArgs) (GroupIdleResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return GroupIdleResult{}, err
 	}

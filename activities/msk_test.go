@@ -186,7 +186,7 @@ func TestConsumerLagDrainsTheTopicTheCopiesLandIn(t *testing.T) {
 		Objects: func(context.Context, awsclients.Region) (BackfillObjects, error) {
 			return fakeBackfillObjects{}, nil
 		}})
-	env, err := l.cloud.envs.load(labEnv)
+	env, err := l.cloud.envs.load(context.Background(), labEnv)
 	require.NoError(t, err)
 	rc := env.Regions[labWest]
 	rc.ConsumerGroup = group

@@ -67,9 +67,9 @@ func (o osTarget) service() string { return runbook.SigningService(o.kind) }
 // osTarget resolves the OpenSearch endpoint of a call: with zonal, the environment's zonal
 // cluster (whose Region is fixed by the environment; a region argument must then name it);
 // otherwise the Region's collection or domain.
-func (c *Cloud) osTarget(envName, region string, zonal bool) (osTarget, error) {
+func (c *Cloud) osTarget(ctx context.Context, envName, region string, zonal bool) (osTarget, error) {
 	if !zonal {
-		t, err := c.target(envName, region)
+		t, err := c.target(ctx, envName, region)
 		if err != nil {
 			return osTarget{}, err
 		}
@@ -78,7 +78,7 @@ func (c *Cloud) osTarget(envName, region string, zonal bool) (osTarget, error) {
 			collectionID: osc.CollectionID, domain: osc.Domain}
 		return o, nil
 	}
-	env, err := c.envs.load(envName)
+	env, err := c.envs.load(ctx, envName)
 	if err != nil {
 		return osTarget{}, err
 	}

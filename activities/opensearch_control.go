@@ -37,7 +37,7 @@ type CollectionResult struct {
 // (BatchGetCollection, by name, so no ListCollections round trip). Serverless has no cluster
 // health; this is its health signal.
 func (c *Cloud) CollectionActive(ctx context.Context, in CollectionArgs) (CollectionResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return CollectionResult{}, err
 	}
@@ -144,7 +144,7 @@ type DomainResult struct {
 // worker. On a managed domain this is all a customer can do about zones: the service moves them
 // itself (Multi-AZ with Standby), so zonal failover is for self-managed clusters.
 func (c *Cloud) DomainStatus(ctx context.Context, in DomainArgs) (DomainResult, error) {
-	o, err := c.osTarget(in.Environment, in.Region, in.Zonal)
+	o, err := c.osTarget(ctx, in.Environment, in.Region, in.Zonal)
 	if err != nil {
 		return DomainResult{}, err
 	}

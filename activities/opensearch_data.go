@@ -34,7 +34,7 @@ type CountResult struct {
 // _count is exact, unlike hits.total; an index pattern that matches nothing counts 0, so a Region
 // that has not received anything yet reads as empty rather than failing.
 func (c *Cloud) Count(ctx context.Context, in CountArgs) (CountResult, error) {
-	o, err := c.osTarget(in.Environment, in.Region, in.Zonal)
+	o, err := c.osTarget(ctx, in.Environment, in.Region, in.Zonal)
 	if err != nil {
 		return CountResult{}, err
 	}
@@ -114,7 +114,7 @@ type IngestingResult struct {
 // reaches the target collection end to end (producer, Kafka, pipeline, OpenSearch), which no
 // control-plane status shows.
 func (c *Cloud) Ingesting(ctx context.Context, in IngestingArgs) (IngestingResult, error) {
-	o, err := c.osTarget(in.Environment, in.Region, in.Zonal)
+	o, err := c.osTarget(ctx, in.Environment, in.Region, in.Zonal)
 	if err != nil {
 		return IngestingResult{}, err
 	}
@@ -173,7 +173,7 @@ type ClusterHealthResult struct {
 // cluster to ask (AOSS does not offer _cluster APIs), so asking is a bad argument; runbooks use
 // opensearch.collection_active there.
 func (c *Cloud) ClusterHealth(ctx context.Context, in ClusterHealthArgs) (ClusterHealthResult, error) {
-	o, err := c.osTarget(in.Environment, in.Region, in.Zonal)
+	o, err := c.osTarget(ctx, in.Environment, in.Region, in.Zonal)
 	if err != nil {
 		return ClusterHealthResult{}, err
 	}

@@ -50,8 +50,8 @@ type zoneWeights struct {
 	set     bool
 }
 
-func (c *Cloud) zonalTarget(envName, region, attribute string) (osTarget, error) {
-	o, err := c.osTarget(envName, region, true)
+func (c *Cloud) zonalTarget(ctx context.Context, envName, region, attribute string) (osTarget, error) {
+	o, err := c.osTarget(ctx, envName, region, true)
 	if err != nil {
 		return o, err
 	}
@@ -89,7 +89,7 @@ func (c *Cloud) getZoneWeights(ctx context.Context, o osTarget) (zoneWeights, er
 
 // ZoneWeights reads the weighted-routing weights of the zonal cluster.
 func (c *Cloud) ZoneWeights(ctx context.Context, in ZoneWeightsArgs) (ZoneWeightsResult, error) {
-	o, err := c.zonalTarget(in.Environment, in.Region, in.Attribute)
+	o, err := c.zonalTarget(ctx, in.Environment, in.Region, in.Attribute)
 	if err != nil {
 		return ZoneWeightsResult{}, err
 	}
@@ -122,7 +122,7 @@ type SetZoneWeightsResult struct {
 // only when they differ, with the _version it read, so a retried step and a concurrent change
 // are both safe: a version conflict re-reads and tries again a few times.
 func (c *Cloud) SetZoneWeights(ctx context.Context, in SetZoneWeightsArgs) (SetZoneWeightsResult, error) {
-	o, err := c.zonalTarget(in.Environment, in.Region, in.Attribute)
+	o, err := c.zonalTarget(ctx, in.Environment, in.Region, in.Attribute)
 	if err != nil {
 		return SetZoneWeightsResult{}, err
 	}
@@ -224,7 +224,7 @@ type DecommissionResult struct {
 // idempotent: a zone already being or already decommissioned is left alone; another zone's
 // decommission, or a FAILED one, needs a recommission first and fails the step.
 func (c *Cloud) DecommissionZone(ctx context.Context, in DecommissionArgs) (DecommissionResult, error) {
-	o, err := c.zonalTarget(in.Environment, in.Region, in.Attribute)
+	o, err := c.zonalTarget(ctx, in.Environment, in.Region, in.Attribute)
 	if err != nil {
 		return DecommissionResult{}, err
 	}
@@ -302,7 +302,7 @@ type DecommissionStatusResult struct {
 // DecommissionStatus checks the zonal cluster's decommission status, for wait_until after a
 // decommission or, with want NONE, after a recommission.
 func (c *Cloud) DecommissionStatus(ctx context.Context, in DecommissionStatusArgs) (DecommissionStatusResult, error) {
-	o, err := c.zonalTarget(in.Environment, in.Region, in.Attribute)
+	o, err := c.zonalTarget(ctx, in.Environment, in.Region, in.Attribute)
 	if err != nil {
 		return DecommissionStatusResult{}, err
 	}
@@ -351,7 +351,7 @@ type RecommissionResult struct {
 // with no zone decommissioned it does nothing. Weights are separate: restore them with
 // opensearch.set_zone_weights afterwards.
 func (c *Cloud) RecommissionZone(ctx context.Context, in RecommissionArgs) (RecommissionResult, error) {
-	o, err := c.zonalTarget(in.Environment, in.Region, in.Attribute)
+	o, err := c.zonalTarget(ctx, in.Environment, in.Region, in.Attribute)
 	if err != nil {
 		return RecommissionResult{}, err
 	}

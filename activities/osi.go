@@ -63,7 +63,7 @@ func getPipeline(ctx context.Context, oc *osis.Client, name, region string) (osi
 // ACTIVE (the default), it asks whether the pipeline ingests, so UPDATING passes with a warning
 // (see pipelineState); any other status must match exactly.
 func (c *Cloud) PipelineStatus(ctx context.Context, in PipelineArgs) (PipelineStatusResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return PipelineStatusResult{}, err
 	}
@@ -128,7 +128,7 @@ func (c *Cloud) StopPipeline(ctx context.Context, in PipelineChangeArgs) (Pipeli
 }
 
 func (c *Cloud) changePipeline(ctx context.Context, in PipelineChangeArgs, start bool) (PipelineChangeResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return PipelineChangeResult{}, err
 	}
@@ -287,7 +287,7 @@ type PipelineMetricsResult struct {
 // .documentErrors.count and .s3.dlqS3RecordsSuccess.count). OSI counters are per-period counts,
 // so the window's total is the sum of its datapoints.
 func (c *Cloud) PipelineMetrics(ctx context.Context, in PipelineMetricsArgs) (PipelineMetricsResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return PipelineMetricsResult{}, err
 	}

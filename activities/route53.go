@@ -27,8 +27,8 @@ type recordRef struct {
 	zone, name, typ string
 }
 
-func (c *Cloud) trafficTarget(envName, region, zone, name, typ string) (target, recordRef, error) {
-	t, err := c.target(envName, region)
+func (c *Cloud) trafficTarget(ctx context.Context, envName, region, zone, name, typ string) (target, recordRef, error) {
+	t, err := c.target(ctx, envName, region)
 	if err != nil {
 		return t, recordRef{}, err
 	}
@@ -107,7 +107,7 @@ type Route53WeightsResult struct {
 
 // Route53Weights reads the current weights of the environment's weighted record set.
 func (c *Cloud) Route53Weights(ctx context.Context, in Route53WeightsArgs) (Route53WeightsResult, error) {
-	t, ref, err := c.trafficTarget(in.Environment, in.Region, in.HostedZoneID, in.RecordName, in.RecordType)
+	t, ref, err := c.trafficTarget(ctx, in.Environment, in.Region, in.HostedZoneID, in.RecordName, in.RecordType)
 	if err != nil {
 		return Route53WeightsResult{}, err
 	}
@@ -171,7 +171,7 @@ type SetRoute53WeightsResult struct {
 // TTL and health check, so a retried or repeated step changes nothing; a Region without a record
 // yet gets one from the environment's traffic values.
 func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs) (SetRoute53WeightsResult, error) {
-	t, ref, err := c.trafficTarget(in.Environment, in.Region, in.HostedZoneID, in.RecordName, in.RecordType)
+	t, ref, err := c.trafficTarget(ctx, in.Environment, in.Region, in.HostedZoneID, in.RecordName, in.RecordType)
 	if err != nil {
 		return SetRoute53WeightsResult{}, err
 	}
@@ -368,7 +368,7 @@ type Route53ChangeResult struct {
 // servers all answer with the new weights. An empty change id (set_weights changed nothing, or
 // plan mode) has nothing to wait for.
 func (c *Cloud) WaitRoute53Change(ctx context.Context, in Route53ChangeArgs) (Route53ChangeResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return Route53ChangeResult{}, err
 	}

@@ -29,7 +29,7 @@ type SSMGetResult struct {
 // GetParameter reads an SSM parameter (decrypted). A missing parameter fails at once as
 // NotFound, naming it and the Region.
 func (c *Cloud) GetParameter(ctx context.Context, in SSMGetArgs) (SSMGetResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return SSMGetResult{}, err
 	}
@@ -85,7 +85,7 @@ type SSMPutResult struct {
 // Region from configuration. It reads first and writes only when the value differs, so a retry
 // does not create a new parameter version (which would wake every watcher again).
 func (c *Cloud) PutParameter(ctx context.Context, in SSMPutArgs) (SSMPutResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return SSMPutResult{}, err
 	}

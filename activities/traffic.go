@@ -109,7 +109,7 @@ type TrafficStateResult struct {
 // TrafficState reads which Regions take traffic, by the environment's lever, and the DNS
 // answers a client resolving the record gets (when traffic.resolver is set).
 func (c *Cloud) TrafficState(ctx context.Context, in TrafficStateArgs) (TrafficStateResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return TrafficStateResult{}, err
 	}
@@ -195,7 +195,7 @@ type TrafficShiftResult struct {
 // TrafficShift makes Region the active one with the environment's lever. It reads first and
 // writes only what differs, so a retried or repeated step changes nothing.
 func (c *Cloud) TrafficShift(ctx context.Context, in TrafficShiftArgs) (TrafficShiftResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return TrafficShiftResult{}, err
 	}
@@ -255,7 +255,7 @@ func (c *Cloud) route53WeightsProbed(ctx context.Context, t target) (Route53Weig
 // plane working: a refusal (access denied, no such zone) is reported as such, and a throttle or
 // 5xx is asked again within the same time, then left to the activity's retries.
 func (c *Cloud) probeRoute53(ctx context.Context, t target) error {
-	_, ref, err := c.trafficTarget(t.envName, t.region, "", "", "")
+	_, ref, err := c.trafficTarget(ctx, t.envName, t.region, "", "", "")
 	if err != nil {
 		return err
 	}
@@ -504,7 +504,7 @@ func (c *Cloud) metricStates(ctx context.Context, t target, avoid string) (map[s
 			states[r] = trafficUnknown
 			continue
 		}
-		at, err := c.target(t.envName, chk.AlarmRegion)
+		at, err := c.target(ctx, t.envName, chk.AlarmRegion)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -560,7 +560,7 @@ func (c *Cloud) shiftMetric(ctx context.Context, t target, in TrafficShiftArgs, 
 		if prev[r] == desired[r] {
 			continue
 		}
-		at, err := c.target(t.envName, chk.AlarmRegion)
+		at, err := c.target(ctx, t.envName, chk.AlarmRegion)
 		if err != nil {
 			return res, err
 		}

@@ -53,7 +53,7 @@ const maxDNSSamples = 1000
 // against the weights with [dnsVerdict]. Run it under wait_until: a caching resolver keeps old
 // answers for the record's TTL.
 func (c *Cloud) TrafficDNS(ctx context.Context, in TrafficDNSArgs) (TrafficDNSResult, error) {
-	t, err := c.target(in.Environment, in.Region)
+	t, err := c.target(ctx, in.Environment, in.Region)
 	if err != nil {
 		return TrafficDNSResult{}, err
 	}
