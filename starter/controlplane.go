@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/controlplane"
 	"github.com/switchyard-dr/switchyard/internal/logging"
+	"github.com/switchyard-dr/switchyard/internal/temporalconn"
 )
 
 const prodUsage = `Usage:
@@ -23,6 +24,9 @@ const prodUsage = `Usage:
         workers and the intake, on docker-compose.yml's ports
   starter prod status [--dir DIR] [--json]    the processes of a running topology
   starter prod down [--dir DIR]               stop a topology started in another terminal
+  starter prod failover --to REGION [--address HOST:PORT]
+        make REGION's Temporal cluster the active cluster of the namespace (TEMPORAL_NAMESPACE),
+        through the frontend at --address: during an outage, the surviving Region's own
 `
 
 // defaultProdDir holds the topology's configuration, logs, binaries and state.json.
@@ -43,6 +47,8 @@ func runProd(ctx context.Context, args []string, cio cmdIO) error {
 		return runProdStatus(ctx, args[1:], cio)
 	case "down":
 		return runProdDown(ctx, args[1:], cio)
+	case "failover":
+		return runProdFailover(ctx, args[1:], cio)
 	case "help", "-h", "--help":
 		fmt.Fprint(cio.stdout, prodUsage)
 		return nil
@@ -221,6 +227,52 @@ func runProdDown(ctx context.Context, args []string, cio cmdIO) error {
 	}
 	_ = os.Remove(filepath.Join(*dir, "state.json"))
 	fmt.Fprintln(cio.stdout, "stopped")
+	return nil
+}
+
+// runProdFailover is what an operator types when a Region's control plane is gone: the global
+// namespace's active cluster becomes the surviving Region's, whose workers then run the
+// replicated runs on. It refuses, changing nothing, a namespace that is not global and a cluster
+// that is not one of the namespace's or not connected.
+func runProdFailover(ctx context.Context, args []string, cio cmdIO) error {
+	fs := newFlags("prod failover", cio)
+	var conn connFlags
+	conn.register(fs)
+	to := fs.String("to", "", "the Region (Temporal cluster name) to make active, e.g. us-west-2")
+	if _, err := parseInterspersed(fs, args); err != nil {
+		return err
+	}
+	if *to == "" {
+		return errors.New("prod failover: --to REGION is required")
+	}
+	copts, err := temporalconn.Options(temporalconn.Env(cio.getenv), conn.address, nil)
+	if err != nil {
+		return err
+	}
+	copts.Logger = nopSDKLogger{}
+	c, err := temporalconn.Dial(ctx, copts)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	from, err := controlplane.Failover(ctx, c.WorkflowService(), c.OperatorService(), copts.Namespace, *to)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Namespace string `json:"namespace"`
+		From      string `json:"from"`
+		To        string `json:"to"`
+		Changed   bool   `json:"changed"`
+	}{copts.Namespace, from, *to, from != *to}
+	if conn.json {
+		return writeJSON(cio.stdout, out)
+	}
+	if !out.Changed {
+		fmt.Fprintf(cio.stdout, "namespace %s is already active in %s\n", out.Namespace, out.To)
+		return nil
+	}
+	fmt.Fprintf(cio.stdout, "namespace %s: active cluster %s -> %s\n", out.Namespace, out.From, out.To)
 	return nil
 }
 
