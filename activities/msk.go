@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
 
+	"github.com/switchyard-dr/switchyard/internal/backfill"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
@@ -283,27 +284,15 @@ func (c *Cloud) ReplicatorLag(ctx context.Context, in ReplicatorLagArgs) (Replic
 	if err != nil {
 		return ReplicatorLagResult{}, Permanent(err)
 	}
-	lookback := cmp.Or(in.Lookback.D(), 10*time.Minute)
+	lookback := cmp.Or(in.Lookback.D(), backfill.DefaultMetricsLookback)
 	m, err := readReplicatorMetrics(ctx, cw, name, lookback, t.rc.Replication.Period())
 	if err != nil {
 		return ReplicatorLagResult{}, Wrap(err, "read metrics of replicator", name, t.region)
 	}
 	res := ReplicatorLagResult{Name: name, MessageLag: m.messageLag, Samples: m.samples, At: m.at, ReplicationLatencyMS: m.latencyMS}
-	maxLatency := float64(in.MaxLatency.D().Milliseconds())
-	switch {
-	case res.MessageLag == nil:
-		res.Reason = fmt.Sprintf("replicator %s in %s has no MessageLag datapoints in the last %s", name, t.region, lookback)
-	case *res.MessageLag > float64(in.MaxMessageLag):
-		res.Reason = fmt.Sprintf("replicator %s in %s: MessageLag %.0f > %d (Sum over %d datapoints of the period at %s)", name, t.region,
-			*res.MessageLag, in.MaxMessageLag, res.Samples, res.At.UTC().Format(time.TimeOnly))
-	case in.MaxLatency > 0 && res.ReplicationLatencyMS == nil:
-		res.Reason = fmt.Sprintf("replicator %s in %s has no ReplicationLatency datapoints", name, t.region)
-	case in.MaxLatency > 0 && *res.ReplicationLatencyMS > maxLatency:
-		res.Reason = fmt.Sprintf("replicator %s in %s: ReplicationLatency %.0f ms > %s", name, t.region, *res.ReplicationLatencyMS, in.MaxLatency)
-	default:
-		res.OK, res.Reason = true, fmt.Sprintf("replicator %s in %s: MessageLag %.0f (Sum over %d datapoints of the period at %s)", name, t.region,
-			*res.MessageLag, res.Samples, res.At.UTC().Format(time.TimeOnly))
-	}
+	// The state is msk.replicator_running's to check: this check reads metrics only.
+	res.OK, res.Reason = backfill.ReplicatorCaughtUp(m.observe(name, t.region, "", lookback),
+		backfill.Policy{MaxMessageLag: in.MaxMessageLag, MaxLatency: in.MaxLatency.D()})
 	return res, nil
 }
 
@@ -362,19 +351,15 @@ func (c *Cloud) ConsumerLag(ctx context.Context, in ConsumerLagArgs) (ConsumerLa
 		var notReady backfillLagNotReady
 		switch {
 		case errors.As(err, &notReady):
-			res.Reason = string(notReady)
+			res.OK, res.Reason = backfill.ConsumerDrained(backfill.ConsumerObservation{NotMeasurable: string(notReady)}, backfill.Policy{})
 			return res, nil
 		case err != nil:
 			return res, err
 		}
 		res.Lag += lag
 	}
-	on := strings.Join(topics, ", ")
-	if res.Lag > in.MaxLag {
-		res.Reason = fmt.Sprintf("consumer group %s in %s is %d messages behind on %s", group, t.region, res.Lag, on)
-	} else {
-		res.OK, res.Reason = true, fmt.Sprintf("consumer group %s in %s is %d messages behind on %s", group, t.region, res.Lag, on)
-	}
+	res.OK, res.Reason = backfill.ConsumerDrained(backfill.ConsumerObservation{Group: group, Region: t.region, Topics: topics, Lag: res.Lag},
+		backfill.Policy{MaxConsumerLag: in.MaxLag})
 	return res, nil
 }
 
@@ -429,6 +414,13 @@ type replicatorMetrics struct {
 	messageLag, latencyMS *float64
 	samples               int
 	at                    time.Time
+}
+
+// observe is what the catch-up rule (backfill.ReplicatorCaughtUp) judges; state is "" when the
+// caller did not describe the replicator.
+func (m replicatorMetrics) observe(name, region, state string, lookback time.Duration) backfill.ReplicatorObservation {
+	return backfill.ReplicatorObservation{Name: name, Region: region, State: state, MessageLag: m.messageLag, Samples: m.samples,
+		At: m.at, LatencyMS: m.latencyMS, Lookback: lookback}
 }
 
 // readReplicatorMetrics reads MessageLag the way the MSK Replicator metrics reference defines it
