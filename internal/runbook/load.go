@@ -149,7 +149,8 @@ func LoadEnvironmentFile(path string) (*Environment, error) {
 	return ParseEnvironment(path, src)
 }
 
-// LoadDir loads dir/*.yaml as runbooks and dir/environments/*.yaml as environments, then checks
+// LoadDir loads dir/*.yaml as runbooks and dir/environments/*.yaml as environments (and keeps
+// dir/triggers/*.yaml as sources for internal/triggers), then checks
 // what single files cannot: that nested runbooks exist, get their declared params, and do not
 // form a cycle.
 //
@@ -157,72 +158,11 @@ func LoadEnvironmentFile(path string) (*Environment, error) {
 // that parsed, valid or not, and the error (an ErrorList, sorted by file and position) holds every
 // problem in every file. Callers that run one runbook can pick the problems of the files they use
 // by path, so that a broken unrelated runbook never blocks a failover.
+//
+// It reads the folder once; long-running processes keep a Store instead, which reads and parses
+// only what changed.
 func LoadDir(dir string, cat *catalog.Catalog) (*Set, error) {
-	info, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("load runbooks: %w", err)
-	}
-	if !info.IsDir() {
-		return nil, fmt.Errorf("load runbooks: %s is not a directory", dir)
-	}
-	set := &Set{Runbooks: map[string]*Runbook{}, Environments: map[string]*Environment{}, Sources: map[string]Source{}, pos: map[string]posTable{}}
-	var errs ErrorList
-	parsedRunbooks := map[string]*parsed{}
-
-	rbFiles, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("load runbooks: %w", err)
-	}
-	for _, path := range rbFiles {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			errs.add(Pos{File: path, Line: 1, Col: 1}, "cannot read file: %v", err)
-			continue
-		}
-		name := baseName(path)
-		set.Sources["runbook:"+name] = newSource(path, src)
-		p, perrs := parseRunbook(path, src, cat)
-		errs = append(errs, perrs...)
-		if p != nil {
-			set.Runbooks[name] = p.rb
-			set.pos[name] = p.pos
-			parsedRunbooks[name] = p
-		}
-	}
-
-	envFiles, err := filepath.Glob(filepath.Join(dir, "environments", "*.yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("load environments: %w", err)
-	}
-	for _, path := range envFiles {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			errs.add(Pos{File: path, Line: 1, Col: 1}, "cannot read file: %v", err)
-			continue
-		}
-		name := baseName(path)
-		set.Sources["environment:"+name] = newSource(path, src)
-		env, err := ParseEnvironment(path, src)
-		var el ErrorList
-		if errors.As(err, &el) {
-			errs = append(errs, el...)
-		}
-		if env != nil {
-			set.Environments[name] = env
-		}
-	}
-
-	checkNested(parsedRunbooks, &errs)
-	for _, name := range sortedKeys(parsedRunbooks) {
-		p := parsedRunbooks[name]
-		for _, envName := range sortedKeys(set.Environments) {
-			_, warns := runProblems(p.rb, p.pos, cat, set.Environments[envName], paramDefaults(p.rb.Params), "'s default")
-			set.Warnings = append(set.Warnings, warns...)
-		}
-	}
-	set.Warnings.sort()
-	errs.sort()
-	return set, errs.Err()
+	return NewStore(dir).Load(cat)
 }
 
 func sortedKeys[V any](m map[string]V) []string {
