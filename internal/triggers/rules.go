@@ -556,31 +556,61 @@ func (s *Set) SNSTopics() []string {
 }
 
 // Dir is the folder of trigger rules inside a runbooks folder.
-const Dir = "triggers"
+const Dir = runbook.TriggersDir
 
 // LoadDir loads runbookDir/triggers/*.yaml, checking each file against the environment of its
 // name (runbookDir/environments/<name>.yaml) and the runbooks it names (runbookDir/<name>.yaml).
 // A folder without triggers gives an empty Set. Like runbook.LoadDir, it returns every problem of
-// every file (a runbook.ErrorList) together with the Set of the files that parsed.
+// every file (a runbook.ErrorList) together with the Set of the files that parsed. It reads
+// through a fresh runbook.Store; a process that keeps one calls LoadStore.
 func LoadDir(runbookDir string) (*Set, error) {
-	paths, err := filepath.Glob(filepath.Join(runbookDir, Dir, "*.yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("load trigger rules: %w", err)
+	return LoadStore(runbook.NewStore(runbookDir))
+}
+
+// LoadStore loads the trigger rules files of the store's folder, with the runbooks and
+// environments the same store read: the rules are checked against exactly the files the engine
+// runs.
+func LoadStore(st *runbook.Store) (*Set, error) {
+	set, _ := st.Load(nil) // their own problems are reported by runbook validation
+	if set == nil {
+		return NewSet() // no folder: no rules, as an empty triggers folder
 	}
-	return LoadFiles(runbookDir, paths...)
+	return parseRules(st.Dir(), set, set.Triggers())
 }
 
 // LoadFiles loads the given rules files against the runbooks and environments of runbookDir.
 func LoadFiles(runbookDir string, paths ...string) (*Set, error) {
-	rbs, envs := loadRunbookDir(runbookDir)
+	set, _ := runbook.NewStore(runbookDir).Load(nil)
 	var all runbook.ErrorList
-	var files []*File
+	var srcs []runbook.Source
 	for _, path := range paths {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			all = append(all, &runbook.Error{Pos: runbook.Pos{File: path, Line: 1, Col: 1}, Msg: fmt.Sprintf("cannot read file: %v", err)})
 			continue
 		}
+		srcs = append(srcs, runbook.Source{Path: path, Text: src})
+	}
+	rules, err := parseRules(runbookDir, set, srcs)
+	var el runbook.ErrorList
+	if err != nil && !errors.As(err, &el) {
+		return nil, err
+	}
+	all = append(all, el...)
+	return rules, all.Err()
+}
+
+// parseRules parses rules files against set, the runbooks and environments of runbookDir (nil
+// when the folder cannot be read). A rule only needs a runbook's params and its environment's.
+func parseRules(runbookDir string, set *runbook.Set, srcs []runbook.Source) (*Set, error) {
+	rbs, envs := map[string]*runbook.Runbook{}, map[string]*runbook.Environment{}
+	if set != nil {
+		rbs, envs = set.Runbooks, set.Environments
+	}
+	var all runbook.ErrorList
+	var files []*File
+	for _, src := range srcs {
+		path := src.Path
 		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".yaml"), ".yml")
 		opts := ParseOptions{Runbooks: rbs, RunbookDir: runbookDir}
 		env, ok := envs[name]
@@ -591,7 +621,7 @@ func LoadFiles(runbookDir string, paths ...string) (*Set, error) {
 				Msg: fmt.Sprintf("no environment %q: rules act on runbooks/environments/<name>.yaml of their file name, and %s does not exist or does not parse",
 					name, filepath.Join(runbookDir, "environments", name+".yaml"))})
 		}
-		f, err := Parse(path, src, opts)
+		f, err := Parse(path, src.Text, opts)
 		var el runbook.ErrorList
 		if errors.As(err, &el) {
 			all = append(all, el...)
@@ -602,21 +632,11 @@ func LoadFiles(runbookDir string, paths ...string) (*Set, error) {
 			files = append(files, f)
 		}
 	}
-	set, err := NewSet(files...)
+	rules, err := NewSet(files...)
 	if err != nil {
 		return nil, err
 	}
-	return set, all.Err()
-}
-
-// loadRunbookDir reads the runbooks and environments the checks need. Their own problems are
-// reported by runbook validation, not here: a rule only needs a runbook's params.
-func loadRunbookDir(dir string) (map[string]*runbook.Runbook, map[string]*runbook.Environment) {
-	set, _ := runbook.LoadDir(dir, nil)
-	if set == nil {
-		return map[string]*runbook.Runbook{}, map[string]*runbook.Environment{}
-	}
-	return set.Runbooks, set.Environments
+	return rules, all.Err()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

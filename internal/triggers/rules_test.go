@@ -18,10 +18,11 @@ const runbookDir = "../../runbooks"
 // labRules loads the environment lab and every shipped runbook, as the intake does.
 func labOptions(t *testing.T) ParseOptions {
 	t.Helper()
-	rbs, envs := loadRunbookDir(runbookDir)
-	require.Contains(t, envs, "lab")
-	require.Contains(t, rbs, "failover")
-	return ParseOptions{Environment: envs["lab"], Runbooks: rbs, RunbookDir: runbookDir}
+	set, _ := runbook.NewStore(runbookDir).Load(nil)
+	require.NotNil(t, set)
+	require.Contains(t, set.Environments, "lab")
+	require.Contains(t, set.Runbooks, "failover")
+	return ParseOptions{Environment: set.Environments["lab"], Runbooks: set.Runbooks, RunbookDir: runbookDir}
 }
 
 func TestShippedRulesAreValid(t *testing.T) {
@@ -127,6 +128,20 @@ func TestLoadFilesNeedsTheEnvironmentOfTheFileName(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte("schema: switchyard/v1\nenvironment: staging\nrules:\n  - name: a\n    alarm: x\n    runbook: demo\n    policy: notify\n"), 0o644))
 	_, err := LoadFiles(runbookDir, path)
 	require.ErrorContains(t, err, path+`:1:1: no environment "staging"`)
+}
+
+// The intake's rules come from the store the engine reads: loading them through a store that
+// already holds the folder parses nothing again, and the rules see the store's environment.
+func TestLoadStoreSharesTheStoresParse(t *testing.T) {
+	st := runbook.NewStore(runbookDir)
+	set, err := st.Load(nil)
+	require.NotNil(t, set, "%v", err)
+	parses := st.Stats().Parses
+	rules, err := LoadStore(st)
+	require.NoError(t, err)
+	require.Same(t, set.Environments["lab"], rules.File("lab").Env)
+	require.Equal(t, parses, st.Stats().Parses, "trigger rules parsed runbooks or environments again")
+	require.Equal(t, int64(1), st.Stats().Reloads)
 }
 
 func TestGlob(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -18,6 +19,9 @@ import (
 type ServiceOptions struct {
 	// RunbookDir holds the rules (RunbookDir/triggers/*.yaml), runbooks and environments; required.
 	RunbookDir string
+	// Store reads RunbookDir; nil makes one. A process that also runs the worker passes the
+	// worker's, so the rules are checked against the same parse the engine runs.
+	Store *runbook.Store
 	// Temporal starts and signals runs; required.
 	Temporal Temporal
 	// Queues are SQS queues to poll, as ParseQueue reads them.
@@ -45,7 +49,10 @@ func NewService(ctx context.Context, opts ServiceOptions) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	set, err := LoadDir(opts.RunbookDir)
+	if opts.Store == nil {
+		opts.Store = runbook.NewStore(opts.RunbookDir)
+	}
+	set, err := LoadStore(opts.Store)
 	if err != nil {
 		return nil, fmt.Errorf("trigger rules in %s:\n%w", filepath.Join(opts.RunbookDir, Dir), err)
 	}
