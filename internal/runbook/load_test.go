@@ -164,7 +164,7 @@ func TestParse(t *testing.T) {
 		{name: "merge keys are refused",
 			src: head + "steps:\n  - id: a\n    check: msk.replication_lag\n    with: &w {region: us-east-1}\n  - id: b\n    <<: {check: msk.replication_lag}\n    with: *w\n",
 			want: []string{
-				`t.yaml:7:5: step "b" has no kind: give it one of action, check, wait_until, approval, parallel, steps, runbook, notify`,
+				`t.yaml:7:5: step "b" has no kind: give it one of action, check, wait_until, approval, parallel, steps, runbook, notify, workflow`,
 				`t.yaml:8:5: step: merge keys (<<) are not supported; write the fields out`,
 			}},
 		{name: "timestamps stay strings",

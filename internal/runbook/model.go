@@ -97,7 +97,7 @@ const (
 )
 
 // Step is one entry of a runbook's ordered steps. Exactly one of the kind fields (Action, Check,
-// WaitUntil, Approval, Parallel, Steps, Runbook, Notify) is set.
+// WaitUntil, Approval, Parallel, Steps, Runbook, Notify, Workflow) is set.
 type Step struct {
 	ID   string `yaml:"id" json:"id"`
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`
@@ -129,6 +129,9 @@ type Step struct {
 	// Runbook names a nested runbook, run as a child workflow with With as its params.
 	Runbook string  `yaml:"runbook,omitempty" json:"runbook,omitempty"`
 	Notify  *Notify `yaml:"notify,omitempty" json:"notify,omitempty"`
+	// Workflow names a Go workflow (ChildWorkflows) run as a child workflow with With as its
+	// input; plan mode runs its read-only plan check once instead.
+	Workflow string `yaml:"workflow,omitempty" json:"workflow,omitempty"`
 
 	// Local runs an action or check as a local activity (in the worker that runs the workflow,
 	// ~1 ms overhead) or, when false, as a scheduled activity (~10-100 ms, any worker, visible
@@ -160,6 +163,7 @@ const (
 	KindSequence  = "steps"
 	KindRunbook   = "runbook"
 	KindNotify    = "notify"
+	KindWorkflow  = "workflow"
 )
 
 // Kind returns the kind of the step, or "" when none or several kind fields are set.
@@ -188,6 +192,9 @@ func (s *Step) Kind() string {
 	}
 	if s.Notify != nil {
 		kinds = append(kinds, KindNotify)
+	}
+	if s.Workflow != "" {
+		kinds = append(kinds, KindWorkflow)
 	}
 	if len(kinds) != 1 {
 		return ""

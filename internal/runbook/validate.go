@@ -19,7 +19,7 @@ var idRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 const defaultWaitInterval = 10 * time.Second
 
 // kindKeys are the YAML keys that give a step its kind, in the order messages list them.
-var kindKeys = []string{KindAction, KindCheck, KindWaitUntil, KindApproval, KindParallel, KindSequence, KindRunbook, KindNotify}
+var kindKeys = []string{KindAction, KindCheck, KindWaitUntil, KindApproval, KindParallel, KindSequence, KindRunbook, KindNotify, KindWorkflow}
 
 // branch is one parallel branch on the path from the runbook to a step.
 type branch struct {
@@ -282,7 +282,7 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		c.add(s.Pos, "%s has several kinds (%s): a step does exactly one thing, so split it into %d steps", label, strings.Join(kinds, ", "), len(kinds))
 	}
 
-	if c.pos.has(s, "with") && kind != "" && kind != KindAction && kind != KindCheck && kind != KindRunbook {
+	if c.pos.has(s, "with") && kind != "" && kind != KindAction && kind != KindCheck && kind != KindRunbook && kind != KindWorkflow {
 		msg := fmt.Sprintf("%s: with: is not used by a %s step", label, kind)
 		if kind == KindWaitUntil {
 			msg += "; put the arguments under wait_until.with"
@@ -358,6 +358,8 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		}
 		// Params of nested runbooks are checked by LoadDir, which sees the other files.
 		c.checkTemplates(s, "with", s.With, ctx)
+	case KindWorkflow:
+		c.checkChildWorkflow(s, label, ctx)
 	case KindNotify:
 		n := s.Notify
 		if c.pos.has(n, "message") && strings.TrimSpace(n.Message) == "" {
@@ -641,8 +643,8 @@ func (c *checker) fillReadOnly(s *Step) bool {
 	}
 	ro := false
 	switch s.Kind() {
-	case KindWaitUntil:
-		ro = true
+	case KindWaitUntil, KindWorkflow:
+		ro = true // a child workflow step names only read-only workflows (ChildWorkflows)
 	case KindCheck:
 		ro = true
 		if c.cat != nil {
