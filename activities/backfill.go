@@ -50,6 +50,9 @@ type BackfillSideFunc func(ctx context.Context, region string, rc runbook.Region
 type BackfillOptions struct {
 	// RunbookDir holds the environments (RunbookDir/environments/NAME.yaml).
 	RunbookDir string
+	// Store reads RunbookDir; nil makes one. The worker passes the one its engine loads runbooks
+	// through, so every activity sees the file the run recorded.
+	Store *runbook.Store
 	// AWS builds per-Region clients; nil uses a default factory.
 	AWS *awsclients.Factory
 	// Replicators, Metrics and Objects return the AWS clients of a Region; nil uses AWS.
@@ -93,7 +96,7 @@ func NewBackfill(opts BackfillOptions) *Backfill {
 	if opts.Objects == nil {
 		opts.Objects = func(ctx context.Context, r awsclients.Region) (BackfillObjects, error) { return f.S3(ctx, r) }
 	}
-	b := &Backfill{opts: opts, envs: newEnvLoader(opts.RunbookDir)}
+	b := &Backfill{opts: opts, envs: newEnvLoader(cmp.Or(opts.Store, runbook.NewStore(opts.RunbookDir)))}
 	if b.opts.Lag == nil {
 		b.opts.Lag = b.kafkaLag
 	}

@@ -25,6 +25,9 @@ type CloudOptions struct {
 	// RunbookDir holds the environments (RunbookDir/environments/NAME.yaml) every entry resolves
 	// its resource names from.
 	RunbookDir string
+	// Store reads RunbookDir; nil makes one. The worker passes the one its engine loads runbooks
+	// through, so every entry sees the file the run recorded.
+	Store *runbook.Store
 	// AWS builds per-Region clients; nil uses a default factory (default credential chain, the
 	// environment's assume_role_arn and aws_endpoint per Region).
 	AWS *awsclients.Factory
@@ -63,7 +66,7 @@ func NewCloud(opts CloudOptions) *Cloud {
 		opts.AWS = awsclients.New(awsclients.Options{Logger: opts.Logger})
 	}
 	opts.PollInterval = cmp.Or(opts.PollInterval, 5*time.Second)
-	return &Cloud{opts: opts, envs: newEnvLoader(opts.RunbookDir), osClients: map[osClientKey]*opensearch.Client{}}
+	return &Cloud{opts: opts, envs: newEnvLoader(cmp.Or(opts.Store, runbook.NewStore(opts.RunbookDir))), osClients: map[osClientKey]*opensearch.Client{}}
 }
 
 // target is one Region of one environment, resolved from a call's arguments.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/switchyard-dr/switchyard/internal/catalog"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
@@ -45,61 +43,28 @@ type Engine struct {
 	Registry   *Registry
 	Notifier   Notifier
 
-	folder folderCache
+	// Store reads RunbookDir; nil makes one at the first load. The worker shares one store between
+	// the engine and the catalog entries, so a run's steps resolve the environment from the same
+	// parse its load recorded (with its sha256), and a file is parsed once per change.
+	Store *runbook.Store
+
+	storeOnce sync.Once
 }
 
-// folderCache keeps the last parse of the runbook folder: parsing and validating every file
-// costs milliseconds at the start of each run, on a failover's critical path. A change to any
-// file's name, size or modification time parses the folder again.
-type folderCache struct {
-	mu    sync.Mutex
-	stamp string
-	set   *runbook.Set
-	err   error
-}
-
-func (c *folderCache) load(dir string, cat *catalog.Catalog) (*runbook.Set, error) {
-	stamp, ok := folderStamp(dir)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ok && c.set != nil && stamp == c.stamp {
-		return c.set, c.err
-	}
-	set, err := runbook.LoadDir(dir, cat)
-	c.stamp, c.set, c.err = "", nil, nil
-	if ok && set != nil {
-		c.stamp, c.set, c.err = stamp, set, err
-	}
-	return set, err
-}
-
-// folderStamp names every YAML file of the runbook folder with its size and modification time;
-// false when the folder cannot be listed, and then nothing is cached.
-func folderStamp(dir string) (string, bool) {
-	var b strings.Builder
-	for _, d := range []string{dir, filepath.Join(dir, "environments")} {
-		entries, err := os.ReadDir(d)
-		if err != nil {
-			return "", false
+// store returns e.Store, made on first use.
+func (e *Engine) store() *runbook.Store {
+	e.storeOnce.Do(func() {
+		if e.Store == nil {
+			e.Store = runbook.NewStore(e.RunbookDir)
 		}
-		for _, e := range entries {
-			if !strings.HasSuffix(e.Name(), ".yaml") {
-				continue
-			}
-			info, err := e.Info()
-			if err != nil {
-				return "", false
-			}
-			fmt.Fprintf(&b, "%s %d %d\n", filepath.Join(d, e.Name()), info.Size(), info.ModTime().UnixNano())
-		}
-	}
-	return b.String(), true
+	})
+	return e.Store
 }
 
 // LoadRunbook loads, validates and binds a runbook for one run. Errors in files the run does not
 // use do not block it: during an incident a broken unrelated runbook must not stop a failover.
 func (e *Engine) LoadRunbook(_ context.Context, req workflows.LoadRequest) (workflows.Loaded, error) {
-	set, err := e.folder.load(e.RunbookDir, e.Registry.Catalog())
+	set, err := e.store().Load(e.Registry.Catalog())
 	if set == nil {
 		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("load runbooks from %s: %v", e.RunbookDir, err), workflows.ErrInvalidRunbook, nil)

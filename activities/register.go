@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -15,6 +16,9 @@ import (
 type Options struct {
 	// RunbookDir is the folder of runbook files (required).
 	RunbookDir string
+	// Store reads RunbookDir for the engine and every catalog entry; nil makes one. The worker
+	// passes its own to export the store's reload counter.
+	Store *runbook.Store
 	// Notifier delivers messages; nil logs them.
 	Notifier Notifier
 	// HTTP is the client for http.* entries; nil uses a 30 s timeout client.
@@ -36,6 +40,9 @@ func NewCatalogRegistry(opts Options) *Registry {
 // serves every entry, so each Region's configuration (credentials, assumed role) is resolved
 // once per process.
 func newCatalog(opts Options) (*Registry, *Backfill) {
+	if opts.Store == nil {
+		opts.Store = runbook.NewStore(opts.RunbookDir)
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
@@ -46,8 +53,8 @@ func newCatalog(opts Options) (*Registry, *Backfill) {
 	}
 	r := NewRegistry()
 	RegisterCore(r, &Core{HTTP: opts.HTTP})
-	RegisterCloud(r, NewCloud(CloudOptions{RunbookDir: opts.RunbookDir, AWS: factory, Logger: logger}))
-	b := NewBackfill(BackfillOptions{RunbookDir: opts.RunbookDir, AWS: factory, Logger: logger})
+	RegisterCloud(r, NewCloud(CloudOptions{RunbookDir: opts.RunbookDir, Store: opts.Store, AWS: factory, Logger: logger}))
+	b := NewBackfill(BackfillOptions{RunbookDir: opts.RunbookDir, Store: opts.Store, AWS: factory, Logger: logger})
 	RegisterBackfillChecks(r, b)
 	return r, b
 }
@@ -55,13 +62,16 @@ func newCatalog(opts Options) (*Registry, *Backfill) {
 // RegisterAll registers the catalog and the interpreter's activities on w and returns the
 // registry, whose catalog validates runbooks.
 func RegisterAll(w ActivityRegistry, opts Options) *Registry {
+	if opts.Store == nil {
+		opts.Store = runbook.NewStore(opts.RunbookDir)
+	}
 	reg, backfill := newCatalog(opts)
 	reg.RegisterActivities(w)
 	notifier := opts.Notifier
 	if notifier == nil {
 		notifier = LogNotifier{Logger: opts.Logger}
 	}
-	e := &Engine{RunbookDir: opts.RunbookDir, Registry: reg, Notifier: notifier}
+	e := &Engine{RunbookDir: opts.RunbookDir, Store: opts.Store, Registry: reg, Notifier: notifier}
 	e.Register(w)
 	backfill.Register(w)
 	return reg

@@ -75,6 +75,11 @@ func Register[In, Out any](r *Registry, spec catalog.Spec, fn func(context.Conte
 				ctx = context.WithValue(ctx, planKey{}, true)
 			}
 		}
+		if rec, ok := args[catalog.EnvArg]; ok {
+			args = maps.Clone(args)
+			delete(args, catalog.EnvArg)
+			ctx = withRecordedEnv(ctx, rec)
+		}
 		in, err := decodeArgs[In](name, args)
 		if err != nil {
 			return nil, err

@@ -41,6 +41,12 @@ func MinDNSWindow(ttl time.Duration) time.Duration { return ttl + DNSMargin }
 // once instead and report what they would watch.
 const PlanArg = "_plan"
 
+// EnvArg is the argument the interpreter adds to every call of a run: the environment the run
+// loaded and the sha256 of its file, as {"environment": "lab", "sha256": "..."}. The activity
+// registry takes it out again before decoding, like PlanArg; an entry that resolves that
+// environment refuses a file whose sha256 differs, so one run never acts on two versions of it.
+const EnvArg = "_env"
+
 // Bound is one argument that bounds an entry's run time, as a step carries it to the interpreter.
 type Bound struct {
 	// Arg is the duration argument.
