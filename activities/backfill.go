@@ -21,7 +21,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/backfill"
 	"github.com/switchyard-dr/switchyard/internal/catalog"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // BackfillReplicators is the MSK control-plane call the replicator gate makes.
@@ -108,9 +108,9 @@ func NewBackfill(opts BackfillOptions) *Backfill {
 
 // Register registers the verification workflow's activities under their stable names.
 func (b *Backfill) Register(w ActivityRegistry) {
-	w.RegisterActivityWithOptions(b.Environment, activity.RegisterOptions{Name: workflows.BackfillEnvironmentActivity})
-	w.RegisterActivityWithOptions(b.Gates, activity.RegisterOptions{Name: workflows.BackfillGatesActivity})
-	w.RegisterActivityWithOptions(b.Compare, activity.RegisterOptions{Name: workflows.BackfillCompareActivity})
+	w.RegisterActivityWithOptions(b.Environment, activity.RegisterOptions{Name: wire.BackfillEnvironmentActivity})
+	w.RegisterActivityWithOptions(b.Gates, activity.RegisterOptions{Name: wire.BackfillGatesActivity})
+	w.RegisterActivityWithOptions(b.Compare, activity.RegisterOptions{Name: wire.BackfillCompareActivity})
 }
 
 // RegisterBackfillChecks adds the backfill.verify check to the catalog, so runbooks can gate
@@ -131,9 +131,9 @@ func (b *Backfill) Environment(ctx context.Context, name string) (runbook.Enviro
 // Gates reports whether the pipeline into the target has drained. Read failures that a retry may
 // fix are returned as errors (the activity retries); access denied, not found and validation
 // failures are permanent and name the resource and Region.
-func (b *Backfill) Gates(ctx context.Context, req workflows.GateRequest) (workflows.GateResult, error) {
+func (b *Backfill) Gates(ctx context.Context, req wire.GateRequest) (wire.GateResult, error) {
 	region := awsclients.FromEnvironment(req.Target, req.TargetRegion)
-	var res workflows.GateResult
+	var res wire.GateResult
 	var err error
 	var mode replicatorMode
 	if res.Replicator, mode, err = b.replicatorGate(ctx, region, req.TargetRegion); err != nil {
@@ -166,21 +166,21 @@ func (b *Backfill) Gates(ctx context.Context, req workflows.GateRequest) (workfl
 // dimension ReplicatorName, and MessageLag 0 is the documented sign it has caught up (read as
 // readReplicatorMetrics defines, the one reader msk.replicator_lag uses too). It also returns how
 // the replicator copies, so that the consumer gate drains the topic the copies really land in.
-func (b *Backfill) replicatorGate(ctx context.Context, region awsclients.Region, rc runbook.RegionConfig) (workflows.ReplicatorGate, replicatorMode, error) {
+func (b *Backfill) replicatorGate(ctx context.Context, region awsclients.Region, rc runbook.RegionConfig) (wire.ReplicatorGate, replicatorMode, error) {
 	arn := rc.InboundReplicatorARN
 	if arn == "" {
-		return workflows.ReplicatorGate{Reason: "no inbound_replicator_arn configured for " + region.Name}, replicatorMode{}, nil
+		return wire.ReplicatorGate{Reason: "no inbound_replicator_arn configured for " + region.Name}, replicatorMode{}, nil
 	}
 	kc, err := b.opts.Replicators(ctx, region)
 	if err != nil {
-		return workflows.ReplicatorGate{}, replicatorMode{}, Permanent(err)
+		return wire.ReplicatorGate{}, replicatorMode{}, Permanent(err)
 	}
 	out, err := kc.DescribeReplicator(ctx, &kafka.DescribeReplicatorInput{ReplicatorArn: aws.String(arn)})
 	if err != nil {
-		return workflows.ReplicatorGate{}, replicatorMode{}, Wrap(err, "describe replicator", arn, region.Name)
+		return wire.ReplicatorGate{}, replicatorMode{}, Wrap(err, "describe replicator", arn, region.Name)
 	}
 	mode := modeOf(out)
-	g := workflows.ReplicatorGate{Name: aws.ToString(out.ReplicatorName), State: string(out.ReplicatorState)}
+	g := wire.ReplicatorGate{Name: aws.ToString(out.ReplicatorName), State: string(out.ReplicatorState)}
 	if g.Name == "" {
 		g.Name = replicatorNameFromARN(arn)
 	}
@@ -219,9 +219,9 @@ func replicatorNameFromARN(arn string) string {
 // pipeline's own metrics are not documented for its Kafka source, the brokers' offsets are exact.
 // It drains the topic and, when the replicator prefixes names, the topic its copies land in
 // (<sourceKafkaClusterAlias>.<topic>): the documents the source took meanwhile are there.
-func (b *Backfill) consumerGate(ctx context.Context, req workflows.GateRequest, mode replicatorMode) (workflows.ConsumerLagGate, error) {
+func (b *Backfill) consumerGate(ctx context.Context, req wire.GateRequest, mode replicatorMode) (wire.ConsumerLagGate, error) {
 	rc := req.TargetRegion
-	g := workflows.ConsumerLagGate{Group: rc.ConsumerGroup, Topic: req.Topic}
+	g := wire.ConsumerLagGate{Group: rc.ConsumerGroup, Topic: req.Topic}
 	if rc.ConsumerGroup == "" || req.Topic == "" {
 		g.Reason = "no consumer_group or topic configured for " + req.Target
 		return g, nil
@@ -269,9 +269,9 @@ func (b *Backfill) kafkaLag(ctx context.Context, region string, rc runbook.Regio
 
 // dlqGate counts the objects the target pipeline wrote to its dead-letter bucket since the window
 // start: each holds documents OpenSearch refused, which no replay will bring back.
-func (b *Backfill) dlqGate(ctx context.Context, region awsclients.Region, req workflows.GateRequest) (workflows.DLQGate, error) {
+func (b *Backfill) dlqGate(ctx context.Context, region awsclients.Region, req wire.GateRequest) (wire.DLQGate, error) {
 	rc := req.TargetRegion
-	g := workflows.DLQGate{Bucket: rc.DLQBucket}
+	g := wire.DLQGate{Bucket: rc.DLQBucket}
 	if rc.DLQBucket == "" {
 		g.OK, g.Reason = true, "no dlq_bucket configured for "+req.Target
 		return g, nil
@@ -311,10 +311,10 @@ type compareHeartbeat struct {
 
 // Compare runs one reconciliation pass. It heartbeats progress and, during the id merge, a
 // checkpoint: a retried attempt of the same pass resumes there instead of starting over.
-func (b *Backfill) Compare(ctx context.Context, req workflows.CompareRequest) (workflows.CompareResult, error) {
+func (b *Backfill) Compare(ctx context.Context, req wire.CompareRequest) (wire.CompareResult, error) {
 	src, dst, err := b.sides(ctx, req.Source, req.SourceRegion, req.Target, req.TargetRegion)
 	if err != nil {
-		return workflows.CompareResult{}, err
+		return wire.CompareResult{}, err
 	}
 	defer closeBackfillSide(src)
 	defer closeBackfillSide(dst)
@@ -345,11 +345,11 @@ func (b *Backfill) Compare(ctx context.Context, req workflows.CompareRequest) (w
 	}
 	rep, err := backfill.Compare(ctx, src, dst, opts)
 	if err != nil {
-		return workflows.CompareResult{}, b.sideError(req.Environment, err)
+		return wire.CompareResult{}, b.sideError(req.Environment, err)
 	}
 	logFor(ctx, b.opts.Logger).Info("backfill pass", "environment", req.Environment, "source", req.Source, "target", req.Target,
 		"missing", rep.MissingDocs(), "duplicates", rep.TargetDuplicates.IDs, "requests", rep.Requests.Total(), "elapsed", rep.Elapsed)
-	return workflows.CompareResult{Converged: rep.Converged(req.Tolerance), Report: *rep}, nil
+	return wire.CompareResult{Converged: rep.Converged(req.Tolerance), Report: *rep}, nil
 }
 
 func closeBackfillSide(s backfill.Side) {
@@ -401,7 +401,7 @@ func (b *Backfill) sideError(env string, err error) error {
 	case errors.Is(err, context.Canceled):
 		return err
 	case errors.As(err, &se) && se.Unreachable:
-		return temporal.NewApplicationErrorWithCause(err.Error(), workflows.ErrRegionUnreachable, err)
+		return temporal.NewApplicationErrorWithCause(err.Error(), wire.ErrRegionUnreachable, err)
 	case backfill.IsTransient(err):
 		return temporal.NewApplicationErrorWithCause(fmt.Sprintf("backfill pass on %s: %v", env, err), ErrBackfillTransient, err)
 	}
@@ -414,7 +414,7 @@ func (b *Backfill) sideError(env string, err error) error {
 const ErrBackfillTransient = "Transient"
 
 func regionUnreachable(err error) error {
-	return temporal.NewApplicationErrorWithCause(err.Error(), workflows.ErrRegionUnreachable, err)
+	return temporal.NewApplicationErrorWithCause(err.Error(), wire.ErrRegionUnreachable, err)
 }
 
 // VerifyArgs is the input of backfill.verify.
@@ -454,12 +454,12 @@ func (b *Backfill) Verify(ctx context.Context, in VerifyArgs) (VerifyResult, err
 		return VerifyResult{}, err
 	}
 	now := time.Now()
-	bi := workflows.BackfillInput{Environment: in.Environment, Source: in.Source, Target: in.Target, IDField: in.IDField,
+	bi := wire.BackfillInput{Environment: in.Environment, Source: in.Source, Target: in.Target, IDField: in.IDField,
 		Lookback: in.Lookback, Tolerance: in.Tolerance, AcceptDLQ: in.AcceptDLQ}
 	if !in.Since.IsZero() {
 		bi.Since = &in.Since
 	}
-	plan, err := workflows.PlanBackfill(bi, env, now)
+	plan, err := wire.PlanBackfill(bi, env, now)
 	if err != nil {
 		return VerifyResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrBadArguments, nil)
 	}
@@ -467,7 +467,7 @@ func (b *Backfill) Verify(ctx context.Context, in VerifyArgs) (VerifyResult, err
 	if !plan.From.Before(to) {
 		return VerifyResult{Reason: fmt.Sprintf("the window from %s has not settled yet", plan.From.Format(time.RFC3339))}, nil
 	}
-	gates, err := b.Gates(ctx, workflows.GateRequest{Environment: plan.Environment, Target: plan.Target, TargetRegion: plan.TargetRegion,
+	gates, err := b.Gates(ctx, wire.GateRequest{Environment: plan.Environment, Target: plan.Target, TargetRegion: plan.TargetRegion,
 		Topic: plan.Topic, Since: plan.From, AcceptDLQ: in.AcceptDLQ})
 	if err != nil {
 		return verifyNotOK(err)
@@ -477,7 +477,7 @@ func (b *Backfill) Verify(ctx context.Context, in VerifyArgs) (VerifyResult, err
 		res.Reason = "pipeline gates closed: " + gates.Reason
 		return res, nil
 	}
-	cr, err := b.Compare(ctx, workflows.CompareRequest{Environment: plan.Environment, Source: plan.Source, Target: plan.Target,
+	cr, err := b.Compare(ctx, wire.CompareRequest{Environment: plan.Environment, Source: plan.Source, Target: plan.Target,
 		SourceRegion: plan.SourceRegion, TargetRegion: plan.TargetRegion, Scope: plan.Scope, From: plan.From, To: to, Tolerance: in.Tolerance})
 	if err != nil {
 		return verifyNotOK(err)

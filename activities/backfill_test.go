@@ -30,7 +30,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/backfill"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 type fakeBackfillReplicator struct {
@@ -63,8 +63,8 @@ func (f fakeBackfillObjects) ListObjectsV2(_ context.Context, in *s3.ListObjects
 
 var backfillSince = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 
-func backfillGateRequest() workflows.GateRequest {
-	return workflows.GateRequest{Environment: "lab", Target: "us-west-2", Topic: "opensearch-data", Since: backfillSince,
+func backfillGateRequest() wire.GateRequest {
+	return wire.GateRequest{Environment: "lab", Target: "us-west-2", Topic: "opensearch-data", Since: backfillSince,
 		TargetRegion: runbook.RegionConfig{InboundReplicatorARN: "arn:aws:kafka:us-west-2:0:replicator/lab-primary-to-secondary/1",
 			ConsumerGroup: "osi-consumer-group-secondary", DLQBucket: "lab-dlq"}}
 }
@@ -190,7 +190,7 @@ func TestKafkaLagAtTheBrokers(t *testing.T) {
 	_, err = b.kafkaLag(ctx, "us-west-2", runbook.RegionConfig{KafkaBootstrap: []string{"127.0.0.1:1"}, KafkaAuth: "none"}, "g", "t")
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, workflows.ErrRegionUnreachable, appErr.Type())
+	require.Equal(t, wire.ErrRegionUnreachable, appErr.Type())
 	require.False(t, appErr.NonRetryable())
 	_, err = b.kafkaLag(ctx, "us-west-2", runbook.RegionConfig{KafkaBootstrap: []string{"x:1"}, KafkaAuth: "scram"}, "g", "t")
 	require.ErrorContains(t, err, "kafka_auth")
@@ -217,8 +217,8 @@ func backfillDocs(n int, skip map[int]bool) []backfill.MemDoc {
 	return out
 }
 
-func backfillCompareRequest() workflows.CompareRequest {
-	return workflows.CompareRequest{Environment: "lab", Source: "us-east-1", Target: "us-west-2",
+func backfillCompareRequest() wire.CompareRequest {
+	return wire.CompareRequest{Environment: "lab", Source: "us-east-1", Target: "us-west-2",
 		Scope: backfill.Scope{Pattern: "application-logs-*", TimeField: "timestamp", IDField: "event_id"},
 		From:  backfillSince, To: backfillSince.Add(2 * time.Hour)}
 }
@@ -232,7 +232,7 @@ func TestCompareActivity(t *testing.T) {
 	aenv.RegisterActivity(b.Compare)
 	v, err := aenv.ExecuteActivity(b.Compare, backfillCompareRequest())
 	require.NoError(t, err)
-	var res workflows.CompareResult
+	var res wire.CompareResult
 	require.NoError(t, v.Get(&res))
 	require.False(t, res.Converged)
 	require.Equal(t, int64(2), res.Report.Missing.Total)
@@ -269,7 +269,7 @@ func TestCompareActivityResumesFromHeartbeat(t *testing.T) {
 	before := src.Requests() + dst.Requests()
 	v, err := aenv.ExecuteActivity(b.Compare, req)
 	require.NoError(t, err)
-	var res workflows.CompareResult
+	var res wire.CompareResult
 	require.NoError(t, v.Get(&res))
 	require.Equal(t, full.Missing.Total, res.Report.Missing.Total)
 	require.Equal(t, int64(len(skip)), res.Report.Missing.Total)
@@ -284,7 +284,7 @@ func TestCompareActivityUnreachableRegion(t *testing.T) {
 	_, err := b.Compare(context.Background(), backfillCompareRequest())
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, workflows.ErrRegionUnreachable, appErr.Type())
+	require.Equal(t, wire.ErrRegionUnreachable, appErr.Type())
 	require.False(t, appErr.NonRetryable(), "the activity retries an unreachable Region a few times")
 	require.Contains(t, err.Error(), "us-west-2")
 
@@ -394,7 +394,7 @@ func TestGatesAgainstTheAWSTwin(t *testing.T) {
 	b := NewBackfill(BackfillOptions{AWS: awsclients.New(awsclients.Options{LoadOptions: []func(*config.LoadOptions) error{
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDLAB", "secret", "")),
 	}})})
-	req := workflows.GateRequest{Environment: "lab", Target: "us-east-1", Topic: "opensearch-data", Since: now.Add(-time.Hour),
+	req := wire.GateRequest{Environment: "lab", Target: "us-east-1", Topic: "opensearch-data", Since: now.Add(-time.Hour),
 		TargetRegion: runbook.RegionConfig{AWSEndpoint: srv.URL, InboundReplicatorARN: arn, KafkaBootstrap: kc.ListenAddrs(),
 			KafkaAuth: "none", ConsumerGroup: "osi-consumer-group-primary", DLQBucket: "lab-dlq"}}
 	g, err := b.Gates(ctx, req)

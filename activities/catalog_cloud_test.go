@@ -13,7 +13,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/catalog"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/catalog.md from the catalog")
@@ -152,8 +152,8 @@ func (r *recordingRegistry) RegisterActivityWithOptions(_ any, o activity.Regist
 func TestRegisterAllRegistersCloudAndBackfill(t *testing.T) {
 	var rec recordingRegistry
 	reg := RegisterAll(&rec, Options{RunbookDir: "../runbooks"})
-	for _, n := range []string{"route53.set_weights", "msk.consumer_lag", "backfill.verify", workflows.LoadRunbookActivity,
-		workflows.BackfillEnvironmentActivity, workflows.BackfillGatesActivity, workflows.BackfillCompareActivity} {
+	for _, n := range []string{"route53.set_weights", "msk.consumer_lag", "backfill.verify", wire.LoadRunbookActivity,
+		wire.BackfillEnvironmentActivity, wire.BackfillGatesActivity, wire.BackfillCompareActivity} {
 		require.Contains(t, rec.names, n)
 	}
 	require.Len(t, rec.names, len(reg.Names())+6, "the catalog, three engine and three backfill activities, each once")

@@ -25,7 +25,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/internal/lab/kafkatwin"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // activityEnv runs activities the way a worker does, counting their heartbeats.
@@ -152,7 +152,7 @@ func TestErrorsAreClassified(t *testing.T) {
 	_, err = c.ClusterActive(ctx, MSKClusterArgs{Environment: labEnv, Region: "eu-west-1"})
 	requireNonRetryable(t, err, ErrBadArguments, "eu-west-1")
 	_, err = c.ClusterActive(ctx, MSKClusterArgs{Environment: "missing", Region: labEast})
-	requireNonRetryable(t, err, workflows.ErrInvalidInput, "missing")
+	requireNonRetryable(t, err, wire.ErrInvalidInput, "missing")
 }
 
 // In ungraceful mode the runbook names the healthy Region in every step; nothing then reaches
@@ -690,7 +690,7 @@ func TestOpenSearchErrorsAreClassified(t *testing.T) {
 		{&osHTTPError{Status: 429, Reason: "too many requests"}, true, ""},
 		{&osHTTPError{Status: 503, Type: "cluster_block_exception"}, true, ""},
 		{&osHTTPError{Status: 500}, true, ""},
-		{&osUnreachable{err: errors.New("connection refused")}, true, workflows.ErrRegionUnreachable},
+		{&osUnreachable{err: errors.New("connection refused")}, true, wire.ErrRegionUnreachable},
 		{&osHTTPError{Status: 403, Type: "security_exception"}, false, ErrAccessDenied},
 		{&osHTTPError{Status: 401}, false, ErrAccessDenied},
 		{&osHTTPError{Status: 404, Type: "index_not_found_exception"}, false, ErrNotFound},

@@ -14,26 +14,26 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-dr/switchyard/internal/runbook"
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // Notifier delivers a run's messages: Slack when configured, the log otherwise.
 type Notifier interface {
-	Notify(ctx context.Context, n workflows.Notification) (workflows.NotifyResult, error)
+	Notify(ctx context.Context, n wire.Notification) (wire.NotifyResult, error)
 }
 
 // LogNotifier writes notifications to a structured log; it is the notifier when Slack is not set up.
 type LogNotifier struct{ Logger *slog.Logger }
 
 // Notify logs n.
-func (l LogNotifier) Notify(_ context.Context, n workflows.Notification) (workflows.NotifyResult, error) {
+func (l LogNotifier) Notify(_ context.Context, n wire.Notification) (wire.NotifyResult, error) {
 	logger := l.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
 	logger.Info("notify", "kind", n.Kind, "environment", n.Environment, "workflow_id", n.WorkflowID,
 		"runbook", n.Runbook, "step", n.Step, "text", n.Text)
-	return workflows.NotifyResult{}, nil
+	return wire.NotifyResult{}, nil
 }
 
 // Engine holds the interpreter's own activities.
@@ -63,52 +63,52 @@ func (e *Engine) store() *runbook.Store {
 
 // LoadRunbook loads, validates and binds a runbook for one run. Errors in files the run does not
 // use do not block it: during an incident a broken unrelated runbook must not stop a failover.
-func (e *Engine) LoadRunbook(_ context.Context, req workflows.LoadRequest) (workflows.Loaded, error) {
+func (e *Engine) LoadRunbook(_ context.Context, req wire.LoadRequest) (wire.Loaded, error) {
 	set, err := e.store().Load(e.Registry.Catalog())
 	if set == nil {
-		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("load runbooks from %s: %v", e.RunbookDir, err), workflows.ErrInvalidRunbook, nil)
+		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("load runbooks from %s: %v", e.RunbookDir, err), wire.ErrInvalidRunbook, nil)
 	}
 	rb, ok := set.Runbooks[req.Runbook]
 	if !ok {
-		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"no runbook %q in %s (have: %s)%s", req.Runbook, e.RunbookDir, strings.Join(sortedKeys(set.Runbooks), ", "), relevant(err, "")),
-			workflows.ErrInvalidInput, nil)
+			wire.ErrInvalidInput, nil)
 	}
 	env, ok := set.Environments[req.Environment]
 	if !ok {
-		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
+		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
 			"no environment %q in %s (have: %s)%s", req.Environment, filepath.Join(e.RunbookDir, "environments"), strings.Join(sortedKeys(set.Environments), ", "), relevant(err, "")),
-			workflows.ErrInvalidInput, nil)
+			wire.ErrInvalidInput, nil)
 	}
 	rbSrc, envSrc := set.Sources["runbook:"+req.Runbook], set.Sources["environment:"+req.Environment]
 	if msg := relevant(err, rbSrc.Path, envSrc.Path); msg != "" {
-		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError("invalid runbook or environment:"+msg, workflows.ErrInvalidRunbook, nil)
+		return wire.Loaded{}, temporal.NewNonRetryableApplicationError("invalid runbook or environment:"+msg, wire.ErrInvalidRunbook, nil)
 	}
 	// What the runbook needs of this environment (a zone move needs a self-managed zonal
 	// cluster) is refused here, at the step's position, before anything runs.
 	if err := runbook.CheckUse(rb, env, e.Registry.Catalog()); err != nil {
-		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("runbook %q cannot run in environment %q:%s",
-			req.Runbook, req.Environment, relevant(err, "")), workflows.ErrInvalidRunbook, nil)
+		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("runbook %q cannot run in environment %q:%s",
+			req.Runbook, req.Environment, relevant(err, "")), wire.ErrInvalidRunbook, nil)
 	}
 	params, err := rb.BindParamsIn(req.Params, env)
 	if err != nil {
-		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid params for runbook %q: %v", req.Runbook, err), workflows.ErrInvalidInput, nil)
+		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("invalid params for runbook %q: %v", req.Runbook, err), wire.ErrInvalidInput, nil)
 	}
 	// With the run's values: a step timeout that cannot cover its soak or wait would time out,
 	// retry and fail half-way through the operation, so it is refused before anything runs.
 	warnings, err := set.CheckRun(req.Runbook, req.Environment, params, e.Registry.Catalog())
 	if err != nil {
-		return workflows.Loaded{}, temporal.NewNonRetryableApplicationError(
+		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("runbook %q cannot run with these params in environment %q:%s", req.Runbook, req.Environment, relevant(err, "")),
-			workflows.ErrInvalidInput, nil)
+			wire.ErrInvalidInput, nil)
 	}
 	var warn []string
 	for _, w := range warnings {
 		warn = append(warn, w.Error())
 	}
-	return workflows.Loaded{
+	return wire.Loaded{
 		Runbook: *rb, Environment: *env, Params: params,
 		Source: string(rbSrc.Text), SHA256: rbSrc.SHA256, EnvSHA256: envSrc.SHA256,
 		LogOnlyNotifications: e.logOnly(), Warnings: warn,
@@ -156,7 +156,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // WaitUntil polls a check in-process until it reports ok or the timeout passes. It heartbeats the
 // last reason so the UI shows why it is still waiting, and treats transient errors as "not yet".
-func (e *Engine) WaitUntil(ctx context.Context, req workflows.WaitRequest) (map[string]any, error) {
+func (e *Engine) WaitUntil(ctx context.Context, req wire.WaitRequest) (map[string]any, error) {
 	f, ok := e.Registry.Func(req.Check)
 	if !ok {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("unknown check %q", req.Check), ErrBadArguments, nil)
@@ -209,7 +209,7 @@ func (e *Engine) WaitUntil(ctx context.Context, req workflows.WaitRequest) (map[
 }
 
 // Notify delivers a notification through the configured notifier.
-func (e *Engine) Notify(ctx context.Context, n workflows.Notification) (workflows.NotifyResult, error) {
+func (e *Engine) Notify(ctx context.Context, n wire.Notification) (wire.NotifyResult, error) {
 	if e.Notifier == nil {
 		return LogNotifier{}.Notify(ctx, n)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 const cachedRunbook = `schema: switchyard/v1
@@ -38,8 +38,8 @@ func TestLoadRunbookSeesEveryEditOfTheFolder(t *testing.T) {
 		require.NoError(t, os.Chtimes(path, at, at))
 	}
 	e := &Engine{RunbookDir: dir, Registry: NewCatalogRegistry(Options{RunbookDir: dir})}
-	load := func() (workflows.Loaded, error) {
-		return e.LoadRunbook(context.Background(), workflows.LoadRequest{Runbook: "hello", Environment: "lab"})
+	load := func() (wire.Loaded, error) {
+		return e.LoadRunbook(context.Background(), wire.LoadRequest{Runbook: "hello", Environment: "lab"})
 	}
 	base := time.Now().Add(-time.Hour)
 	write("first", base)
@@ -69,7 +69,7 @@ func TestLoadRunbookSeesEveryEditOfTheFolder(t *testing.T) {
 	write("fixed", base.Add(2*time.Second))
 	other := strings.Replace(fmt.Sprintf(cachedRunbook, "other"), "name: hello", "name: other", 1)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "other.yaml"), []byte(other), 0o644))
-	got, err = e.LoadRunbook(context.Background(), workflows.LoadRequest{Runbook: "other", Environment: "lab"})
+	got, err = e.LoadRunbook(context.Background(), wire.LoadRequest{Runbook: "other", Environment: "lab"})
 	require.NoError(t, err)
 	require.Equal(t, "other", got.Runbook.Description)
 }

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-dr/switchyard/internal/runbook"
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // ErrEnvironmentChanged is the error type of a call refused because its environment's file is not
@@ -38,14 +38,14 @@ func newEnvLoader(store *runbook.Store) *envLoader {
 // new cluster name, another Region) is worse than a stopped one.
 func (l *envLoader) load(ctx context.Context, name string) (runbook.Environment, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
-		return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("invalid environment name %q", name), workflows.ErrInvalidInput, nil)
+		return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("invalid environment name %q", name), wire.ErrInvalidInput, nil)
 	}
 	env, src, err := l.store.Environment(name)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no environment %q: %v", name, err), workflows.ErrInvalidInput, nil)
+			return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no environment %q: %v", name, err), wire.ErrInvalidInput, nil)
 		}
-		return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("environment %q: %v", name, err), workflows.ErrInvalidRunbook, nil)
+		return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("environment %q: %v", name, err), wire.ErrInvalidRunbook, nil)
 	}
 	if err := checkRecordedEnv(ctx, name, src); err != nil {
 		return runbook.Environment{}, err

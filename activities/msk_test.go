@@ -18,7 +18,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/internal/lab/kafkatwin"
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // labReplicator is the Region's inbound replicator as DescribeReplicator shows it: one flow from
@@ -190,7 +190,7 @@ func TestConsumerLagDrainsTheTopicTheCopiesLandIn(t *testing.T) {
 	require.NoError(t, err)
 	rc := env.Regions[labWest]
 	rc.ConsumerGroup = group
-	g, err := b.Gates(ctx, workflows.GateRequest{Environment: labEnv, Target: labWest, TargetRegion: rc,
+	g, err := b.Gates(ctx, wire.GateRequest{Environment: labEnv, Target: labWest, TargetRegion: rc,
 		Topic: kafkatwin.DefaultTopic, Since: time.Now().Add(-time.Hour)})
 	require.NoError(t, err)
 	require.False(t, g.ConsumerLag.OK, g.ConsumerLag.Reason)
@@ -201,7 +201,7 @@ func TestConsumerLagDrainsTheTopicTheCopiesLandIn(t *testing.T) {
 	res, err = l.cloud.ConsumerLag(ctx, ConsumerLagArgs{Environment: labEnv, Region: labWest, Group: group})
 	require.NoError(t, err)
 	require.True(t, res.OK, res.Reason)
-	g, err = b.Gates(ctx, workflows.GateRequest{Environment: labEnv, Target: labWest, TargetRegion: rc,
+	g, err = b.Gates(ctx, wire.GateRequest{Environment: labEnv, Target: labWest, TargetRegion: rc,
 		Topic: kafkatwin.DefaultTopic, Since: time.Now().Add(-time.Hour)})
 	require.NoError(t, err)
 	require.True(t, g.ConsumerLag.OK, g.ConsumerLag.Reason)

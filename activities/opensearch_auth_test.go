@@ -31,7 +31,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/backfill"
 	"github.com/switchyard-dr/switchyard/internal/lab/opensearchtwin"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // verifyingTwin serves an OpenSearch twin that verifies SigV4 as AWS does, knowing the key the
@@ -195,18 +195,18 @@ zonal:
 
 	e := &Engine{RunbookDir: dir, Registry: NewCatalogRegistry(Options{RunbookDir: dir})}
 	for rb, params := range map[string]map[string]any{"zonal-failover": {"zone": "us-east-1a"}, "zonal-recover": {}} {
-		_, err := e.LoadRunbook(context.Background(), workflows.LoadRequest{Runbook: rb, Environment: "lab", Params: params})
+		_, err := e.LoadRunbook(context.Background(), wire.LoadRequest{Runbook: rb, Environment: "lab", Params: params})
 		require.NoError(t, err, "%s on the lab's self-managed cluster", rb)
 	}
 	kindAt := fmt.Sprintf("(%s:", filepath.Join(dir, "environments", "lab-managed.yaml"))
-	_, err = e.LoadRunbook(context.Background(), workflows.LoadRequest{Runbook: "zonal-failover", Environment: "lab-managed", Params: map[string]any{"zone": "us-east-1a"}})
-	requireNonRetryable(t, err, workflows.ErrInvalidRunbook, `runbook "zonal-failover" cannot run in environment "lab-managed"`,
+	_, err = e.LoadRunbook(context.Background(), wire.LoadRequest{Runbook: "zonal-failover", Environment: "lab-managed", Params: map[string]any{"zone": "us-east-1a"}})
+	requireNonRetryable(t, err, wire.ErrInvalidRunbook, `runbook "zonal-failover" cannot run in environment "lab-managed"`,
 		filepath.Join(dir, "zonal-failover.yaml")+":", "step current_weights: opensearch.zone_weights needs a self_managed zonal cluster",
 		"step weigh_away: opensearch.set_zone_weights", "step restore_weights: opensearch.set_zone_weights", "step decommission: opensearch.decommission_zone",
 		`environment "lab-managed" has zonal.kind managed `+kindAt, "Amazon OpenSearch Service runs Multi-AZ with Standby itself")
 	for _, line := range strings.Split(err.Error(), "\n")[1:] {
 		require.Regexp(t, `^  \S+zonal-failover\.yaml:[0-9]+:[0-9]+: step `, line)
 	}
-	_, err = e.LoadRunbook(context.Background(), workflows.LoadRequest{Runbook: "zonal-recover", Environment: "lab-managed"})
-	requireNonRetryable(t, err, workflows.ErrInvalidRunbook, "step recommission: opensearch.recommission_zone", "step recommissioned: opensearch.decommission_status")
+	_, err = e.LoadRunbook(context.Background(), wire.LoadRequest{Runbook: "zonal-recover", Environment: "lab-managed"})
+	requireNonRetryable(t, err, wire.ErrInvalidRunbook, "step recommission: opensearch.recommission_zone", "step recommissioned: opensearch.decommission_status")
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
-	"github.com/switchyard-dr/switchyard/workflows"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // Options configures the activities a worker offers.
@@ -79,9 +79,9 @@ func RegisterAll(w ActivityRegistry, opts Options) *Registry {
 
 // Register registers the interpreter's own activities under their stable names.
 func (e *Engine) Register(w ActivityRegistry) {
-	w.RegisterActivityWithOptions(e.LoadRunbook, activity.RegisterOptions{Name: workflows.LoadRunbookActivity})
-	w.RegisterActivityWithOptions(e.WaitUntil, activity.RegisterOptions{Name: workflows.WaitUntilActivity})
-	w.RegisterActivityWithOptions(e.Notify, activity.RegisterOptions{Name: workflows.NotifyActivity})
+	w.RegisterActivityWithOptions(e.LoadRunbook, activity.RegisterOptions{Name: wire.LoadRunbookActivity})
+	w.RegisterActivityWithOptions(e.WaitUntil, activity.RegisterOptions{Name: wire.WaitUntilActivity})
+	w.RegisterActivityWithOptions(e.Notify, activity.RegisterOptions{Name: wire.NotifyActivity})
 }
 
 func sortStrings(s []string) { sort.Strings(s) }

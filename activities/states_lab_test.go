@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/internal/report"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -172,14 +173,14 @@ steps:
 // noteCollector is a Notifier standing in for Slack: it keeps what the run posted.
 type noteCollector struct {
 	mu    sync.Mutex
-	notes []workflows.Notification
+	notes []wire.Notification
 }
 
-func (n *noteCollector) Notify(_ context.Context, note workflows.Notification) (workflows.NotifyResult, error) {
+func (n *noteCollector) Notify(_ context.Context, note wire.Notification) (wire.NotifyResult, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.notes = append(n.notes, note)
-	return workflows.NotifyResult{Channel: "C1", TS: fmt.Sprintf("ts-%d", len(n.notes))}, nil
+	return wire.NotifyResult{Channel: "C1", TS: fmt.Sprintf("ts-%d", len(n.notes))}, nil
 }
 
 // TestServingStateWarningsReachSummarySlackAndReport runs a pre-flight in the interpreter while
@@ -227,7 +228,7 @@ func TestServingStateWarningsReachSummarySlackAndReport(t *testing.T) {
 			require.Empty(t, st.Warnings, st.Path)
 			continue
 		}
-		require.Equal(t, workflows.StatusSucceeded, st.Status, st.Path)
+		require.Equal(t, wire.StatusSucceeded, st.Status, st.Path)
 		require.Len(t, st.Warnings, 1, st.Path)
 		require.Contains(t, st.Warnings[0], want, st.Path)
 		require.Contains(t, st.Summary, st.Warnings[0], "%s: the summary carries the warning", st.Path)
@@ -238,7 +239,7 @@ func TestServingStateWarningsReachSummarySlackAndReport(t *testing.T) {
 	notes.mu.Lock()
 	warned := map[string][]string{}
 	for _, n := range notes.notes {
-		if n.Kind == workflows.NotifyStep && n.Status == workflows.StatusSucceeded && len(n.Warnings) > 0 {
+		if n.Kind == wire.NotifyStep && n.Status == wire.StatusSucceeded && len(n.Warnings) > 0 {
 			warned[n.Step] = n.Warnings
 			require.Contains(t, n.Text, n.Warnings[0])
 		}

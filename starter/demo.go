@@ -133,7 +133,7 @@ func demo(ctx context.Context, o demoOptions, logger *slog.Logger, w io.Writer) 
 
 	// Follow the timeline; heal the primary once the failover is done, while writes continue in
 	// the secondary.
-	seen := map[string]string{}
+	seen := map[string]workflows.StepStatus{}
 	healed := false
 	done := make(chan struct{})
 	var res *workflows.Result

@@ -200,7 +200,7 @@ steps:
 			telemetrytest.Value(fams, "temporal_workflow_completed_total", nil) > 0
 	})
 	require.Equal(t, 1.0, telemetrytest.Value(fams, workflows.MetricRunbookRuns, map[string]string{"runbook": "traced", "outcome": workflows.OutcomeSucceeded}))
-	require.Equal(t, 2.0, telemetrytest.Value(fams, workflows.MetricStepDuration, map[string]string{"runbook": "traced", "kind": "action", "status": workflows.StatusSucceeded}))
+	require.Equal(t, 2.0, telemetrytest.Value(fams, workflows.MetricStepDuration, map[string]string{"runbook": "traced", "kind": "action", "status": string(workflows.StatusSucceeded)}))
 	require.Greater(t, telemetrytest.Value(fams, "temporal_workflow_completed_total", nil), 0.0)
 }
 

@@ -63,7 +63,7 @@ func runRun(ctx context.Context, args []string, cio cmdIO) error {
 	o.register(fs)
 	fs.StringVar(&o.env, "env", "", "environment name (required)")
 	fs.Var(&o.params, "param", "runbook parameter k=v (repeatable)")
-	fs.StringVar(&o.mode, "mode", workflows.ModeExecute, "execute or plan (a dry run of read-only checks)")
+	fs.StringVar(&o.mode, "mode", string(workflows.ModeExecute), "execute or plan (a dry run of read-only checks)")
 	fs.BoolVar(&o.follow, "follow", false, "show live step progress until the run ends")
 	fs.StringVar(&o.requestedBy, "as", envOr(cio.getenv, "USER", "cli"), "who requests the run")
 	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder, used to type params locally when present")
@@ -79,7 +79,7 @@ func runRun(ctx context.Context, args []string, cio cmdIO) error {
 		return errors.New("--env is required")
 	}
 	in := workflows.RunInput{
-		Runbook: pos[0], Environment: o.env, Mode: o.mode, RequestedBy: o.requestedBy,
+		Runbook: pos[0], Environment: o.env, Mode: workflows.Mode(o.mode), RequestedBy: o.requestedBy,
 		Trigger: workflows.Trigger{Kind: "cli"},
 	}
 	local := localRunbook(o.runbooks, pos[0])
@@ -262,7 +262,7 @@ func writeJSON(w io.Writer, v any) error {
 
 // follow prints step transitions until the run closes, then its final report.
 func follow(ctx context.Context, c client.Client, id, runID string, asJSON bool, w io.Writer) error {
-	seen := map[string]string{}
+	seen := map[string]workflows.StepStatus{}
 	done := make(chan struct{})
 	var res *workflows.Result
 	var runErr error
@@ -293,7 +293,7 @@ func follow(ctx context.Context, c client.Client, id, runID string, asJSON bool,
 	}
 }
 
-func printTransitions(w io.Writer, steps []workflows.StepState, seen map[string]string) {
+func printTransitions(w io.Writer, steps []workflows.StepState, seen map[string]workflows.StepStatus) {
 	for _, s := range steps {
 		if seen[s.Path] == s.Status || s.Status == workflows.StatusPending {
 			continue

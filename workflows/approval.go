@@ -13,11 +13,11 @@ import (
 
 // execApproval waits for a quorum of approvers. The decision arrives as the approve update (Slack,
 // CLI) or the approve signal (the Temporal UI); both go through validateDecision.
-func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step) stepOutcome {
 	spec := s.Approval
 	msgV, err := runbook.Render(spec.Message, r.scope)
 	if err != nil {
-		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("approval message: %v", err), ErrInvalidInput, nil)
+		return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("approval message: %v", err), ErrInvalidInput, nil)}
 	}
 	approvers := spec.Approvers
 	if len(approvers) == 0 && r.loaded != nil {
@@ -40,17 +40,17 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 	st.Approval = &a.state
 
 	if r.in.Mode == ModePlan {
-		return nil, fmt.Sprintf("would ask %s to approve: %s", describeApprovers(approvers, quorum), a.state.Message), StatusPlanned, nil
+		return stepOutcome{Summary: fmt.Sprintf("would ask %s to approve: %s", describeApprovers(approvers, quorum), a.state.Message), Status: StatusPlanned}
 	}
 	if spec.AutoApproveIf != "" {
 		auto, err := runbook.EvalBool(spec.AutoApproveIf, r.scope)
 		if err != nil {
-			return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("auto_approve_if: %v", err), ErrInvalidInput, nil)
+			return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("auto_approve_if: %v", err), ErrInvalidInput, nil)}
 		}
 		if auto {
 			a.state.Status = ApprovalApproved
 			a.state.Votes = []Vote{{By: "policy", Approve: true, Comment: "auto_approve_if: " + spec.AutoApproveIf, Source: "policy", At: workflow.Now(ctx)}}
-			return approvalResult(a), "approved by policy (" + spec.AutoApproveIf + ")", StatusSucceeded, nil
+			return stepOutcome{Result: approvalResult(a), Summary: "approved by policy (" + spec.AutoApproveIf + ")", Status: StatusSucceeded}
 		}
 	}
 
@@ -66,14 +66,14 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 	escalateAt := spec.Timeout.D() * 4 / 5
 	ok, err := workflow.AwaitWithTimeout(ctx, escalateAt, func() bool { return a.decided })
 	if err != nil {
-		return nil, "", StatusCanceled, err
+		return stepOutcome{Status: StatusCanceled, Err: err}
 	}
 	if !ok {
 		r.out.post(Notification{Kind: NotifyApprovalEscalation, Step: s.ID, Approval: &state, Text: fmt.Sprintf(
 			"Still waiting for approval of %q; in %s the run will %s.", s.ID, spec.Timeout.D()-escalateAt, onTimeoutVerb(onTimeout))})
 		ok, err = workflow.AwaitWithTimeout(ctx, spec.Timeout.D()-escalateAt, func() bool { return a.decided })
 		if err != nil {
-			return nil, "", StatusCanceled, err
+			return stepOutcome{Status: StatusCanceled, Err: err}
 		}
 	}
 	st.Status = StatusRunning
@@ -85,20 +85,20 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 		r.out.post(Notification{Kind: NotifyApprovalUpdate, Step: s.ID, Approval: &final,
 			Text: fmt.Sprintf("No decision within %s: %s", spec.Timeout, onTimeoutText(onTimeout))})
 		if onTimeout == string(runbook.TimeoutProceed) {
-			return approvalResult(a), "no decision within " + spec.Timeout.String() + "; proceeding as configured", StatusSucceeded, nil
+			return stepOutcome{Result: approvalResult(a), Summary: "no decision within " + spec.Timeout.String() + "; proceeding as configured", Status: StatusSucceeded}
 		}
-		return approvalResult(a), "", StatusFailed, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("approval %q timed out after %s", s.ID, spec.Timeout), ErrApprovalTimout, nil)
+		return stepOutcome{Result: approvalResult(a), Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("approval %q timed out after %s", s.ID, spec.Timeout), ErrApprovalTimeout, nil)}
 	}
 	r.observeApproval(ctx, s.ID, a.state.Status, asked)
 	final := a.state
 	r.out.post(Notification{Kind: NotifyApprovalUpdate, Step: s.ID, Approval: &final, Text: describeOutcome(&a.state)})
 	if a.state.Status == ApprovalRejected {
 		last := a.state.Votes[len(a.state.Votes)-1]
-		return approvalResult(a), "", StatusFailed, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("approval %q rejected by %s: %s", s.ID, last.By, last.Comment), ErrApprovalDenied, nil)
+		return stepOutcome{Result: approvalResult(a), Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("approval %q rejected by %s: %s", s.ID, last.By, last.Comment), ErrApprovalRejected, nil)}
 	}
-	return approvalResult(a), describeOutcome(&a.state), StatusSucceeded, nil
+	return stepOutcome{Result: approvalResult(a), Summary: describeOutcome(&a.state), Status: StatusSucceeded}
 }
 
 func onTimeoutVerb(onTimeout string) string {
@@ -166,7 +166,7 @@ func (r *run) validateDecision(d Decision) error {
 	if !ok || a.decided {
 		status := "not awaiting approval"
 		if i, known := r.index[d.Step]; known {
-			status = "not awaiting approval (it is " + r.progress.Steps[i].Status + ")"
+			status = "not awaiting approval (it is " + string(r.progress.Steps[i].Status) + ")"
 		} else if r.rb != nil {
 			status = "not a step of this run"
 		}

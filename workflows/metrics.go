@@ -19,7 +19,7 @@ func (r *run) observeRunEnd(ctx workflow.Context) {
 		took = r.progress.EndedAt.Sub(r.progress.StartedAt)
 	}
 	h := workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
-		"runbook": r.in.Runbook, "environment": r.in.Environment, "mode": r.in.Mode, "outcome": r.progress.Outcome,
+		"runbook": r.in.Runbook, "environment": r.in.Environment, "mode": string(r.in.Mode), "outcome": r.progress.Outcome,
 	})
 	h.Counter(MetricRunbookRuns).Inc(1)
 	h.Timer(MetricRunbookRunDuration).Record(took)
@@ -34,7 +34,7 @@ func (r *run) observeStepEnd(ctx workflow.Context, st *StepState) {
 		took = st.EndedAt.Sub(*st.StartedAt)
 	}
 	workflow.GetMetricsHandler(ctx).WithTags(map[string]string{
-		"runbook": r.in.Runbook, "kind": st.Kind, "status": st.Status,
+		"runbook": r.in.Runbook, "kind": st.Kind, "status": string(st.Status),
 	}).Timer(MetricStepDuration).Record(took)
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // Every name in this file is persisted: in workflow histories, schedules, Slack buttons and
@@ -22,17 +24,18 @@ const (
 	ScheduledRunWorkflowType = "ScheduledRunWorkflow"
 )
 
-// Activity names of the interpreter's own activities. Catalog actions and checks are registered
-// under their catalog names (msk.replicator_running, ...).
+// Activity names of the interpreter's own activities, defined in wire because the activities
+// register under them. Catalog actions and checks are registered under their catalog names
+// (msk.replicator_running, ...).
 const (
-	LoadRunbookActivity = "switchyard.LoadRunbook"
-	WaitUntilActivity   = "switchyard.WaitUntil"
-	NotifyActivity      = "switchyard.Notify"
+	LoadRunbookActivity = wire.LoadRunbookActivity
+	WaitUntilActivity   = wire.WaitUntilActivity
+	NotifyActivity      = wire.NotifyActivity
 
 	// Backfill verification's activities.
-	BackfillEnvironmentActivity = "switchyard.BackfillEnvironment"
-	BackfillGatesActivity       = "switchyard.BackfillGates"
-	BackfillCompareActivity     = "switchyard.BackfillCompare"
+	BackfillEnvironmentActivity = wire.BackfillEnvironmentActivity
+	BackfillGatesActivity       = wire.BackfillGatesActivity
+	BackfillCompareActivity     = wire.BackfillCompareActivity
 )
 
 // Change ids of workflow.GetVersion: code paths that differ from what older histories recorded.
@@ -98,15 +101,16 @@ const (
 	MetricApprovalLatency = "switchyard_approval_latency_seconds"
 )
 
-// Error types of non-retryable application errors; callers match on them.
+// Error types of non-retryable application errors, defined in wire because activities produce
+// them too; callers match on them exactly.
 const (
-	ErrInvalidInput   = "InvalidInput"
-	ErrInvalidRunbook = "InvalidRunbook"
-	ErrWrongWorkflow  = "WrongWorkflowID"
-	ErrStepFailed     = "StepFailed"
-	ErrCheckFailed    = "CheckFailed"
-	ErrApprovalDenied = "ApprovalRejected"
-	ErrApprovalTimout = "ApprovalTimedOut"
+	ErrInvalidInput     = wire.ErrInvalidInput
+	ErrInvalidRunbook   = wire.ErrInvalidRunbook
+	ErrWrongWorkflow    = wire.ErrWrongWorkflow
+	ErrStepFailed       = wire.ErrStepFailed
+	ErrCheckFailed      = wire.ErrCheckFailed
+	ErrApprovalRejected = wire.ErrApprovalRejected
+	ErrApprovalTimeout  = wire.ErrApprovalTimeout
 )
 
 // Workflow id formats.

@@ -181,7 +181,7 @@ func (f *fixture) run(t *testing.T, in workflows.RunInput) (*workflows.Result, e
 	return &res, nil
 }
 
-func stepStatus(res *workflows.Result, path string) string {
+func stepStatus(res *workflows.Result, path string) workflows.StepStatus {
 	for _, s := range res.Steps {
 		if s.Path == path {
 			return s.Status

@@ -5,13 +5,20 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchyard-dr/switchyard/internal/runbook"
+	"github.com/switchyard-dr/switchyard/internal/wire"
+)
+
+// Mode and StepStatus are named types defined in wire, because step notifications carry them to
+// the Notify activity.
+type (
+	Mode       = wire.Mode
+	StepStatus = wire.StepStatus
 )
 
 // Run modes.
 const (
-	ModeExecute = "execute"
-	ModePlan    = "plan"
+	ModeExecute = wire.ModeExecute
+	ModePlan    = wire.ModePlan
 )
 
 // RunInput is the single JSON object that starts a RunbookWorkflow. It is one object, not several
@@ -22,7 +29,7 @@ type RunInput struct {
 	Params      map[string]any `json:"params,omitempty"`
 	// Mode is "execute" (default) or "plan": a dry run that executes only read-only steps and
 	// reports what the others would do.
-	Mode        string  `json:"mode,omitempty"`
+	Mode        Mode    `json:"mode,omitempty"`
 	RequestedBy string  `json:"requested_by,omitempty"`
 	Trigger     Trigger `json:"trigger,omitempty"`
 	// Parent is set by a parent run for a nested runbook; nested runs share the parent's lock.
@@ -70,14 +77,14 @@ type AttachedAlarm struct {
 
 // Step statuses.
 const (
-	StatusPending   = "pending"
-	StatusRunning   = "running"
-	StatusWaiting   = "waiting_approval"
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
-	StatusSkipped   = "skipped"
-	StatusPlanned   = "planned"
-	StatusCanceled  = "canceled"
+	StatusPending   = wire.StatusPending
+	StatusRunning   = wire.StatusRunning
+	StatusWaiting   = wire.StatusWaiting
+	StatusSucceeded = wire.StatusSucceeded
+	StatusFailed    = wire.StatusFailed
+	StatusSkipped   = wire.StatusSkipped
+	StatusPlanned   = wire.StatusPlanned
+	StatusCanceled  = wire.StatusCanceled
 )
 
 // StepState is one step's state as the progress query and the final result report it.
@@ -89,7 +96,7 @@ type StepState struct {
 	Kind      string         `json:"kind"`
 	Name      string         `json:"name,omitempty"`
 	What      string         `json:"what,omitempty"` // the action, check or runbook name
-	Status    string         `json:"status"`
+	Status    StepStatus     `json:"status"`
 	StartedAt *time.Time     `json:"started_at,omitempty"`
 	EndedAt   *time.Time     `json:"ended_at,omitempty"`
 	Attempts  int            `json:"attempts,omitempty"`
@@ -110,7 +117,7 @@ type StepState struct {
 type Progress struct {
 	Runbook     string      `json:"runbook"`
 	Environment string      `json:"environment"`
-	Mode        string      `json:"mode"`
+	Mode        Mode        `json:"mode"`
 	Outcome     string      `json:"outcome"`
 	SHA256      string      `json:"sha256,omitempty"`
 	RequestedBy string      `json:"requested_by,omitempty"`
@@ -154,106 +161,31 @@ type Decision struct {
 
 // Approval step statuses.
 const (
-	ApprovalWaiting  = "waiting"
-	ApprovalApproved = "approved"
-	ApprovalRejected = "rejected"
-	ApprovalTimedOut = "timed_out"
+	ApprovalWaiting  = wire.ApprovalWaiting
+	ApprovalApproved = wire.ApprovalApproved
+	ApprovalRejected = wire.ApprovalRejected
+	ApprovalTimedOut = wire.ApprovalTimedOut
 )
 
-// Vote is one recorded approval decision.
-type Vote struct {
-	By      string    `json:"by"`
-	Approve bool      `json:"approve"`
-	Comment string    `json:"comment,omitempty"`
-	Source  string    `json:"source,omitempty"`
-	At      time.Time `json:"at"`
-}
-
-// ApprovalState is an approval step's state; the approve update returns it.
-type ApprovalState struct {
-	Step      string   `json:"step"`
-	Status    string   `json:"status"`
-	Message   string   `json:"message"`
-	Approvers []string `json:"approvers,omitempty"`
-	Quorum    int      `json:"quorum"`
-	SelfOK    bool     `json:"self_approval_allowed"`
-	Votes     []Vote   `json:"votes,omitempty"`
-	// Deadline is when the approval times out and OnTimeout applies.
-	Deadline  time.Time `json:"deadline"`
-	OnTimeout string    `json:"on_timeout"`
-}
-
-// LoadRequest asks the worker to load and validate a runbook and its environment.
-type LoadRequest struct {
-	Runbook     string         `json:"runbook"`
-	Environment string         `json:"environment"`
-	Params      map[string]any `json:"params,omitempty"`
-}
-
-// Loaded is a validated runbook with its environment and bound params. The exact source text and
-// its sha256 are kept so the history proves what ran.
-type Loaded struct {
-	Runbook     runbook.Runbook     `json:"runbook"`
-	Environment runbook.Environment `json:"environment"`
-	Params      map[string]any      `json:"params"`
-	Source      string              `json:"source"`
-	SHA256      string              `json:"sha256"`
-	EnvSHA256   string              `json:"env_sha256"`
-	// LogOnlyNotifications says the worker's notifier only writes its log (no Slack): the run
-	// then posts through local activities, which cost ~1 ms instead of a scheduled task each.
-	// Recorded with the load, so replays take the same path whatever the worker has now.
-	LogOnlyNotifications bool `json:"log_only_notifications,omitempty"`
-	// Warnings are the load's warnings for this run's values (path:line:col: warning: ...), such
-	// as a write check shorter than the DNS record's TTL allows; the run reports them at start.
-	Warnings []string `json:"warnings,omitempty"`
-}
-
-// WaitRequest is the input of the WaitUntil activity: poll a check until ok or timeout.
-type WaitRequest struct {
-	Check    string           `json:"check"`
-	Args     map[string]any   `json:"args"`
-	Interval runbook.Duration `json:"interval"`
-	Timeout  runbook.Duration `json:"timeout"`
-}
-
-// Notification is the input of the Notify activity.
-type Notification struct {
-	Environment string `json:"environment"`
-	Channel     string `json:"channel,omitempty"`
-	WorkflowID  string `json:"workflow_id"`
-	RunID       string `json:"run_id"`
-	Runbook     string `json:"runbook"`
-	// Kind is one of the Notify* constants.
-	Kind string `json:"kind"`
-	Step string `json:"step,omitempty"`
-	// Status is the step's status for NotifyStep.
-	Status      string         `json:"status,omitempty"`
-	Text        string         `json:"text"`
-	Approval    *ApprovalState `json:"approval,omitempty"`
-	RequestedBy string         `json:"requested_by,omitempty"`
-	Trigger     string         `json:"trigger,omitempty"`
-	Mode        string         `json:"mode,omitempty"`
-	// ThreadTS is the run's first message: every later message of the run goes in its thread.
-	ThreadTS string `json:"thread_ts,omitempty"`
-	// MessageTS, for NotifyApprovalUpdate, is the approval request message to edit in place.
-	MessageTS string `json:"message_ts,omitempty"`
-	// Warnings, for NotifyStep, are the ended step's warnings (StepState.Warnings).
-	Warnings []string `json:"warnings,omitempty"`
-}
+// What the interpreter exchanges with its own activities (load, wait, notify) is defined in
+// wire; these aliases keep this package's callers unchanged.
+type (
+	LoadRequest   = wire.LoadRequest
+	Loaded        = wire.Loaded
+	WaitRequest   = wire.WaitRequest
+	Notification  = wire.Notification
+	NotifyResult  = wire.NotifyResult
+	Vote          = wire.Vote
+	ApprovalState = wire.ApprovalState
+)
 
 // Notification kinds.
 const (
-	NotifyRunStarted         = "run_started"
-	NotifyMessage            = "message"
-	NotifyStep               = "step"
-	NotifyApprovalRequest    = "approval_request"
-	NotifyApprovalEscalation = "approval_escalation"
-	NotifyApprovalUpdate     = "approval_update"
-	NotifySummary            = "summary"
+	NotifyRunStarted         = wire.NotifyRunStarted
+	NotifyMessage            = wire.NotifyMessage
+	NotifyStep               = wire.NotifyStep
+	NotifyApprovalRequest    = wire.NotifyApprovalRequest
+	NotifyApprovalEscalation = wire.NotifyApprovalEscalation
+	NotifyApprovalUpdate     = wire.NotifyApprovalUpdate
+	NotifySummary            = wire.NotifySummary
 )
-
-// NotifyResult says where a notification landed, so later ones can thread under it or edit it.
-type NotifyResult struct {
-	Channel string `json:"channel,omitempty"`
-	TS      string `json:"ts,omitempty"`
-}

@@ -86,7 +86,7 @@ func FromProgress(id string, p *workflows.Progress) *Report {
 	if p.Measures != nil {
 		m = *p.Measures
 	}
-	r := &Report{WorkflowID: id, Runbook: p.Runbook, Environment: p.Environment, Mode: p.Mode, Outcome: p.Outcome,
+	r := &Report{WorkflowID: id, Runbook: p.Runbook, Environment: p.Environment, Mode: string(p.Mode), Outcome: p.Outcome,
 		Error: p.Error, RequestedBy: p.RequestedBy, Trigger: p.Trigger, StartedAt: p.StartedAt, EndedAt: p.EndedAt,
 		RTOSeconds: m.RTOSeconds, RTOFrom: m.RTOFrom, MissingDocs: m.MissingDocs, DuplicateDocs: m.DuplicateDocs,
 		SHA256: p.SHA256, Steps: []Step{}, Alarms: p.Alarms}
@@ -94,7 +94,7 @@ func FromProgress(id string, p *workflows.Progress) *Report {
 		r.Seconds = p.EndedAt.Sub(p.StartedAt).Seconds()
 	}
 	for _, st := range p.Steps {
-		s := Step{Path: st.Path, Kind: st.Kind, What: st.What, Status: st.Status, StartedAt: st.StartedAt, EndedAt: st.EndedAt,
+		s := Step{Path: st.Path, Kind: st.Kind, What: st.What, Status: string(st.Status), StartedAt: st.StartedAt, EndedAt: st.EndedAt,
 			Attempts: st.Attempts, Summary: st.Summary, Error: st.Error, Milestone: st.Milestone, Warnings: st.Warnings}
 		if st.StartedAt != nil && st.EndedAt != nil {
 			s.Seconds = st.EndedAt.Sub(*st.StartedAt).Seconds()

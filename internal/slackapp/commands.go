@@ -256,7 +256,7 @@ func planVerdict(s workflows.StepState) string {
 	case workflows.StatusSkipped:
 		return ":fast_forward: would be skipped"
 	}
-	return stepIcon(s.Status) + " " + s.Status
+	return stepIcon(s.Status) + " " + string(s.Status)
 }
 
 func stepLines(steps []workflows.StepState, verdict func(workflows.StepState) string) []string {
@@ -329,8 +329,8 @@ func (h *Handler) status(ctx context.Context, id string) string {
 		return err.Error()
 	}
 	head := fmt.Sprintf("%s: *%s* on *%s* (%s), *%s*, requested by %s via %s", runLink(h.cfg, id, runID),
-		escapeText(p.Runbook), escapeText(p.Environment), escapeText(p.Mode), escapeText(p.Outcome), mention(orDefault(p.RequestedBy, "(unknown)")), escapeText(p.Trigger.Kind))
-	lines := append([]string{head}, stepLines(p.Steps, func(s workflows.StepState) string { return stepIcon(s.Status) + " " + s.Status })...)
+		escapeText(p.Runbook), escapeText(p.Environment), escapeText(string(p.Mode)), escapeText(p.Outcome), mention(orDefault(p.RequestedBy, "(unknown)")), escapeText(p.Trigger.Kind))
+	lines := append([]string{head}, stepLines(p.Steps, func(s workflows.StepState) string { return stepIcon(s.Status) + " " + string(s.Status) })...)
 	for _, ig := range p.Ignored {
 		lines = append(lines, "ignored: "+escapeText(ig))
 	}

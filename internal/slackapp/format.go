@@ -147,7 +147,7 @@ func runStartedBlocks(cfg Config, n workflows.Notification) []slack.Block {
 		slack.NewSectionBlock(nil, []*slack.TextBlockObject{
 			mrkdwn("*Runbook*\n" + escapeText(n.Runbook)),
 			mrkdwn("*Environment*\n" + escapeText(n.Environment)),
-			mrkdwn("*Mode*\n" + escapeText(mode)),
+			mrkdwn("*Mode*\n" + escapeText(string(mode))),
 			mrkdwn("*Requested by*\n" + requester),
 			mrkdwn("*Trigger*\n" + escapeText(trigger)),
 			mrkdwn("*Run*\n" + runLink(cfg, n.WorkflowID, n.RunID)),

@@ -140,7 +140,7 @@ func approvalOf(n workflows.Notification) workflows.ApprovalState {
 	return workflows.ApprovalState{Step: n.Step, Status: workflows.ApprovalWaiting, Message: n.Text}
 }
 
-func stepIcon(status string) string {
+func stepIcon(status workflows.StepStatus) string {
 	switch status {
 	case workflows.StatusSucceeded:
 		return ":white_check_mark:"

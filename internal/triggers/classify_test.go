@@ -265,7 +265,7 @@ func TestDecisionRunInput(t *testing.T) {
 	in := set.Match(a)[0].RunInput()
 	require.Equal(t, "failover", in.Runbook)
 	require.Equal(t, "lab", in.Environment)
-	require.Equal(t, "execute", in.Mode)
+	require.Equal(t, "execute", string(in.Mode))
 	require.Equal(t, "alarm:lab-us-east-1-pipeline-not-ingesting", in.RequestedBy)
 	require.Equal(t, "alarm", in.Trigger.Kind)
 	require.Equal(t, "auto", in.Trigger.Policy)

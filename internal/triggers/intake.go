@@ -337,7 +337,7 @@ func StartOptions(in workflows.RunInput, id string) client.StartWorkflowOptions 
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SARunbook.ValueSet(in.Runbook), workflows.SAEnvironment.ValueSet(in.Environment),
 			workflows.SATrigger.ValueSet(in.Trigger.Kind)),
-		StaticSummary: fmt.Sprintf("%s on %s (%s) by %s", in.Runbook, in.Environment, orDefault(in.Mode, workflows.ModeExecute), in.RequestedBy),
+		StaticSummary: fmt.Sprintf("%s on %s (%s) by %s", in.Runbook, in.Environment, orDefault(string(in.Mode), string(workflows.ModeExecute)), in.RequestedBy),
 	}
 }
 

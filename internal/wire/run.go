@@ -1,0 +1,141 @@
+package wire
+
+import (
+	"time"
+
+	"github.com/switchyard-dr/switchyard/internal/runbook"
+)
+
+// Mode is how a run treats its steps. The values are recorded in histories.
+type Mode string
+
+// Run modes.
+const (
+	// ModeExecute runs every step (the default).
+	ModeExecute Mode = "execute"
+	// ModePlan is a dry run: only read-only steps run; the others report what they would do.
+	ModePlan Mode = "plan"
+)
+
+// StepStatus is a step's status in the progress query, the final result and step
+// notifications. The values are recorded in histories and read by the Slack app and reports.
+type StepStatus string
+
+// Step statuses.
+const (
+	StatusPending   StepStatus = "pending"
+	StatusRunning   StepStatus = "running"
+	StatusWaiting   StepStatus = "waiting_approval"
+	StatusSucceeded StepStatus = "succeeded"
+	StatusFailed    StepStatus = "failed"
+	StatusSkipped   StepStatus = "skipped"
+	StatusPlanned   StepStatus = "planned"
+	StatusCanceled  StepStatus = "canceled"
+)
+
+// LoadRequest asks the worker to load and validate a runbook and its environment.
+type LoadRequest struct {
+	Runbook     string         `json:"runbook"`
+	Environment string         `json:"environment"`
+	Params      map[string]any `json:"params,omitempty"`
+}
+
+// Loaded is a validated runbook with its environment and bound params. The exact source text and
+// its sha256 are kept so the history proves what ran.
+type Loaded struct {
+	Runbook     runbook.Runbook     `json:"runbook"`
+	Environment runbook.Environment `json:"environment"`
+	Params      map[string]any      `json:"params"`
+	Source      string              `json:"source"`
+	SHA256      string              `json:"sha256"`
+	EnvSHA256   string              `json:"env_sha256"`
+	// LogOnlyNotifications says the worker's notifier only writes its log (no Slack): the run
+	// then posts through local activities, which cost ~1 ms instead of a scheduled task each.
+	// Recorded with the load, so replays take the same path whatever the worker has now.
+	LogOnlyNotifications bool `json:"log_only_notifications,omitempty"`
+	// Warnings are the load's warnings for this run's values (path:line:col: warning: ...), such
+	// as a write check shorter than the DNS record's TTL allows; the run reports them at start.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// WaitRequest is the input of the WaitUntil activity: poll a check until ok or timeout.
+type WaitRequest struct {
+	Check    string           `json:"check"`
+	Args     map[string]any   `json:"args"`
+	Interval runbook.Duration `json:"interval"`
+	Timeout  runbook.Duration `json:"timeout"`
+}
+
+// Notification is the input of the Notify activity.
+type Notification struct {
+	Environment string `json:"environment"`
+	Channel     string `json:"channel,omitempty"`
+	WorkflowID  string `json:"workflow_id"`
+	RunID       string `json:"run_id"`
+	Runbook     string `json:"runbook"`
+	// Kind is one of the Notify* constants.
+	Kind string `json:"kind"`
+	Step string `json:"step,omitempty"`
+	// Status is the step's status for NotifyStep.
+	Status      StepStatus     `json:"status,omitempty"`
+	Text        string         `json:"text"`
+	Approval    *ApprovalState `json:"approval,omitempty"`
+	RequestedBy string         `json:"requested_by,omitempty"`
+	Trigger     string         `json:"trigger,omitempty"`
+	Mode        Mode           `json:"mode,omitempty"`
+	// ThreadTS is the run's first message: every later message of the run goes in its thread.
+	ThreadTS string `json:"thread_ts,omitempty"`
+	// MessageTS, for NotifyApprovalUpdate, is the approval request message to edit in place.
+	MessageTS string `json:"message_ts,omitempty"`
+	// Warnings, for NotifyStep, are the ended step's warnings (StepState.Warnings).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Notification kinds.
+const (
+	NotifyRunStarted         = "run_started"
+	NotifyMessage            = "message"
+	NotifyStep               = "step"
+	NotifyApprovalRequest    = "approval_request"
+	NotifyApprovalEscalation = "approval_escalation"
+	NotifyApprovalUpdate     = "approval_update"
+	NotifySummary            = "summary"
+)
+
+// NotifyResult says where a notification landed, so later ones can thread under it or edit it.
+type NotifyResult struct {
+	Channel string `json:"channel,omitempty"`
+	TS      string `json:"ts,omitempty"`
+}
+
+// Approval step statuses.
+const (
+	ApprovalWaiting  = "waiting"
+	ApprovalApproved = "approved"
+	ApprovalRejected = "rejected"
+	ApprovalTimedOut = "timed_out"
+)
+
+// Vote is one recorded approval decision.
+type Vote struct {
+	By      string    `json:"by"`
+	Approve bool      `json:"approve"`
+	Comment string    `json:"comment,omitempty"`
+	Source  string    `json:"source,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// ApprovalState is an approval step's state; the approve update returns it, and approval
+// notifications carry it.
+type ApprovalState struct {
+	Step      string   `json:"step"`
+	Status    string   `json:"status"`
+	Message   string   `json:"message"`
+	Approvers []string `json:"approvers,omitempty"`
+	Quorum    int      `json:"quorum"`
+	SelfOK    bool     `json:"self_approval_allowed"`
+	Votes     []Vote   `json:"votes,omitempty"`
+	// Deadline is when the approval times out and OnTimeout applies.
+	Deadline  time.Time `json:"deadline"`
+	OnTimeout string    `json:"on_timeout"`
+}
