@@ -208,7 +208,7 @@ func (r *run) execute(ctx workflow.Context) error {
 		Env:    runbook.EnvScope(&loaded.Environment),
 		Steps:  map[string]map[string]any{},
 		Run: map[string]any{
-			"id": r.info.WorkflowExecution.ID, "mode": string(r.in.Mode), "runbook": r.in.Runbook,
+			"id": r.info.WorkflowExecution.ID, "mode": r.in.Mode, "runbook": r.in.Runbook,
 			"environment": r.in.Environment, "requested_by": r.in.RequestedBy,
 			"trigger": map[string]any{"kind": r.in.Trigger.Kind, "alarm": r.in.Trigger.Alarm, "policy": r.in.Trigger.Policy},
 		},
@@ -371,13 +371,13 @@ func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) erro
 		if err != nil {
 			if r.in.Mode == ModePlan {
 				// In a plan, conditions often depend on results of steps that did not run.
-				r.finishStep(ctx, st, s, stepOutcome{Summary: fmt.Sprintf("runs if %s (unknown until the run)", s.If), Status: StatusPlanned})
+				r.finishStep(ctx, st, s, StatusPlanned, nil, fmt.Sprintf("runs if %s (unknown until the run)", s.If), nil)
 				return nil
 			}
 			return r.fail(ctx, st, s, fmt.Errorf("evaluate if: %w", err))
 		}
 		if !ok {
-			r.finishStep(ctx, st, s, stepOutcome{Summary: "condition false: " + s.If, Status: StatusSkipped})
+			r.finishStep(ctx, st, s, StatusSkipped, nil, "condition false: "+s.If, nil)
 			r.skipChildren(path, s)
 			return nil
 		}
@@ -390,7 +390,7 @@ func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) erro
 
 	sctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
-	if s.Timeout > 0 && (s.Parallel != nil || s.Steps != nil || s.Runbook != "" || s.Workflow != "") {
+	if s.Timeout > 0 && (s.Parallel != nil || s.Steps != nil || s.Runbook != "") {
 		// Composite steps have no activity timeout to bound them, so a timer cancels them.
 		workflow.Go(ctx, func(gctx workflow.Context) {
 			if workflow.NewTimer(gctx, s.Timeout.D()).Get(gctx, nil) == nil {
@@ -399,15 +399,15 @@ func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) erro
 		})
 	}
 
-	out := r.exec(sctx, path, st, s)
-	if err := out.Err; err != nil {
+	result, summary, status, err := r.exec(sctx, path, st, s)
+	if err != nil {
 		if s.Timeout > 0 && sctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
 		}
 		return r.fail(ctx, st, s, err)
 	}
-	r.finishStep(ctx, st, s, out)
-	if s.Compensate != nil && out.Status == StatusSucceeded {
+	r.finishStep(ctx, st, s, status, result, summary, nil)
+	if s.Compensate != nil && status == StatusSucceeded {
 		r.comp = append(r.comp, s)
 	}
 	return nil
@@ -431,7 +431,7 @@ func (r *run) fail(ctx workflow.Context, st *StepState, s *runbook.Step, err err
 	if temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
 		status = StatusCanceled
 	}
-	r.finishStep(ctx, st, s, stepOutcome{Status: status, Err: err})
+	r.finishStep(ctx, st, s, status, nil, "", err)
 	if r.in.Mode == ModePlan {
 		return nil // a plan reports every failing check instead of stopping at the first
 	}
@@ -444,10 +444,7 @@ func (r *run) fail(ctx workflow.Context, st *StepState, s *runbook.Step, err err
 	return fmt.Errorf("step %q failed: %w", st.Path, err)
 }
 
-// finishStep records a step's end: its state, its view in the scope (steps.<id>), its
-// notification and its metrics.
-func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, out stepOutcome) {
-	status, result, summary, err := out.Status, out.Result, out.Summary, out.Err
+func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, status string, result map[string]any, summary string, err error) {
 	now := workflow.Now(ctx)
 	st.EndedAt = &now
 	if st.StartedAt == nil {
@@ -465,7 +462,7 @@ func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, o
 		st.Warnings = ws
 		st.Summary = WithWarnings(st.Summary, ws)
 	}
-	view := map[string]any{"status": string(status), "ok": status == StatusSucceeded, "result": result, "reason": st.Summary}
+	view := map[string]any{"status": status, "ok": status == StatusSucceeded, "result": result, "reason": st.Summary}
 	if ok, isBool := result["ok"].(bool); isBool {
 		view["ok"] = ok && status == StatusSucceeded
 	}
@@ -527,19 +524,8 @@ func (r *run) setCurrent(ctx workflow.Context) {
 	r.progress.Current = cur
 }
 
-// stepOutcome is what running one step produced. Status is the status the step ends in; Err, when
-// set, fails the step (runStep applies its on_failure) and Result and Summary are not recorded.
-type stepOutcome struct {
-	// Result is the step's result, which later steps read as steps.<id>.result.
-	Result map[string]any
-	// Summary is the one line that status, Slack and the report show for the step.
-	Summary string
-	Status  StepStatus
-	Err     error
-}
-
-// exec runs one step of any kind and returns its outcome.
-func (r *run) exec(ctx workflow.Context, path string, st *StepState, s *runbook.Step) stepOutcome {
+// exec runs one step of any kind and returns its result, summary and final status.
+func (r *run) exec(ctx workflow.Context, path string, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
 	switch s.Kind() {
 	case runbook.KindAction:
 		return r.execAction(ctx, st, s, s.Action, false)
@@ -552,13 +538,14 @@ func (r *run) exec(ctx workflow.Context, path string, st *StepState, s *runbook.
 	case runbook.KindParallel:
 		return r.execParallel(ctx, path, s)
 	case runbook.KindSequence:
-		return stepOutcome{Status: StatusSucceeded, Err: r.runSteps(ctx, path, s.Steps)}
+		err := r.runSteps(ctx, path, s.Steps)
+		return nil, "", StatusSucceeded, err
 	case runbook.KindRunbook:
 		return r.execChild(ctx, st, s)
 	case runbook.KindNotify:
 		return r.execNotify(ctx, st, s)
 	}
-	return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %q has no kind", s.ID), ErrInvalidRunbook, nil)}
+	return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %q has no kind", s.ID), ErrInvalidRunbook, nil)
 }
 
 func (r *run) renderArgs(with map[string]any) (map[string]any, error) {
@@ -643,17 +630,17 @@ func heartbeatFor(timeout time.Duration) time.Duration {
 	return 30 * time.Second
 }
 
-func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, name string, isCheck bool) stepOutcome {
+func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, name string, isCheck bool) (map[string]any, string, string, error) {
 	args, err := r.renderArgs(s.With)
 	if err != nil {
 		if r.in.Mode == ModePlan && !s.ReadOnly {
-			return stepOutcome{Summary: "would run " + name + " (arguments depend on results of earlier steps)", Status: StatusPlanned}
+			return nil, "would run " + name + " (arguments depend on results of earlier steps)", StatusPlanned, nil
 		}
-		return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", name, err), ErrInvalidInput, nil)}
+		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", name, err), ErrInvalidInput, nil)
 	}
 	st.Args = args
 	if r.in.Mode == ModePlan && !s.ReadOnly {
-		return stepOutcome{Summary: "would run " + name + " with " + formatArgs(args), Status: StatusPlanned}
+		return nil, "would run " + name + " with " + formatArgs(args), StatusPlanned, nil
 	}
 	actx := workflow.WithActivityOptions(ctx, r.activityOptions(s, args, s.ID+": "+name))
 	args = r.callArgs(args)
@@ -692,31 +679,31 @@ func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, n
 		st.Attempts = attempt
 		result = nil
 		if err := call(&result); err != nil {
-			return stepOutcome{Status: StatusFailed, Err: err}
+			return nil, "", StatusFailed, err
 		}
 		if !isCheck {
-			return stepOutcome{Result: result, Summary: summarize(result), Status: StatusSucceeded}
+			return result, summarize(result), StatusSucceeded, nil
 		}
 		ok, _ := result["ok"].(bool)
 		reason, _ := result["reason"].(string)
 		if ok {
-			return stepOutcome{Result: result, Summary: reason, Status: StatusSucceeded}
+			return result, reason, StatusSucceeded, nil
 		}
 		if attempt >= attempts {
-			return stepOutcome{Result: result, Summary: reason, Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("check %s not ok: %s", name, reason), ErrCheckFailed, nil)}
+			return result, reason, StatusFailed, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("check %s not ok: %s", name, reason), ErrCheckFailed, nil)
 		}
 		if err := workflow.Sleep(ctx, backoff); err != nil {
-			return stepOutcome{Status: StatusCanceled, Err: err}
+			return nil, "", StatusCanceled, err
 		}
 	}
 }
 
-func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) stepOutcome {
+func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
 	w := s.WaitUntil
 	args, err := r.renderArgs(w.With)
 	if err != nil {
-		return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", w.Check, err), ErrInvalidInput, nil)}
+		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", w.Check, err), ErrInvalidInput, nil)
 	}
 	st.Args = args
 	args = r.callArgs(args)
@@ -742,10 +729,10 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) ste
 			if ok, _ := probe["ok"].(bool); ok {
 				st.Attempts = 1
 				reason, _ := probe["reason"].(string)
-				return stepOutcome{Result: probe, Summary: reason, Status: StatusSucceeded}
+				return probe, reason, StatusSucceeded, nil
 			}
 		} else if ctx.Err() != nil {
-			return stepOutcome{Status: StatusCanceled, Err: ctx.Err()}
+			return nil, "", StatusCanceled, ctx.Err()
 		}
 	}
 	// One activity polls in-process and heartbeats: polling from workflow code would cost a
@@ -761,7 +748,7 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) ste
 		WaitRequest{Check: w.Check, Args: args, Interval: interval, Timeout: timeout}).Get(ctx, &result)
 	st.Attempts = 1
 	if err != nil {
-		return stepOutcome{Status: StatusFailed, Err: err}
+		return nil, "", StatusFailed, err
 	}
 	ok, _ := result["ok"].(bool)
 	reason, _ := result["reason"].(string)
@@ -769,15 +756,15 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) ste
 		if r.in.Mode == ModePlan {
 			// A condition that does not hold yet is what the run would wait for, not a failure of
 			// the plan: a busy topic's consumer lag is rarely 0 at the moment of one read.
-			return stepOutcome{Result: result, Summary: fmt.Sprintf("would wait up to %s for %s; now: not yet: %s", catalog.ShortDuration(w.Timeout.D()), w.Check, reason), Status: StatusPlanned}
+			return result, fmt.Sprintf("would wait up to %s for %s; now: not yet: %s", catalog.ShortDuration(w.Timeout.D()), w.Check, reason), StatusPlanned, nil
 		}
-		return stepOutcome{Result: result, Summary: reason, Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s did not become ok within %s: %s", w.Check, w.Timeout, reason), ErrCheckFailed, nil)}
+		return result, reason, StatusFailed, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s did not become ok within %s: %s", w.Check, w.Timeout, reason), ErrCheckFailed, nil)
 	}
-	return stepOutcome{Result: result, Summary: reason, Status: StatusSucceeded}
+	return result, reason, StatusSucceeded, nil
 }
 
-func (r *run) execParallel(ctx workflow.Context, path string, s *runbook.Step) stepOutcome {
+func (r *run) execParallel(ctx workflow.Context, path string, s *runbook.Step) (map[string]any, string, string, error) {
 	errs := make([]error, len(s.Parallel))
 	pending := len(s.Parallel)
 	for i := range s.Parallel {
@@ -788,7 +775,7 @@ func (r *run) execParallel(ctx workflow.Context, path string, s *runbook.Step) s
 	}
 	// Every branch runs to its end, so a pre-flight reports every failing check, not just the first.
 	if err := workflow.Await(ctx, func() bool { return pending == 0 }); err != nil {
-		return stepOutcome{Status: StatusCanceled, Err: err}
+		return nil, "", StatusCanceled, err
 	}
 	var failed []error
 	for _, e := range errs {
@@ -797,15 +784,15 @@ func (r *run) execParallel(ctx workflow.Context, path string, s *runbook.Step) s
 		}
 	}
 	if len(failed) > 0 {
-		return stepOutcome{Status: StatusFailed, Err: fmt.Errorf("%d of %d branches failed: %w", len(failed), len(s.Parallel), errors.Join(failed...))}
+		return nil, "", StatusFailed, fmt.Errorf("%d of %d branches failed: %w", len(failed), len(s.Parallel), errors.Join(failed...))
 	}
-	return stepOutcome{Summary: fmt.Sprintf("%d branches succeeded", len(s.Parallel)), Status: StatusSucceeded}
+	return nil, fmt.Sprintf("%d branches succeeded", len(s.Parallel)), StatusSucceeded, nil
 }
 
-func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) stepOutcome {
+func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
 	params, err := r.renderArgs(s.With)
 	if err != nil {
-		return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("params of runbook %s: %v", s.Runbook, err), ErrInvalidInput, nil)}
+		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("params of runbook %s: %v", s.Runbook, err), ErrInvalidInput, nil)
 	}
 	st.Args = params
 	childID := ChildID(r.info.WorkflowExecution.ID, s.ID)
@@ -824,7 +811,7 @@ func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) st
 		RequestedBy: r.in.RequestedBy, Trigger: Trigger{Kind: "runbook", Detail: r.in.Runbook}, Parent: r.info.WorkflowExecution.ID,
 	}).Get(ctx, &res)
 	if err != nil {
-		return stepOutcome{Status: StatusFailed, Err: err}
+		return nil, "", StatusFailed, err
 	}
 	out := map[string]any{"outcome": res.Outcome}
 	steps := map[string]any{}
@@ -836,20 +823,20 @@ func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) st
 	if res.Outcome == OutcomePlanned {
 		status = StatusPlanned
 	}
-	return stepOutcome{Result: out, Summary: fmt.Sprintf("runbook %s %s", s.Runbook, res.Outcome), Status: status}
+	return out, fmt.Sprintf("runbook %s %s", s.Runbook, res.Outcome), status, nil
 }
 
-func (r *run) execNotify(ctx workflow.Context, st *StepState, s *runbook.Step) stepOutcome {
+func (r *run) execNotify(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
 	v, err := runbook.Render(s.Notify.Message, r.scope)
 	if err != nil {
-		return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("message: %v", err), ErrInvalidInput, nil)}
+		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("message: %v", err), ErrInvalidInput, nil)
 	}
 	text := fmt.Sprint(v)
 	if r.in.Mode == ModePlan {
-		return stepOutcome{Summary: "would notify: " + text, Status: StatusPlanned}
+		return nil, "would notify: " + text, StatusPlanned, nil
 	}
 	r.out.post(Notification{Kind: NotifyMessage, Step: s.ID, Text: text, Channel: s.Notify.Channel})
-	return stepOutcome{Result: map[string]any{"text": text}, Summary: text, Status: StatusSucceeded}
+	return map[string]any{"text": text}, text, StatusSucceeded, nil
 }
 
 // compensate runs the compensations of completed steps, newest first. A failing compensation is
@@ -919,8 +906,7 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 		return nil, err
 	}
 	var appErr *temporal.ApplicationError
-	// A run under the wrong workflow id ran nothing: its refusal is the whole story.
-	if errors.As(err, &appErr) && appErr.NonRetryable() && appErr.Type() == ErrWrongWorkflow {
+	if errors.As(err, &appErr) && appErr.NonRetryable() && strings.HasPrefix(appErr.Type(), "Wrong") {
 		return nil, err
 	}
 	// The run failed: fail the workflow (so the UI shows it red) but carry the report as details.
