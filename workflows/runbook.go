@@ -208,7 +208,7 @@ func (r *run) execute(ctx workflow.Context) error {
 		Env:    runbook.EnvScope(&loaded.Environment),
 		Steps:  map[string]map[string]any{},
 		Run: map[string]any{
-			"id": r.info.WorkflowExecution.ID, "mode": r.in.Mode, "runbook": r.in.Runbook,
+			"id": r.info.WorkflowExecution.ID, "mode": string(r.in.Mode), "runbook": r.in.Runbook,
 			"environment": r.in.Environment, "requested_by": r.in.RequestedBy,
 			"trigger": map[string]any{"kind": r.in.Trigger.Kind, "alarm": r.in.Trigger.Alarm, "policy": r.in.Trigger.Policy},
 		},
@@ -371,13 +371,13 @@ func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) erro
 		if err != nil {
 			if r.in.Mode == ModePlan {
 				// In a plan, conditions often depend on results of steps that did not run.
-				r.finishStep(ctx, st, s, StatusPlanned, nil, fmt.Sprintf("runs if %s (unknown until the run)", s.If), nil)
+				r.finishStep(ctx, st, s, stepOutcome{Summary: fmt.Sprintf("runs if %s (unknown until the run)", s.If), Status: StatusPlanned})
 				return nil
 			}
 			return r.fail(ctx, st, s, fmt.Errorf("evaluate if: %w", err))
 		}
 		if !ok {
-			r.finishStep(ctx, st, s, StatusSkipped, nil, "condition false: "+s.If, nil)
+			r.finishStep(ctx, st, s, stepOutcome{Summary: "condition false: " + s.If, Status: StatusSkipped})
 			r.skipChildren(path, s)
 			return nil
 		}
@@ -390,7 +390,7 @@ func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) erro
 
 	sctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
-	if s.Timeout > 0 && (s.Parallel != nil || s.Steps != nil || s.Runbook != "") {
+	if s.Timeout > 0 && (s.Parallel != nil || s.Steps != nil || s.Runbook != "" || s.Workflow != "") {
 		// Composite steps have no activity timeout to bound them, so a timer cancels them.
 		workflow.Go(ctx, func(gctx workflow.Context) {
 			if workflow.NewTimer(gctx, s.Timeout.D()).Get(gctx, nil) == nil {
@@ -399,15 +399,15 @@ func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) erro
 		})
 	}
 
-	result, summary, status, err := r.exec(sctx, path, st, s)
-	if err != nil {
+	out := r.exec(sctx, path, st, s)
+	if err := out.Err; err != nil {
 		if s.Timeout > 0 && sctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
 		}
 		return r.fail(ctx, st, s, err)
 	}
-	r.finishStep(ctx, st, s, status, result, summary, nil)
-	if s.Compensate != nil && status == StatusSucceeded {
+	r.finishStep(ctx, st, s, out)
+	if s.Compensate != nil && out.Status == StatusSucceeded {
 		r.comp = append(r.comp, s)
 	}
 	return nil
@@ -431,7 +431,7 @@ func (r *run) fail(ctx workflow.Context, st *StepState, s *runbook.Step, err err
 	if temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
 		status = StatusCanceled
 	}
-	r.finishStep(ctx, st, s, status, nil, "", err)
+	r.finishStep(ctx, st, s, stepOutcome{Status: status, Err: err})
 	if r.in.Mode == ModePlan {
 		return nil // a plan reports every failing check instead of stopping at the first
 	}
@@ -444,7 +444,10 @@ func (r *run) fail(ctx workflow.Context, st *StepState, s *runbook.Step, err err
 	return fmt.Errorf("step %q failed: %w", st.Path, err)
 }
 
-func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, status string, result map[string]any, summary string, err error) {
+// finishStep records a step's end: its state, its view in the scope (steps.<id>), its
+// notification and its metrics.
+func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, out stepOutcome) {
+	status, result, summary, err := out.Status, out.Result, out.Summary, out.Err
 	now := workflow.Now(ctx)
 	st.EndedAt = &now
 	if st.StartedAt == nil {
@@ -462,7 +465,7 @@ func (r *run) finishStep(ctx workflow.Context, st *StepState, s *runbook.Step, s
 		st.Warnings = ws
 		st.Summary = WithWarnings(st.Summary, ws)
 	}
-	view := map[string]any{"status": status, "ok": status == StatusSucceeded, "result": result, "reason": st.Summary}
+	view := map[string]any{"status": string(status), "ok": status == StatusSucceeded, "result": result, "reason": st.Summary}
 	if ok, isBool := result["ok"].(bool); isBool {
 		view["ok"] = ok && status == StatusSucceeded
 	}
@@ -524,8 +527,19 @@ func (r *run) setCurrent(ctx workflow.Context) {
 	r.progress.Current = cur
 }
 
-// exec runs one step of any kind and returns its result, summary and final status.
-func (r *run) exec(ctx workflow.Context, path string, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+// stepOutcome is what running one step produced. Status is the status the step ends in; Err, when
+// set, fails the step (runStep applies its on_failure) and Result and Summary are not recorded.
+type stepOutcome struct {
+	// Result is the step's result, which later steps read as steps.<id>.result.
+	Result map[string]any
+	// Summary is the one line that status, Slack and the report show for the step.
+	Summary string
+	Status  StepStatus
+	Err     error
+}
+
+// exec runs one step of any kind and returns its outcome.
+func (r *run) exec(ctx workflow.Context, path string, st *StepState, s *runbook.Step) stepOutcome {
 	switch s.Kind() {
 	case runbook.KindAction:
 		return r.execAction(ctx, st, s, s.Action, false)
@@ -538,14 +552,13 @@ func (r *run) exec(ctx workflow.Context, path string, st *StepState, s *runbook.
 	case runbook.KindParallel:
 		return r.execParallel(ctx, path, s)
 	case runbook.KindSequence:
-		err := r.runSteps(ctx, path, s.Steps)
-		return nil, "", StatusSucceeded, err
+		return stepOutcome{Status: StatusSucceeded, Err: r.runSteps(ctx, path, s.Steps)}
 	case runbook.KindRunbook:
 		return r.execChild(ctx, st, s)
 	case runbook.KindNotify:
 		return r.execNotify(ctx, st, s)
 	}
-	return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %q has no kind", s.ID), ErrInvalidRunbook, nil)
+	return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %q has no kind", s.ID), ErrInvalidRunbook, nil)}
 }
 
 func (r *run) renderArgs(with map[string]any) (map[string]any, error) {
@@ -630,17 +643,17 @@ func heartbeatFor(timeout time.Duration) time.Duration {
 	return 30 * time.Second
 }
 
-func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, name string, isCheck bool) (map[string]any, string, string, error) {
+func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, name string, isCheck bool) stepOutcome {
 	args, err := r.renderArgs(s.With)
 	if err != nil {
 		if r.in.Mode == ModePlan && !s.ReadOnly {
-			return nil, "would run " + name + " (arguments depend on results of earlier steps)", StatusPlanned, nil
+			return stepOutcome{Summary: "would run " + name + " (arguments depend on results of earlier steps)", Status: StatusPlanned}
 		}
-		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", name, err), ErrInvalidInput, nil)
+		return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", name, err), ErrInvalidInput, nil)}
 	}
 	st.Args = args
 	if r.in.Mode == ModePlan && !s.ReadOnly {
-		return nil, "would run " + name + " with " + formatArgs(args), StatusPlanned, nil
+		return stepOutcome{Summary: "would run " + name + " with " + formatArgs(args), Status: StatusPlanned}
 	}
 	actx := workflow.WithActivityOptions(ctx, r.activityOptions(s, args, s.ID+": "+name))
 	args = r.callArgs(args)
@@ -679,31 +692,31 @@ func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, n
 		st.Attempts = attempt
 		result = nil
 		if err := call(&result); err != nil {
-			return nil, "", StatusFailed, err
+			return stepOutcome{Status: StatusFailed, Err: err}
 		}
 		if !isCheck {
-			return result, summarize(result), StatusSucceeded, nil
+			return stepOutcome{Result: result, Summary: summarize(result), Status: StatusSucceeded}
 		}
 		ok, _ := result["ok"].(bool)
 		reason, _ := result["reason"].(string)
 		if ok {
-			return result, reason, StatusSucceeded, nil
+			return stepOutcome{Result: result, Summary: reason, Status: StatusSucceeded}
 		}
 		if attempt >= attempts {
-			return result, reason, StatusFailed, temporal.NewNonRetryableApplicationError(
-				fmt.Sprintf("check %s not ok: %s", name, reason), ErrCheckFailed, nil)
+			return stepOutcome{Result: result, Summary: reason, Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("check %s not ok: %s", name, reason), ErrCheckFailed, nil)}
 		}
 		if err := workflow.Sleep(ctx, backoff); err != nil {
-			return nil, "", StatusCanceled, err
+			return stepOutcome{Status: StatusCanceled, Err: err}
 		}
 	}
 }
 
-func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) stepOutcome {
 	w := s.WaitUntil
 	args, err := r.renderArgs(w.With)
 	if err != nil {
-		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", w.Check, err), ErrInvalidInput, nil)
+		return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("arguments of %s: %v", w.Check, err), ErrInvalidInput, nil)}
 	}
 	st.Args = args
 	args = r.callArgs(args)
@@ -729,10 +742,10 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) (ma
 			if ok, _ := probe["ok"].(bool); ok {
 				st.Attempts = 1
 				reason, _ := probe["reason"].(string)
-				return probe, reason, StatusSucceeded, nil
+				return stepOutcome{Result: probe, Summary: reason, Status: StatusSucceeded}
 			}
 		} else if ctx.Err() != nil {
-			return nil, "", StatusCanceled, ctx.Err()
+			return stepOutcome{Status: StatusCanceled, Err: ctx.Err()}
 		}
 	}
 	// One activity polls in-process and heartbeats: polling from workflow code would cost a
@@ -748,7 +761,7 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) (ma
 		WaitRequest{Check: w.Check, Args: args, Interval: interval, Timeout: timeout}).Get(ctx, &result)
 	st.Attempts = 1
 	if err != nil {
-		return nil, "", StatusFailed, err
+		return stepOutcome{Status: StatusFailed, Err: err}
 	}
 	ok, _ := result["ok"].(bool)
 	reason, _ := result["reason"].(string)
@@ -756,15 +769,15 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) (ma
 		if r.in.Mode == ModePlan {
 			// A condition that does not hold yet is what the run would wait for, not a failure of
 			// the plan: a busy topic's consumer lag is rarely 0 at the moment of one read.
-			return result, fmt.Sprintf("would wait up to %s for %s; now: not yet: %s", catalog.ShortDuration(w.Timeout.D()), w.Check, reason), StatusPlanned, nil
+			return stepOutcome{Result: result, Summary: fmt.Sprintf("would wait up to %s for %s; now: not yet: %s", catalog.ShortDuration(w.Timeout.D()), w.Check, reason), Status: StatusPlanned}
 		}
-		return result, reason, StatusFailed, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s did not become ok within %s: %s", w.Check, w.Timeout, reason), ErrCheckFailed, nil)
+		return stepOutcome{Result: result, Summary: reason, Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s did not become ok within %s: %s", w.Check, w.Timeout, reason), ErrCheckFailed, nil)}
 	}
-	return result, reason, StatusSucceeded, nil
+	return stepOutcome{Result: result, Summary: reason, Status: StatusSucceeded}
 }
 
-func (r *run) execParallel(ctx workflow.Context, path string, s *runbook.Step) (map[string]any, string, string, error) {
+func (r *run) execParallel(ctx workflow.Context, path string, s *runbook.Step) stepOutcome {
 	errs := make([]error, len(s.Parallel))
 	pending := len(s.Parallel)
 	for i := range s.Parallel {
@@ -775,7 +788,7 @@ func (r *run) execParallel(ctx workflow.Context, path string, s *runbook.Step) (
 	}
 	// Every branch runs to its end, so a pre-flight reports every failing check, not just the first.
 	if err := workflow.Await(ctx, func() bool { return pending == 0 }); err != nil {
-		return nil, "", StatusCanceled, err
+		return stepOutcome{Status: StatusCanceled, Err: err}
 	}
 	var failed []error
 	for _, e := range errs {
@@ -784,15 +797,15 @@ func (r *run) execParallel(ctx workflow.Context, path string, s *runbook.Step) (
 		}
 	}
 	if len(failed) > 0 {
-		return nil, "", StatusFailed, fmt.Errorf("%d of %d branches failed: %w", len(failed), len(s.Parallel), errors.Join(failed...))
+		return stepOutcome{Status: StatusFailed, Err: fmt.Errorf("%d of %d branches failed: %w", len(failed), len(s.Parallel), errors.Join(failed...))}
 	}
-	return nil, fmt.Sprintf("%d branches succeeded", len(s.Parallel)), StatusSucceeded, nil
+	return stepOutcome{Summary: fmt.Sprintf("%d branches succeeded", len(s.Parallel)), Status: StatusSucceeded}
 }
 
-func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) stepOutcome {
 	params, err := r.renderArgs(s.With)
 	if err != nil {
-		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("params of runbook %s: %v", s.Runbook, err), ErrInvalidInput, nil)
+		return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("params of runbook %s: %v", s.Runbook, err), ErrInvalidInput, nil)}
 	}
 	st.Args = params
 	childID := ChildID(r.info.WorkflowExecution.ID, s.ID)
@@ -811,7 +824,7 @@ func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) (m
 		RequestedBy: r.in.RequestedBy, Trigger: Trigger{Kind: "runbook", Detail: r.in.Runbook}, Parent: r.info.WorkflowExecution.ID,
 	}).Get(ctx, &res)
 	if err != nil {
-		return nil, "", StatusFailed, err
+		return stepOutcome{Status: StatusFailed, Err: err}
 	}
 	out := map[string]any{"outcome": res.Outcome}
 	steps := map[string]any{}
@@ -823,20 +836,20 @@ func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) (m
 	if res.Outcome == OutcomePlanned {
 		status = StatusPlanned
 	}
-	return out, fmt.Sprintf("runbook %s %s", s.Runbook, res.Outcome), status, nil
+	return stepOutcome{Result: out, Summary: fmt.Sprintf("runbook %s %s", s.Runbook, res.Outcome), Status: status}
 }
 
-func (r *run) execNotify(ctx workflow.Context, st *StepState, s *runbook.Step) (map[string]any, string, string, error) {
+func (r *run) execNotify(ctx workflow.Context, st *StepState, s *runbook.Step) stepOutcome {
 	v, err := runbook.Render(s.Notify.Message, r.scope)
 	if err != nil {
-		return nil, "", StatusFailed, temporal.NewNonRetryableApplicationError(fmt.Sprintf("message: %v", err), ErrInvalidInput, nil)
+		return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("message: %v", err), ErrInvalidInput, nil)}
 	}
 	text := fmt.Sprint(v)
 	if r.in.Mode == ModePlan {
-		return nil, "would notify: " + text, StatusPlanned, nil
+		return stepOutcome{Summary: "would notify: " + text, Status: StatusPlanned}
 	}
 	r.out.post(Notification{Kind: NotifyMessage, Step: s.ID, Text: text, Channel: s.Notify.Channel})
-	return map[string]any{"text": text}, text, StatusSucceeded, nil
+	return stepOutcome{Result: map[string]any{"text": text}, Summary: text, Status: StatusSucceeded}
 }
 
 // compensate runs the compensations of completed steps, newest first. A failing compensation is
@@ -906,7 +919,8 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 		return nil, err
 	}
 	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.NonRetryable() && strings.HasPrefix(appErr.Type(), "Wrong") {
+	// A run under the wrong workflow id ran nothing: its refusal is the whole story.
+	if errors.As(err, &appErr) && appErr.NonRetryable() && appErr.Type() == ErrWrongWorkflow {
 		return nil, err
 	}
 	// The run failed: fail the workflow (so the UI shows it red) but carry the report as details.
