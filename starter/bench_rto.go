@@ -342,9 +342,6 @@ func leverEnvironment(l *lab.Lab, lever, name string) (*runbook.Environment, str
 // primary's alarms that an impaired Region raises fires. The lab's own rules ask a human for the
 // collection alarm and fail over gracefully on the pipeline one; a benchmark of the lever must
 // not wait for a person, and a graceful failover out of a dead Region would wait for its drain.
-// The impaired primary's own CloudWatch sends nothing; its collection alarm arrives from the copy
-// the secondary keeps on its canary, whose ARN names the secondary: the Region is read from the
-// environment's alarms lists.
 func benchRTORules(env, primary string, verifyWindow time.Duration) string {
 	return fmt.Sprintf(`schema: switchyard/v1
 environment: %s
@@ -353,7 +350,6 @@ cooldown: 0s
 rules:
   - name: region-down
     alarm_regexp: lab-%s-(pipeline-not-ingesting|collection-unreachable)
-    region_from: environment
     state: ALARM
     runbook: failover
     params:
@@ -586,7 +582,12 @@ func (b *rtoBench) baseline(ctx context.Context) error {
 		return err
 	}
 	var why string
+	start, said := time.Now(), time.Now()
 	err := waitUntil(ctx, b.o.timeout, func() bool {
+		if time.Since(said) >= 30*time.Second {
+			said = time.Now()
+			fmt.Fprintf(b.log, "waiting %s for the lab to settle: %s\n", time.Since(start).Round(time.Second), why)
+		}
 		for _, r := range []string{primary, secondary} {
 			if s := l.Pipeline(r).Status(); s != "ACTIVE" {
 				why = fmt.Sprintf("pipeline of %s is %s", r, s)
