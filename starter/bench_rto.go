@@ -342,6 +342,9 @@ func leverEnvironment(l *lab.Lab, lever, name string) (*runbook.Environment, str
 // primary's alarms that an impaired Region raises fires. The lab's own rules ask a human for the
 // collection alarm and fail over gracefully on the pipeline one; a benchmark of the lever must
 // not wait for a person, and a graceful failover out of a dead Region would wait for its drain.
+// The impaired primary's own CloudWatch sends nothing; its collection alarm arrives from the copy
+// the secondary keeps on its canary, whose ARN names the secondary: the Region is read from the
+// environment's alarms lists.
 func benchRTORules(env, primary string, verifyWindow time.Duration) string {
 	return fmt.Sprintf(`schema: switchyard/v1
 environment: %s
@@ -350,6 +353,7 @@ cooldown: 0s
 rules:
   - name: region-down
     alarm_regexp: lab-%s-(pipeline-not-ingesting|collection-unreachable)
+    region_from: environment
     state: ALARM
     runbook: failover
     params:
