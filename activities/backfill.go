@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
-	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -113,11 +112,12 @@ func (b *Backfill) Register(w ActivityRegistry) {
 	w.RegisterActivityWithOptions(b.Compare, activity.RegisterOptions{Name: wire.BackfillCompareActivity})
 }
 
-// RegisterBackfillChecks adds the backfill.verify check to the catalog, so runbooks can gate
-// failback on it (a wait_until polls it until the Regions converge).
+// RegisterBackfillChecks adds the backfill.verify check to the catalog: one read-only pass of the
+// proof, which plan mode runs for a `workflow: backfill-verification` step (runs start
+// BackfillVerificationWorkflow, the one orchestration that waits and decides convergence).
 func RegisterBackfillChecks(r *Registry, b *Backfill) {
 	Register(r, catalog.Spec{Name: "backfill.verify", Kind: catalog.KindCheck, ReadOnly: true,
-		Description: "Check that the target Region holds every document the source received since a time: pipeline gates, then one reconciliation pass.",
+		Description: "Check once, read-only, that the target Region holds every document the source received since a time: pipeline gates, then one reconciliation pass (what a plan runs for a backfill-verification workflow step).",
 		IAM:         []string{"kafka:DescribeReplicator", "cloudwatch:GetMetricData", "s3:ListBucket", "aoss:APIAccessAll", "es:ESHttpPost", "es:ESHttpGet", "es:ESHttpDelete", "kafka-cluster:Connect", "kafka-cluster:DescribeGroup", "kafka-cluster:DescribeTopic"},
 	}, b.Verify)
 }
@@ -188,21 +188,13 @@ func (b *Backfill) replicatorGate(ctx context.Context, region awsclients.Region,
 	if err != nil {
 		return g, mode, Permanent(err)
 	}
-	m, err := readReplicatorMetrics(ctx, cw, g.Name, 10*time.Minute, rc.Replication.Period())
+	m, err := readReplicatorMetrics(ctx, cw, g.Name, backfill.DefaultMetricsLookback, rc.Replication.Period())
 	if err != nil {
 		return g, mode, Wrap(err, "read MessageLag of replicator", g.Name, region.Name)
 	}
 	g.MessageLag = m.messageLag
-	switch {
-	case g.State != string(kafkatypes.ReplicatorStateRunning):
-		g.Reason = fmt.Sprintf("replicator %s in %s is %s, not RUNNING", g.Name, region.Name, g.State)
-	case g.MessageLag == nil:
-		g.Reason = fmt.Sprintf("replicator %s in %s has no MessageLag datapoints in the last 10 minutes", g.Name, region.Name)
-	case *g.MessageLag > 0:
-		g.Reason = fmt.Sprintf("replicator %s in %s: MessageLag %.0f (Sum over its partitions)", g.Name, region.Name, *g.MessageLag)
-	default:
-		g.OK, g.Reason = true, fmt.Sprintf("replicator %s in %s RUNNING, MessageLag 0", g.Name, region.Name)
-	}
+	// The strict policy: RUNNING, MessageLag 0 (the rule msk.replicator_lag applies too).
+	g.OK, g.Reason = backfill.ReplicatorCaughtUp(m.observe(g.Name, region.Name, g.State, backfill.DefaultMetricsLookback), backfill.Policy{})
 	return g, mode, nil
 }
 
@@ -228,23 +220,22 @@ func (b *Backfill) consumerGate(ctx context.Context, req wire.GateRequest, mode 
 	}
 	topics := mode.topicsToDrain(req.Topic)
 	g.Topic = strings.Join(topics, ", ")
+	obs := backfill.ConsumerObservation{Group: g.Group, Region: req.Target, Topics: topics}
 	for _, topic := range topics {
 		lag, err := b.opts.Lag(ctx, req.Target, rc, rc.ConsumerGroup, topic)
 		if err != nil {
 			var notReady backfillLagNotReady
-			if errors.As(err, &notReady) {
-				g.Reason = string(notReady)
-				return g, nil
+			if !errors.As(err, &notReady) {
+				return g, err
 			}
-			return g, err
+			obs.NotMeasurable = string(notReady)
+			break
 		}
-		g.Lag += lag
+		obs.Lag += lag
 	}
-	if g.Lag > 0 {
-		g.Reason = fmt.Sprintf("consumer group %s in %s is %d messages behind on %s", g.Group, req.Target, g.Lag, g.Topic)
-		return g, nil
-	}
-	g.OK, g.Reason = true, fmt.Sprintf("consumer group %s in %s has consumed all of %s", g.Group, req.Target, g.Topic)
+	g.Lag = obs.Lag
+	// The strict policy: lag 0 (the rule msk.consumer_lag applies with its max_lag).
+	g.OK, g.Reason = backfill.ConsumerDrained(obs, backfill.Policy{})
 	return g, nil
 }
 
@@ -273,7 +264,7 @@ func (b *Backfill) dlqGate(ctx context.Context, region awsclients.Region, req wi
 	rc := req.TargetRegion
 	g := wire.DLQGate{Bucket: rc.DLQBucket}
 	if rc.DLQBucket == "" {
-		g.OK, g.Reason = true, "no dlq_bucket configured for "+req.Target
+		g.OK, g.Reason = backfill.DLQClear(backfill.DLQObservation{Region: req.Target}, backfill.Policy{})
 		return g, nil
 	}
 	c, err := b.opts.Objects(ctx, region)
@@ -285,14 +276,8 @@ func (b *Backfill) dlqGate(ctx context.Context, region awsclients.Region, req wi
 		return g, err
 	}
 	g.Objects, g.Bytes, g.Sample = d.Objects, d.Bytes, d.Sample
-	switch {
-	case g.Objects == 0:
-		g.OK, g.Reason = true, fmt.Sprintf("no dead-letter objects in %s since %s", rc.DLQBucket, req.Since.Format(time.RFC3339))
-	case req.AcceptDLQ:
-		g.OK, g.Reason = true, fmt.Sprintf("%d dead-letter objects (%d bytes) in %s since %s, accepted", g.Objects, g.Bytes, rc.DLQBucket, req.Since.Format(time.RFC3339))
-	default:
-		g.Reason = fmt.Sprintf("%d dead-letter objects (%d bytes) in %s since %s: documents the pipeline failed to write", g.Objects, g.Bytes, rc.DLQBucket, req.Since.Format(time.RFC3339))
-	}
+	g.OK, g.Reason = backfill.DLQClear(backfill.DLQObservation{Bucket: rc.DLQBucket, Region: req.Target, Since: req.Since,
+		Objects: d.Objects, Bytes: d.Bytes}, backfill.Policy{AcceptDLQ: req.AcceptDLQ})
 	return g, nil
 }
 
@@ -445,9 +430,12 @@ type VerifyResult struct {
 	MissingSample []string `json:"missing_sample,omitempty"`
 }
 
-// Verify is the backfill.verify check: the gates and one reconciliation pass, synchronously, so a
-// runbook can poll it with wait_until. An unreachable Region is a not-ok result with the reason
-// (the Region is not ready for failback), never ok; access denied and bad configuration fail.
+// Verify is the backfill.verify check: the gates and one reconciliation pass, synchronously and
+// read-only — what plan mode runs for a `workflow: backfill-verification` step, judged by the same
+// rules (internal/backfill's ReplicatorCaughtUp, ConsumerDrained, DLQClear, PassConverged) as
+// BackfillVerificationWorkflow, which runs are given. An unreachable Region is a not-ok result
+// with the reason (the Region is not ready for failback), never ok; access denied and bad
+// configuration fail.
 func (b *Backfill) Verify(ctx context.Context, in VerifyArgs) (VerifyResult, error) {
 	env, err := b.Environment(ctx, in.Environment)
 	if err != nil {
@@ -483,7 +471,10 @@ func (b *Backfill) Verify(ctx context.Context, in VerifyArgs) (VerifyResult, err
 		return verifyNotOK(err)
 	}
 	r := cr.Report
-	res.OK, res.Missing, res.Extra = cr.Converged, r.MissingDocs(), r.Extra.Total
+	// Judged here by the rule the workflow applies, not taken from the pass's own Converged.
+	var why string
+	res.OK, why = backfill.PassConverged(&r, plan.Target, backfill.Policy{Tolerance: in.Tolerance})
+	res.Missing, res.Extra = r.MissingDocs(), r.Extra.Total
 	res.Duplicates = r.SourceDuplicates.IDs + r.TargetDuplicates.IDs
 	res.SourceDocs, res.TargetDocs, res.Requests = r.SourceDocs, r.TargetDocs, r.Requests.Total()
 	for _, s := range r.Missing.Sample {
@@ -496,7 +487,7 @@ func (b *Backfill) Verify(ctx context.Context, in VerifyArgs) (VerifyResult, err
 		res.Reason = fmt.Sprintf("%s holds every document of %s since %s (%d compared, %d missing, %d duplicated ids, %d requests)",
 			plan.Target, plan.Source, plan.From.Format(time.RFC3339), r.DocsCompared, res.Missing, res.Duplicates, res.Requests)
 	} else {
-		res.Reason = fmt.Sprintf("%d documents missing from %s (tolerance %d)", res.Missing, plan.Target, in.Tolerance)
+		res.Reason = why
 	}
 	return res, nil
 }
