@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-dr/switchyard/internal/controlplane"
@@ -19,9 +21,11 @@ import (
 
 const prodUsage = `Usage:
   starter prod up [--dir DIR] [--runbooks DIR] [--workers N] [--no-ui] [--no-intake] [--free-ports]
+                  [--regions us-east-1,us-west-2]
         build and run the production topology on this machine until Ctrl-C: PostgreSQL
         (Debian's cluster, started as root), Temporal's four services as processes, the UI,
-        workers and the intake, on docker-compose.yml's ports
+        workers and the intake, on docker-compose.yml's ports; with --regions, one such
+        control plane per Region, connected by Temporal's multi-cluster replication
   starter prod status [--dir DIR] [--json]    the processes of a running topology
   starter prod down [--dir DIR]               stop a topology started in another terminal
   starter prod failover --to REGION [--address HOST:PORT]
@@ -66,6 +70,7 @@ func runProdUp(ctx context.Context, args []string, cio cmdIO) error {
 	noIntake := fs.Bool("no-intake", false, "run without the intake (starter serve)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	freePorts := fs.Bool("free-ports", false, "pick free ports instead of docker-compose.yml's (next to a `starter dev` on 7233)")
+	regions := fs.String("regions", "", "comma-separated Regions, e.g. us-east-1,us-west-2: one Temporal cluster per Region, connected, with a global namespace active in the first (default: one cluster)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -76,8 +81,8 @@ func runProdUp(ctx context.Context, args []string, cio cmdIO) error {
 	if err != nil {
 		return err
 	}
-	if st, err := controlplane.ReadState(*dir); err == nil && alive(st.Supervisor) {
-		return fmt.Errorf("prod up: a topology is already running from %s (pid %d); `starter prod down --dir %s` stops it", *dir, st.Supervisor, *dir)
+	if sts, err := controlplane.ReadStates(*dir); err == nil && alive(sts[0].Supervisor) {
+		return fmt.Errorf("prod up: a topology is already running from %s (pid %d); `starter prod down --dir %s` stops it", *dir, sts[0].Supervisor, *dir)
 	}
 	root, err := controlplane.ModuleRoot(".")
 	if err != nil {
@@ -102,22 +107,56 @@ func runProdUp(ctx context.Context, args []string, cio cmdIO) error {
 	if n == 0 {
 		n = -1
 	}
-	topo, err := controlplane.Start(ctx, controlplane.Options{Dir: *dir, Binaries: bins, UI: !*noUI, Workers: n,
-		Intake: !*noIntake, Runbooks: rb, FreePorts: *freePorts, Logger: logger})
-	if err != nil {
-		return err
+	base := controlplane.Options{Binaries: bins, UI: !*noUI, Workers: n, Intake: !*noIntake, Runbooks: rb, FreePorts: *freePorts, Logger: logger}
+	var topos []*controlplane.Topology
+	if *regions == "" {
+		base.Dir = *dir
+		topo, err := controlplane.Start(ctx, base)
+		if err != nil {
+			return err
+		}
+		topos = append(topos, topo)
+	} else {
+		// One cluster per Region, each with its own database and ports (the first on
+		// docker-compose.yml's, the next 1000 higher), connected, the namespace global.
+		var opts []controlplane.Options
+		for i, region := range strings.Split(*regions, ",") {
+			o := base
+			o.Dir = filepath.Join(*dir, region)
+			o.Database = controlplane.DefaultDatabase + "_" + strings.ReplaceAll(region, "-", "_")
+			o.VisibilityDatabase = o.Database + "_visibility"
+			o.PortOffset = 1000 * i
+			o.Cluster = controlplane.ClusterOptions{Name: region, InitialFailoverVersion: i + 1}
+			opts = append(opts, o)
+		}
+		r, err := controlplane.StartRegions(ctx, opts)
+		if err != nil {
+			return err
+		}
+		topos = r.Clusters
 	}
-	defer func() { _ = topo.Stop() }()
-	fmt.Fprintf(cio.stdout, "built in %s, started in %s (PostgreSQL %s, schema %s, services %s, namespace %s, Switchyard %s)\n",
-		built.Round(time.Second), topo.Timings.Total.Round(time.Millisecond), topo.Timings.Postgres.Round(time.Millisecond),
-		topo.Timings.Schema.Round(time.Millisecond), topo.Timings.Services.Round(time.Millisecond),
-		topo.Timings.Namespace.Round(time.Millisecond), topo.Timings.Switchyard.Round(time.Millisecond))
-	fmt.Fprintf(cio.stdout, "Temporal frontend %s, namespace %s; UI %s; PostgreSQL %s\n", topo.FrontendAddress(), topo.Namespace(), orNone(topo.UIURL()), topo.Postgres().Address())
-	printProcesses(cio, topo.Processes())
-	fmt.Fprintln(cio.stdout, "Ctrl-C (or `starter prod down`) stops it.")
+	defer func() {
+		for _, t := range topos {
+			_ = t.Stop()
+		}
+	}()
+	fmt.Fprintf(cio.stdout, "built in %s\n", built.Round(time.Second))
+	for _, topo := range topos {
+		tm := topo.Timings
+		fmt.Fprintf(cio.stdout, "\nstarted in %s (PostgreSQL %s, schema %s, services %s, namespace %s, Switchyard %s)\n",
+			tm.Total.Round(time.Millisecond), tm.Postgres.Round(time.Millisecond), tm.Schema.Round(time.Millisecond),
+			tm.Services.Round(time.Millisecond), tm.Namespace.Round(time.Millisecond), tm.Switchyard.Round(time.Millisecond))
+		fmt.Fprintf(cio.stdout, "Temporal cluster %s: frontend %s, namespace %s; UI %s; PostgreSQL %s\n", topo.Cluster(), topo.FrontendAddress(), topo.Namespace(), orNone(topo.UIURL()), topo.Postgres().Address())
+		printProcesses(cio, topo.Processes())
+	}
+	fmt.Fprintln(cio.stdout, "\nCtrl-C (or `starter prod down`) stops it.")
 	<-ctx.Done()
 	fmt.Fprintln(cio.stdout, "stopping")
-	return topo.Stop()
+	var errs []error
+	for _, t := range topos {
+		errs = append(errs, t.Stop())
+	}
+	return errors.Join(errs...)
 }
 
 func printProcesses(cio cmdIO, procs []*controlplane.Process) {
@@ -141,7 +180,7 @@ func runProdStatus(ctx context.Context, args []string, cio cmdIO) error {
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	st, err := controlplane.ReadState(*dir)
+	sts, err := controlplane.ReadStates(*dir)
 	if err != nil {
 		return err
 	}
@@ -149,36 +188,51 @@ func runProdStatus(ctx context.Context, args []string, cio cmdIO) error {
 		controlplane.ProcessState
 		Running bool `json:"running"`
 	}
-	out := struct {
+	type clusterStatus struct {
 		Supervisor int          `json:"supervisor"`
 		Running    bool         `json:"supervisor_running"`
+		Cluster    string       `json:"cluster"`
 		Frontend   string       `json:"frontend"`
 		Serving    bool         `json:"frontend_serving"`
 		Namespace  string       `json:"namespace"`
+		Active     string       `json:"active_cluster,omitempty"`
 		UI         string       `json:"ui,omitempty"`
 		Processes  []procStatus `json:"processes"`
-	}{Supervisor: st.Supervisor, Running: alive(st.Supervisor), Frontend: st.Frontend, Namespace: st.Namespace, UI: st.UI}
-	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if c, err := client.DialContext(hctx, client.Options{HostPort: st.Frontend, Namespace: st.Namespace, Logger: nopSDKLogger{}}); err == nil {
-		_, herr := c.CheckHealth(hctx, &client.CheckHealthRequest{})
-		out.Serving = herr == nil
-		c.Close()
 	}
-	for _, p := range st.Processes {
-		out.Processes = append(out.Processes, procStatus{ProcessState: p, Running: alive(p.Pid)})
+	var all []clusterStatus
+	for _, st := range sts {
+		out := clusterStatus{Supervisor: st.Supervisor, Running: alive(st.Supervisor), Cluster: st.Cluster, Frontend: st.Frontend, Namespace: st.Namespace, UI: st.UI}
+		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if c, err := client.DialContext(hctx, client.Options{HostPort: st.Frontend, Namespace: st.Namespace, Logger: nopSDKLogger{}}); err == nil {
+			_, herr := c.CheckHealth(hctx, &client.CheckHealthRequest{})
+			out.Serving = herr == nil
+			if d, err := c.WorkflowService().DescribeNamespace(hctx, &workflowservice.DescribeNamespaceRequest{Namespace: st.Namespace}); err == nil {
+				out.Active = d.GetReplicationConfig().GetActiveClusterName()
+			}
+			c.Close()
+		}
+		cancel()
+		for _, p := range st.Processes {
+			out.Processes = append(out.Processes, procStatus{ProcessState: p, Running: alive(p.Pid)})
+		}
+		all = append(all, out)
 	}
 	if *asJSON {
-		return writeJSON(cio.stdout, out)
+		return writeJSON(cio.stdout, all)
 	}
-	fmt.Fprintf(cio.stdout, "supervisor pid %d running=%v; frontend %s serving=%v; namespace %s; UI %s\n",
-		out.Supervisor, out.Running, out.Frontend, out.Serving, out.Namespace, orNone(out.UI))
-	tw := tabwriter.NewWriter(cio.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROCESS\tPID\tRUNNING\tLOG")
-	for _, p := range out.Processes {
-		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", p.Name, p.Pid, p.Running, p.Log)
+	for _, out := range all {
+		fmt.Fprintf(cio.stdout, "cluster %s: supervisor pid %d running=%v; frontend %s serving=%v; namespace %s active in %s; UI %s\n",
+			out.Cluster, out.Supervisor, out.Running, out.Frontend, out.Serving, out.Namespace, orNone(out.Active), orNone(out.UI))
+		tw := tabwriter.NewWriter(cio.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "PROCESS\tPID\tRUNNING\tLOG")
+		for _, p := range out.Processes {
+			fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", p.Name, p.Pid, p.Running, p.Log)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 func runProdDown(ctx context.Context, args []string, cio cmdIO) error {
@@ -187,15 +241,18 @@ func runProdDown(ctx context.Context, args []string, cio cmdIO) error {
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	st, err := controlplane.ReadState(*dir)
+	sts, err := controlplane.ReadStates(*dir)
 	if err != nil {
 		return err
 	}
 	// The supervisor stops its processes in order and removes state.json; without it, each
 	// process listed is asked to stop.
-	pids := []int{st.Supervisor}
-	if !alive(st.Supervisor) {
-		pids = pids[:0]
+	var pids []int
+	for _, st := range sts {
+		if alive(st.Supervisor) {
+			pids = append(pids, st.Supervisor)
+			continue
+		}
 		for _, p := range st.Processes {
 			pids = append(pids, p.Pid)
 		}
@@ -226,6 +283,11 @@ func runProdDown(ctx context.Context, args []string, cio cmdIO) error {
 		}
 	}
 	_ = os.Remove(filepath.Join(*dir, "state.json"))
+	if subs, _ := filepath.Glob(filepath.Join(*dir, "*", "state.json")); len(subs) > 0 {
+		for _, f := range subs {
+			_ = os.Remove(f)
+		}
+	}
 	fmt.Fprintln(cio.stdout, "stopped")
 	return nil
 }

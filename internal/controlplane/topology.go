@@ -63,6 +63,9 @@ type Options struct {
 	FreePorts bool
 	// FrontendPort overrides the frontend's gRPC port (0: 7233, or a free one with FreePorts).
 	FrontendPort int
+	// PortOffset is added to every fixed port (not with FreePorts), so a second Region's
+	// cluster runs next to the first on one machine: 1000 puts its frontend on 8233.
+	PortOffset int
 	// UI serves the Temporal Web UI in this process.
 	UI bool
 	// Workers is how many Switchyard worker processes to run (0: 2; negative: none).
@@ -203,6 +206,11 @@ func (o Options) servicePorts() (map[string]servicePorts, error) {
 	ports := map[string]servicePorts{}
 	for _, name := range serviceNames {
 		p := fixedPorts[name]
+		p.GRPC += o.PortOffset
+		p.Membership += o.PortOffset
+		if p.HTTP != 0 {
+			p.HTTP += o.PortOffset
+		}
 		if o.FreePorts {
 			var err error
 			if p.GRPC, err = freePort(); err != nil {
@@ -236,6 +244,9 @@ func (t *Topology) Client() client.Client { return t.client }
 
 // Namespace is the namespace the Switchyard processes use.
 func (t *Topology) Namespace() string { return t.opts.Namespace }
+
+// Cluster is the Temporal cluster's name (the Region's, for Regions).
+func (t *Topology) Cluster() string { return t.opts.Cluster.Name }
 
 // Postgres is the PostgreSQL cluster the topology stores its state in.
 func (t *Topology) Postgres() Postgres { return t.opts.Postgres }
@@ -337,7 +348,7 @@ func Start(ctx context.Context, opts Options) (_ *Topology, err error) {
 	t.Timings.Namespace = time.Since(phase)
 
 	if opts.UI {
-		if t.ui, err = startUI(ctx, opts.IP, DefaultUIPort, t.frontend, opts.Namespace, opts.FreePorts); err != nil {
+		if t.ui, err = startUI(ctx, opts.IP, DefaultUIPort+opts.PortOffset, t.frontend, opts.Namespace, opts.FreePorts); err != nil {
 			return nil, err
 		}
 	}
@@ -539,7 +550,7 @@ func (t *Topology) startSwitchyard(ctx context.Context) error {
 	for i := 1; i <= o.Workers; i++ {
 		var args []string
 		if !o.FreePorts {
-			args = []string{"--metrics-addr", net.JoinHostPort(o.IP, strconv.Itoa(DefaultWorkerMetricsPort+2*(i-1)))}
+			args = []string{"--metrics-addr", net.JoinHostPort(o.IP, strconv.Itoa(DefaultWorkerMetricsPort+o.PortOffset+2*(i-1)))}
 		}
 		p := t.addProcess(fmt.Sprintf("switchyard-worker-%d", i), o.Binaries.Worker, args, env)
 		if err := p.Start(); err != nil {
@@ -547,7 +558,7 @@ func (t *Topology) startSwitchyard(ctx context.Context) error {
 		}
 	}
 	if o.Intake {
-		port := DefaultIntakePort
+		port := DefaultIntakePort + o.PortOffset
 		if o.FreePorts {
 			var err error
 			if port, err = freePort(); err != nil {
@@ -557,7 +568,7 @@ func (t *Topology) startSwitchyard(ctx context.Context) error {
 		addr := net.JoinHostPort(o.IP, strconv.Itoa(port))
 		args := []string{"serve", "--addr", addr}
 		if !o.FreePorts {
-			args = append(args, "--metrics-addr", net.JoinHostPort(o.IP, strconv.Itoa(DefaultIntakeMetricsPort)))
+			args = append(args, "--metrics-addr", net.JoinHostPort(o.IP, strconv.Itoa(DefaultIntakeMetricsPort+o.PortOffset)))
 		}
 		p := t.addProcess("intake", o.Binaries.Starter, args, env)
 		if err := p.Start(); err != nil {
@@ -641,6 +652,7 @@ const stateFile = "state.json"
 // State is state.json.
 type State struct {
 	Supervisor int            `json:"supervisor"`
+	Cluster    string         `json:"cluster"`
 	Frontend   string         `json:"frontend"`
 	Namespace  string         `json:"namespace"`
 	UI         string         `json:"ui,omitempty"`
@@ -655,7 +667,7 @@ type ProcessState struct {
 }
 
 func (t *Topology) writeState() error {
-	s := State{Supervisor: os.Getpid(), Frontend: t.frontend, Namespace: t.opts.Namespace, UI: t.UIURL()}
+	s := State{Supervisor: os.Getpid(), Cluster: t.opts.Cluster.Name, Frontend: t.frontend, Namespace: t.opts.Namespace, UI: t.UIURL()}
 	for _, p := range t.procs {
 		s.Processes = append(s.Processes, ProcessState{Name: p.Name, Pid: p.Pid(), Log: p.LogFile()})
 	}
@@ -664,6 +676,27 @@ func (t *Topology) writeState() error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(t.opts.Dir, stateFile), append(b, '\n'), 0o644)
+}
+
+// ReadStates reads the state.json of a topology started with Dir dir or, for Regions, those of
+// its subfolders (one per Region).
+func ReadStates(dir string) ([]State, error) {
+	if st, err := ReadState(dir); err == nil {
+		return []State{st}, nil
+	}
+	subs, _ := filepath.Glob(filepath.Join(dir, "*", stateFile))
+	var out []State
+	for _, f := range subs {
+		st, err := ReadState(filepath.Dir(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no topology is running from %s (no %s)", dir, stateFile)
+	}
+	return out, nil
 }
 
 // ReadState reads the state.json of a topology started with Dir dir.
