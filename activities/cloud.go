@@ -127,6 +127,9 @@ type pollOptions struct {
 	timeout  time.Duration
 	// what names the wait in the timeout error ("pipeline lab-osi-primary in us-west-2 to be ACTIVE").
 	what string
+	// heartbeat, when set, gives the heartbeat details after each read instead of the read's
+	// detail text: a typed value a retried attempt reads back (route53ChangeHeartbeat).
+	heartbeat func() any
 }
 
 // poll calls read until it reports done, heartbeating what it last saw so the UI shows why the
@@ -151,7 +154,11 @@ func poll(ctx context.Context, o pollOptions, read func(context.Context) (done b
 		}
 		last = detail
 		if activity.IsActivity(ctx) {
-			activity.RecordHeartbeat(ctx, detail)
+			if o.heartbeat != nil {
+				activity.RecordHeartbeat(ctx, o.heartbeat())
+			} else {
+				activity.RecordHeartbeat(ctx, detail)
+			}
 		}
 		if !time.Now().Add(wait).Before(deadline) {
 			return &pollTimeout{msg: fmt.Sprintf("timed out after %s waiting for %s: %s", o.timeout, o.what, last)}

@@ -567,7 +567,7 @@ func TestRoute53Weights(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "PENDING", res.Status)
 	retry, _ := activityEnv(t, c.SetRoute53Weights)
-	retry.SetHeartbeatDetails(changeDetail(res.ChangeID, res.Status))
+	retry.SetHeartbeatDetails(route53ChangeHeartbeat{ChangeID: res.ChangeID, Status: res.Status})
 	l.takeCalls()
 	v, err = retry.ExecuteActivity(c.SetRoute53Weights, SetRoute53WeightsArgs{Environment: labEnv, Region: labWest,
 		Weights: map[string]int64{labEast: 20, labWest: 100}, Wait: true, Interval: runbook.Duration(20 * time.Millisecond)})

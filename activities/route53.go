@@ -274,7 +274,7 @@ func (c *Cloud) SetRoute53Weights(ctx context.Context, in SetRoute53WeightsArgs)
 		res.ChangeID, res.Status = aws.ToString(ci.Id), string(ci.Status)
 	}
 	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, changeDetail(res.ChangeID, res.Status))
+		activity.RecordHeartbeat(ctx, route53ChangeHeartbeat{ChangeID: res.ChangeID, Status: res.Status})
 	}
 	logFor(ctx, c.opts.Logger).Info("route 53 weights changed", "environment", t.envName, "record", ref.name, "previous", formatWeights(res.Previous),
 		"weights", formatWeights(in.Weights), "change_id", res.ChangeID)
@@ -331,7 +331,8 @@ func weightsAfter(recs []r53types.ResourceRecordSet, env runbook.Environment, de
 
 func (c *Cloud) waitChange(ctx context.Context, rc *route53.Client, region, id string, timeout, interval runbook.Duration) (string, error) {
 	status := ""
-	po := pollOptions{interval: c.interval(interval), timeout: cmp.Or(timeout.D(), 5*time.Minute), what: "Route 53 change " + id + " to be INSYNC"}
+	po := pollOptions{interval: c.interval(interval), timeout: cmp.Or(timeout.D(), 5*time.Minute), what: "Route 53 change " + id + " to be INSYNC",
+		heartbeat: func() any { return route53ChangeHeartbeat{ChangeID: id, Status: status} }}
 	err := poll(ctx, po, func(ctx context.Context) (bool, string, error) {
 		out, err := rc.GetChange(ctx, &route53.GetChangeInput{Id: aws.String(id)})
 		if err != nil {
@@ -343,7 +344,7 @@ func (c *Cloud) waitChange(ctx context.Context, rc *route53.Client, region, id s
 		if out.ChangeInfo != nil {
 			status = string(out.ChangeInfo.Status)
 		}
-		return status == string(r53types.ChangeStatusInsync), changeDetail(id, status), nil
+		return status == string(r53types.ChangeStatusInsync), route53ChangeHeartbeat{ChangeID: id, Status: status}.String(), nil
 	})
 	return status, err
 }
@@ -392,25 +393,25 @@ func (c *Cloud) WaitRoute53Change(ctx context.Context, in Route53ChangeArgs) (Ro
 	return Route53ChangeResult{ChangeID: in.ChangeID, Status: status, Summary: "change " + in.ChangeID + " is " + status}, nil
 }
 
-// changeDetail is the heartbeat of a Route 53 wait; earlierChange reads the change id back.
-func changeDetail(id, status string) string { return "change " + id + " is " + status }
+// route53ChangeHeartbeat is what route53.set_weights and route53.wait_insync heartbeat once
+// Route 53 accepted a change: the change id, so that a retry after a lost worker waits for that
+// change instead of finding the weights set and nothing to wait for, and its last status, which
+// the Temporal UI shows as the pending activity's details.
+type route53ChangeHeartbeat struct {
+	ChangeID string `json:"change_id"`
+	Status   string `json:"status"`
+}
+
+func (h route53ChangeHeartbeat) String() string { return "change " + h.ChangeID + " is " + h.Status }
 
 // earlierChange returns the change id a previous attempt of this activity heartbeated, if any.
 func earlierChange(ctx context.Context) string {
 	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
 		return ""
 	}
-	var detail string
-	if activity.GetHeartbeatDetails(ctx, &detail) != nil {
+	var hb route53ChangeHeartbeat
+	if activity.GetHeartbeatDetails(ctx, &hb) != nil {
 		return ""
 	}
-	rest, ok := strings.CutPrefix(detail, "change ")
-	if !ok {
-		return ""
-	}
-	id, _, ok := strings.Cut(rest, " is ")
-	if !ok {
-		return ""
-	}
-	return id
+	return hb.ChangeID
 }
