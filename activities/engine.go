@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -65,52 +63,22 @@ func (e *Engine) store() *runbook.Store {
 // use do not block it: during an incident a broken unrelated runbook must not stop a failover.
 func (e *Engine) LoadRunbook(_ context.Context, req wire.LoadRequest) (wire.Loaded, error) {
 	set, err := e.store().Load(e.Registry.Catalog())
-	if set == nil {
-		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("load runbooks from %s: %v", e.RunbookDir, err), wire.ErrInvalidRunbook, nil)
-	}
-	rb, ok := set.Runbooks[req.Runbook]
-	if !ok {
-		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"no runbook %q in %s (have: %s)%s", req.Runbook, e.RunbookDir, strings.Join(sortedKeys(set.Runbooks), ", "), relevant(err, "")),
-			wire.ErrInvalidInput, nil)
-	}
-	env, ok := set.Environments[req.Environment]
-	if !ok {
-		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf(
-			"no environment %q in %s (have: %s)%s", req.Environment, filepath.Join(e.RunbookDir, "environments"), strings.Join(sortedKeys(set.Environments), ", "), relevant(err, "")),
-			wire.ErrInvalidInput, nil)
-	}
-	rbSrc, envSrc := set.Sources["runbook:"+req.Runbook], set.Sources["environment:"+req.Environment]
-	if msg := relevant(err, rbSrc.Path, envSrc.Path); msg != "" {
-		return wire.Loaded{}, temporal.NewNonRetryableApplicationError("invalid runbook or environment:"+msg, wire.ErrInvalidRunbook, nil)
-	}
-	// What the runbook needs of this environment (a zone move needs a self-managed zonal
-	// cluster) is refused here, at the step's position, before anything runs.
-	if err := runbook.CheckUse(rb, env, e.Registry.Catalog()); err != nil {
-		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("runbook %q cannot run in environment %q:%s",
-			req.Runbook, req.Environment, relevant(err, "")), wire.ErrInvalidRunbook, nil)
-	}
-	params, err := rb.BindParamsIn(req.Params, env)
+	p, err := runbook.Prepare(e.RunbookDir, set, err, runbook.RunRequest{Runbook: req.Runbook, Environment: req.Environment, Params: req.Params}, e.Registry.Catalog())
 	if err != nil {
-		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("invalid params for runbook %q: %v", req.Runbook, err), wire.ErrInvalidInput, nil)
-	}
-	// With the run's values: a step timeout that cannot cover its soak or wait would time out,
-	// retry and fail half-way through the operation, so it is refused before anything runs.
-	warnings, err := set.CheckRun(req.Runbook, req.Environment, params, e.Registry.Catalog())
-	if err != nil {
-		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("runbook %q cannot run with these params in environment %q:%s", req.Runbook, req.Environment, relevant(err, "")),
-			wire.ErrInvalidInput, nil)
+		errType := wire.ErrInvalidRunbook
+		var se *runbook.StartError
+		if errors.As(err, &se) && se.BadInput {
+			errType = wire.ErrInvalidInput
+		}
+		return wire.Loaded{}, temporal.NewNonRetryableApplicationError(err.Error(), errType, nil)
 	}
 	var warn []string
-	for _, w := range warnings {
+	for _, w := range p.Warnings {
 		warn = append(warn, w.Error())
 	}
 	return wire.Loaded{
-		Runbook: *rb, Environment: *env, Params: params,
-		Source: string(rbSrc.Text), SHA256: rbSrc.SHA256, EnvSHA256: envSrc.SHA256,
+		Runbook: *p.Runbook, Environment: *p.Environment, Params: p.Params,
+		Source: string(p.RunbookSource.Text), SHA256: p.RunbookSource.SHA256, EnvSHA256: p.EnvironmentSource.SHA256,
 		LogOnlyNotifications: e.logOnly(), Warnings: warn,
 	}, nil
 }
@@ -122,27 +90,6 @@ func (e *Engine) logOnly() bool {
 		return true
 	}
 	return false
-}
-
-// relevant returns the lines of a joined load error that concern the given files (all lines when
-// no file is given), formatted for an error message.
-func relevant(err error, paths ...string) string {
-	if err == nil {
-		return ""
-	}
-	var out []string
-	for _, line := range strings.Split(err.Error(), "\n") {
-		match := len(paths) == 0 || (len(paths) == 1 && paths[0] == "")
-		for _, p := range paths {
-			if p != "" && strings.HasPrefix(line, p+":") {
-				match = true
-			}
-		}
-		if match && strings.TrimSpace(line) != "" {
-			out = append(out, "\n  "+line)
-		}
-	}
-	return strings.Join(out, "")
 }
 
 func sortedKeys[V any](m map[string]V) []string {
