@@ -35,6 +35,8 @@ type recorder struct {
 	fail  map[string]bool
 	// flaky fails a name's first n calls with a retryable error.
 	flaky map[string]int
+	// failType fails a name's calls with a non-retryable error of that type.
+	failType map[string]string
 	// how says, per call, whether it ran as a local or a scheduled activity.
 	how []string
 }
@@ -59,6 +61,9 @@ func (r *recorder) record(ctx context.Context, in recordArgs) (recordResult, err
 	r.how = append(r.how, in.Name+":"+how)
 	if r.fail[in.Name] {
 		return recordResult{}, activities.Permanent(errors.New("injected failure of " + in.Name))
+	}
+	if typ := r.failType[in.Name]; typ != "" {
+		return recordResult{}, temporal.NewNonRetryableApplicationError("injected "+typ+" failure of "+in.Name, typ, nil)
 	}
 	if r.flaky[in.Name] > 0 {
 		r.flaky[in.Name]--
@@ -525,6 +530,29 @@ func TestDROperationRequiresLockID(t *testing.T) {
 	_, err := f.run(t, workflows.RunInput{Runbook: "rb"})
 	require.ErrorContains(t, err, `start it with workflow id "switchyard/test"`)
 	require.Empty(t, f.rec.got())
+}
+
+// TestStepErrorTypesAreMatchedExactly: a run refused for its workflow id ends with that refusal
+// alone (ErrWrongWorkflow), but a step failing with another error type that merely starts with
+// "Wrong" is a failed step like any other: the run fails with StepFailed and carries its report.
+// The interpreter used to match the refusal by prefix and dropped this run's report.
+func TestStepErrorTypesAreMatchedExactly(t *testing.T) {
+	f := newFixture(t, map[string]string{"wrong": `schema: switchyard/v1
+name: wrong
+steps:
+  - id: a
+    action: test.record
+    with: {name: a}
+`})
+	f.rec.failType = map[string]string{"a": "WrongRegion"}
+	res, err := f.run(t, workflows.RunInput{Runbook: "wrong"})
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	require.Equal(t, workflows.ErrStepFailed, appErr.Type())
+	require.NotNil(t, res, "the failed run carries its report")
+	require.Equal(t, workflows.OutcomeFailed, res.Outcome)
+	require.Equal(t, workflows.StatusFailed, stepStatus(res, "a"))
+	require.Contains(t, res.Error, "injected WrongRegion failure of a")
 }
 
 func TestBadInputFailsNonRetryably(t *testing.T) {
