@@ -13,14 +13,17 @@ ARG GO_VERSION=1.26.8
 
 FROM golang:${GO_VERSION} AS build
 WORKDIR /src
-# CGO_ENABLED=0 makes every binary static: the embedded Temporal server of `starter dev` uses the
-# pure-Go modernc.org/sqlite, so nothing needs libc.
+# CGO_ENABLED=0 makes every binary static (the embedded Temporal server of `starter dev`, when a
+# starter is built with it, uses the pure-Go modernc.org/sqlite), so nothing needs libc.
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN go build -ldflags="-s -w" -o /out/worker ./worker
-RUN go build -ldflags="-s -w" -o /out/starter ./starter
+# -tags=nodev: the image's starter (the intake, `starter serve`, and the operator CLI) leaves out
+# the commands that embed the Temporal server and the lab (dev, lab, demo, bench), so neither
+# long-running process links them (internal/deploy's TestImageBinariesLinkNoDevServer).
+RUN go build -tags=nodev -ldflags="-s -w" -o /out/starter ./starter
 RUN go build -ldflags="-s -w" -o /out/healthcheck ./internal/deploy/healthcheck
 
 FROM gcr.io/distroless/static-debian12:nonroot

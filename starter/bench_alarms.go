@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -30,8 +32,8 @@ import (
 
 // benchAlarmsOptions are the flags of `starter bench alarms`.
 type benchAlarmsOptions struct {
-	json        bool
-	runbooks    string
+	outputOptions
+	runbooksOptions
 	repetitions int
 	storm       int
 	stormQueues int
@@ -75,8 +77,8 @@ const (
 func runBenchAlarms(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("bench alarms", cio)
 	var o benchAlarmsOptions
-	fs.BoolVar(&o.json, "json", false, "print the figures as JSON")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder (its triggers/lab.yaml gives the rules)")
+	o.outputOptions.register(fs, "print the figures as JSON")
+	o.runbooksOptions.register(fs, cio, "runbook folder (its triggers/lab.yaml gives the rules)")
 	fs.IntVar(&o.repetitions, "repetitions", 5, "alarm-to-shift measurements (the median is reported)")
 	fs.IntVar(&o.storm, "storm", 10_000, "identical alarm events of the storm (0: skip the storm)")
 	fs.IntVar(&o.stormQueues, "storm-queues", 1, "queues the storm is spread over: 1 (the alarm Region's) or 2 (both, as the lab's cross-Region rule delivers)")

@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -36,7 +38,7 @@ type benchBackfillOptions struct {
 	seed                      uint64
 	pageSize                  int
 	inProcess, skipBaseline   bool
-	json                      bool
+	outputOptions
 }
 
 // benchBackfillResult is what the benchmark prints.
@@ -80,7 +82,7 @@ func runBenchBackfill(ctx context.Context, args []string, cio cmdIO) error {
 	fs.IntVar(&o.pageSize, "page-size", 10000, "hits per id request, for both methods")
 	fs.BoolVar(&o.inProcess, "in-process", false, "serve the twins in this process (rss_bytes then includes them)")
 	fs.BoolVar(&o.skipBaseline, "skip-baseline", false, "run only the engine")
-	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
+	o.outputOptions.register(fs, "print the result as JSON")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}

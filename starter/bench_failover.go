@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -28,11 +30,11 @@ import (
 
 // benchFailoverOptions are the flags of `starter bench failover`.
 type benchFailoverOptions struct {
-	json     bool
-	runbooks string
-	latency  time.Duration
-	runs     int
-	rate     float64
+	outputOptions
+	runbooksOptions
+	latency time.Duration
+	runs    int
+	rate    float64
 }
 
 // BenchFailoverResult is what `starter bench failover --json` prints. Figures are medians over
@@ -72,8 +74,8 @@ type BenchStep struct {
 func runBenchFailover(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("bench failover", cio)
 	var o benchFailoverOptions
-	fs.BoolVar(&o.json, "json", false, "print the figures as JSON")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder")
+	o.outputOptions.register(fs, "print the figures as JSON")
+	o.runbooksOptions.register(fs, cio, "runbook folder")
 	fs.DurationVar(&o.latency, "latency", 50*time.Millisecond, "fixed latency the lab adds to every control-plane call")
 	fs.IntVar(&o.runs, "runs", 5, "failovers to measure (the median is reported)")
 	fs.Float64Var(&o.rate, "rate", 200, "events per second of the lab's producers")

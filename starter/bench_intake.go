@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -28,8 +30,8 @@ import (
 
 // benchIntakeOptions are the flags of `starter bench intake`.
 type benchIntakeOptions struct {
-	json     bool
-	runbooks string
+	outputOptions
+	runbooksOptions
 	rate     float64
 	duration time.Duration
 	warmup   time.Duration
@@ -75,8 +77,8 @@ const (
 func runBenchIntake(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("bench intake", cio)
 	var o benchIntakeOptions
-	fs.BoolVar(&o.json, "json", false, "print the figures as JSON")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder (for the embedded worker)")
+	o.outputOptions.register(fs, "print the figures as JSON")
+	o.runbooksOptions.register(fs, cio, "runbook folder (for the embedded worker)")
 	fs.Float64Var(&o.rate, "rate", intakeGoalRPS, "signed requests per second, sent on a fixed schedule")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to measure")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "load before measuring, at the same rate (not counted)")

@@ -42,7 +42,7 @@ func TestBenchIntakeAnswersSignedRequestsAndRefusesForgedOnes(t *testing.T) {
 func TestBenchAlarmsStartsOneRunForAStormAndTimesTheShift(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := benchAlarms(ctx, benchAlarmsOptions{runbooks: "../runbooks", repetitions: 2, storm: 300, stormQueues: 2, rate: 10,
+	res, err := benchAlarms(ctx, benchAlarmsOptions{runbooksOptions: runbooksOptions{runbooks: "../runbooks"}, repetitions: 2, storm: 300, stormQueues: 2, rate: 10,
 		timeout: time.Minute}, io.Discard)
 	require.NoError(t, err)
 	require.Len(t, res.ToShiftMS, 2)

@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -28,13 +30,13 @@ import (
 
 // benchRTOOptions are the flags of `starter bench rto`.
 type benchRTOOptions struct {
-	json     bool
-	runbooks string
-	profile  string
-	runs     int
-	levers   string
-	rate     float64
-	timeout  time.Duration
+	outputOptions
+	runbooksOptions
+	profile string
+	runs    int
+	levers  string
+	rate    float64
+	timeout time.Duration
 }
 
 // BenchRTOResult is what `starter bench rto --json` prints.
@@ -190,8 +192,8 @@ var rtoLevers = []string{runbook.LeverARCRoutingControl, runbook.LeverHealthChec
 func runBenchRTO(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("bench rto", cio)
 	var o benchRTOOptions
-	fs.BoolVar(&o.json, "json", false, "print the figures as JSON")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder")
+	o.outputOptions.register(fs, "print the figures as JSON")
+	o.runbooksOptions.register(fs, cio, "runbook folder")
 	fs.StringVar(&o.profile, "profile", "realistic", "latency profile: "+strings.Join(lab.ProfileNames, " or ")+" (docs/benchmarks.md)")
 	fs.IntVar(&o.runs, "runs", 3, "failovers per lever (the median run is reported)")
 	fs.StringVar(&o.levers, "levers", strings.Join(rtoLevers, ","), "traffic levers to measure, comma-separated")

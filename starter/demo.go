@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -16,8 +18,8 @@ import (
 
 // demoOptions are the flags of `starter demo`.
 type demoOptions struct {
-	json     bool
-	runbooks string
+	outputOptions
+	runbooksOptions
 	rate     float64
 	pause    time.Duration
 	soak     time.Duration
@@ -47,8 +49,8 @@ type DemoReport struct {
 func runDemo(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("demo", cio)
 	var o demoOptions
-	fs.BoolVar(&o.json, "json", false, "print the report as JSON (the timeline goes to stderr)")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder")
+	o.outputOptions.register(fs, "print the report as JSON (the timeline goes to stderr)")
+	o.runbooksOptions.register(fs, cio, "runbook folder")
 	fs.Float64Var(&o.rate, "rate", 50, "events per second the lab's producers write")
 	fs.DurationVar(&o.pause, "pause", 10*time.Second, "how long writes stay in the secondary before failing back")
 	fs.DurationVar(&o.soak, "soak", 3*time.Second, "failback's soak after each weight step")

@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -50,7 +52,8 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 	fs.IntVar(&o.uiPort, "ui-port", 8233, "Temporal Web UI port (-1: no UI)")
 	fs.StringVar(&o.dbFile, "db-file", "", "SQLite file to keep runs across restarts (default: in memory)")
 	fs.StringVar(&o.namespace, "namespace", "default", "Temporal namespace")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder")
+	var folder runbooksOptions
+	folder.register(fs, cio, "runbook folder")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&o.withLab, "lab", true, "also run the lab (two Regions on the ports of runbooks/environments/lab.yaml)")
 	fs.Float64Var(&o.labRate, "lab-rate", 20, "events per second the lab's producers write (0: none)")
@@ -58,7 +61,7 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	o.getenv = cio.getenv
+	o.getenv, o.runbooks = cio.getenv, folder.runbooks
 	logger, err := logging.New(cio.stderr, "text", o.logLevel)
 	if err != nil {
 		return err
@@ -101,13 +104,6 @@ Press Ctrl-C to stop.
 `, orNone(env.server.UIURL()), env.server.FrontendHostPort(), o.namespace, workflows.TaskQueue, workflows.TaskQueue, workflows.RunbookWorkflowType)
 	<-ctx.Done()
 	return nil
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(disabled)"
-	}
-	return s
 }
 
 // devEnv is a running dev environment.
@@ -176,12 +172,4 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devEnv, 
 	env.worker = w
 	logger.Info("dev environment started", "frontend", srv.FrontendHostPort(), "ui", srv.UIURL())
 	return env, nil
-}
-
-// shutdownTelemetry flushes spans on the way out; a collector that is down must not hold the
-// process.
-func shutdownTelemetry(t *telemetry.Telemetry) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = t.Shutdown(ctx)
 }

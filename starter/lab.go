@@ -1,8 +1,9 @@
+//go:build !nodev
+
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,7 +50,8 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	fs := labFlags("lab", stderr)
-	asJSON := fs.Bool("json", false, "print the endpoints as JSON")
+	var out outputOptions
+	out.register(fs, "print the endpoints as JSON")
 	rate := fs.Float64("rate", 0, "events per second of the lab's producer (0: no producer)")
 	eventIDs := fs.Bool("event-ids", false, "give every produced event a unique event_id")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -79,13 +81,11 @@ func runLab(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	defer l.Close()
 	ep := l.Endpoints()
-	if *asJSON {
-		if err := printJSON(stdout, ep); err != nil {
-			return err
-		}
-	} else {
-		printEndpoints(stdout, ep, *rate)
-		fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	if err := out.print(stdout, ep, func(w io.Writer) {
+		printEndpoints(w, ep, *rate)
+		fmt.Fprintln(w, "Press Ctrl-C to stop.")
+	}); err != nil {
+		return err
 	}
 	<-ctx.Done()
 	return nil
@@ -104,15 +104,6 @@ func labFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { printLabUsage(stderr) }
 	return fs
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return fmt.Errorf("print JSON: %w", err)
-	}
-	return nil
 }
 
 func printEndpoints(w io.Writer, ep lab.Endpoints, rate float64) {
@@ -160,7 +151,7 @@ type faultFlags struct {
 	f        lab.Fault
 	delay    time.Duration
 	faultAPI string
-	asJSON   bool
+	outputOptions
 }
 
 func (o *faultFlags) register(fs *flag.FlagSet) {
@@ -173,7 +164,7 @@ func (o *faultFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&o.f.Share, "share", 0, "share of documents or calls affected, 0..1 (default 1)")
 	fs.DurationVar(&o.delay, "delay", 0, "added delay (latency, slow-replicator; timeout and lost-answer --lost-as 504: hold before the 504, default 1s)")
 	fs.StringVar(&o.faultAPI, "fault-api", faultAPIDefault(), "the lab's fault API")
-	fs.BoolVar(&o.asJSON, "json", false, "print JSON")
+	o.outputOptions.register(fs, "print JSON")
 }
 
 func faultAPIDefault() string {
@@ -200,11 +191,7 @@ func runLabFault(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if o.asJSON {
-		return printJSON(stdout, got)
-	}
-	fmt.Fprintf(stdout, "injected %s\n", got)
-	return nil
+	return o.print(stdout, got, func(w io.Writer) { fmt.Fprintf(w, "injected %s\n", got) })
 }
 
 func runLabHeal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -237,16 +224,14 @@ func runLabHeal(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		printLabUsage(stderr)
 		return errors.New("usage: starter lab heal [KIND [flags] | ID]")
 	}
-	if o.asJSON {
-		return printJSON(stdout, map[string][]string{"healed": nonNilList(healed)})
-	}
-	if len(healed) == 0 {
-		fmt.Fprintln(stdout, "nothing to heal")
-	}
-	for _, id := range healed {
-		fmt.Fprintf(stdout, "healed %s\n", id)
-	}
-	return nil
+	return o.print(stdout, map[string][]string{"healed": nonNilList(healed)}, func(w io.Writer) {
+		if len(healed) == 0 {
+			fmt.Fprintln(w, "nothing to heal")
+		}
+		for _, id := range healed {
+			fmt.Fprintf(w, "healed %s\n", id)
+		}
+	})
 }
 
 func nonNilList(s []string) []string {
@@ -259,7 +244,8 @@ func nonNilList(s []string) []string {
 func runLabFaults(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := labFlags("lab faults", stderr)
 	faultAPI := fs.String("fault-api", faultAPIDefault(), "the lab's fault API")
-	asJSON := fs.Bool("json", false, "print JSON")
+	var out outputOptions
+	out.register(fs, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -267,14 +253,12 @@ func runLabFaults(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSON(stdout, map[string][]lab.Fault{"faults": faults})
-	}
-	if len(faults) == 0 {
-		fmt.Fprintln(stdout, "no active faults")
-	}
-	for _, f := range faults {
-		fmt.Fprintln(stdout, f)
-	}
-	return nil
+	return out.print(stdout, map[string][]lab.Fault{"faults": faults}, func(w io.Writer) {
+		if len(faults) == 0 {
+			fmt.Fprintln(w, "no active faults")
+		}
+		for _, f := range faults {
+			fmt.Fprintln(w, f)
+		}
+	})
 }

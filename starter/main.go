@@ -1,5 +1,10 @@
 // Command starter is Switchyard's operator CLI and intake: it runs the embedded dev environment
 // (`dev`), validates runbooks, starts runs, follows and reports them, and sends approvals.
+//
+// Built with -tags=nodev (as the Dockerfile builds it), it leaves out the commands that embed
+// the Temporal server or the lab (dev, lab, demo, bench): the image's long-running intake
+// (`starter serve`) then links neither, as the worker does not. A test in internal/deploy keeps
+// the image's binaries' import graphs free of them.
 package main
 
 import (
@@ -14,9 +19,6 @@ import (
 	"strings"
 	"syscall"
 
-	// The SQLite driver is pinned by a blank import, as the Temporal CLI does, so the embedded
-	// server always links the version it was tested with.
-	_ "modernc.org/sqlite"
 	// Time zone data for schedules and timestamps on machines without /usr/share/zoneinfo.
 	_ "time/tzdata"
 )
@@ -53,8 +55,7 @@ type command struct {
 }
 
 func commands() map[string]command {
-	return map[string]command{
-		"dev":      {"run the embedded Temporal server with its UI, a worker and the lab", runDev},
+	cmds := map[string]command{
 		"validate": {"validate runbooks and environments: validate [PATH...]", runValidate},
 		"run":      {"start a runbook: run RUNBOOK --env ENV [--param k=v] [--mode plan] [--follow]", runRun},
 		"status":   {"list runs, or show one run's steps: status [ID] [--follow]", runStatus},
@@ -62,14 +63,15 @@ func commands() map[string]command {
 		"reject":   {"reject a waiting step: reject ID --step S --as USER --comment REASON", runReject},
 		"cancel":   {"cancel a run: cancel ID", runCancel},
 		"verify":   {"prove the recovered Region has every document: verify --env ENV --source R --target R [--follow]", runVerify},
-		"bench":    {"measure on the lab: bench backfill|failover|alarms|intake|rto [flags] --json", runBench},
 		"report":   {"print a run's report (steps, approvals, RTO, RPO evidence): report ID [--format md|html|json]", runReport},
-		"demo":     {"a scripted DR drill on a private lab: impair, fail over, heal, fail back; then the report: demo [--json]", runDemo},
-		"lab":      {"run the lab twin alone, or drive it: lab [--json] | lab fault KIND ... | lab heal [ID] | lab faults", func(ctx context.Context, a []string, c cmdIO) error { return runLab(ctx, a, c.stdout, c.stderr) }},
 		"serve":    {"run the intake for Slack and alarms (SQS, SNS): serve --addr HOST:PORT [--alarm-queue URL]", runServe},
 		"schedule": {"manage drill and plan-evaluation schedules: schedule create drill|plan, list, trigger, delete", runSchedule},
 		"prod":     {"run the production topology on this machine (PostgreSQL, Temporal's services, UI, workers, intake): prod up|status|down", runProd},
 	}
+	for name, c := range devCommands() {
+		cmds[name] = c
+	}
+	return cmds
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -137,3 +139,11 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// orNone shows an empty setting as disabled.
+func orNone(s string) string {
+	if s == "" {
+		return "(disabled)"
+	}
+	return s
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,16 +74,18 @@ func runSchedule(ctx context.Context, args []string, cio cmdIO) error {
 
 type scheduleCreateOptions struct {
 	connFlags
-	env, cron, id, note, taskQueue, runbooks string
-	every, jitter                            time.Duration
-	runbookNames, params                     multiFlag
-	paused                                   bool
+	runbooksOptions
+	env, cron, id, note, taskQueue string
+	every, jitter                  time.Duration
+	runbookNames, params           multiFlag
+	paused                         bool
 }
 
 func runScheduleCreate(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("schedule create", cio)
 	var o scheduleCreateOptions
-	o.register(fs)
+	o.connFlags.register(fs)
+	o.runbooksOptions.register(fs, cio, "runbook folder, to check runbooks and params locally")
 	fs.StringVar(&o.env, "env", "", "environment (required)")
 	fs.Var(&o.runbookNames, "runbook", "runbook to run (repeatable for plan; default: drill for drill, every DR runbook of --runbooks for plan)")
 	fs.StringVar(&o.cron, "cron", "", `cron expression, e.g. "0 3 * * MON" (UTC; prefix CRON_TZ=Europe/Paris for a zone)`)
@@ -93,7 +96,6 @@ func runScheduleCreate(ctx context.Context, args []string, cio cmdIO) error {
 	fs.StringVar(&o.note, "note", "", "note shown with the schedule")
 	fs.BoolVar(&o.paused, "paused", false, "create the schedule paused")
 	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the scheduled workflow")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder, to check runbooks and params locally")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -151,17 +153,15 @@ func runScheduleCreate(ctx context.Context, args []string, cio cmdIO) error {
 		}
 		created = append(created, row)
 	}
-	if o.json {
-		return writeJSON(cio.stdout, created)
-	}
-	for _, r := range created {
-		next := ""
-		if t, ok := r["next"].(time.Time); ok {
-			next = ", next " + t.Local().Format(time.RFC3339)
+	return o.print(cio.stdout, created, func(w io.Writer) {
+		for _, r := range created {
+			next := ""
+			if t, ok := r["next"].(time.Time); ok {
+				next = ", next " + t.Local().Format(time.RFC3339)
+			}
+			fmt.Fprintf(w, "created schedule %s: %s %s on %s, %s%s\n", r["schedule_id"], kind, r["runbook"], o.env, specText, next)
 		}
-		fmt.Fprintf(cio.stdout, "created schedule %s: %s %s on %s, %s%s\n", r["schedule_id"], kind, r["runbook"], o.env, specText, next)
-	}
-	return nil
+	})
 }
 
 // scheduleRunbooks picks the runbooks: the ones named, or the defaults of the kind.
@@ -180,10 +180,11 @@ func scheduleRunbooks(kind string, named []string, dir string) ([]string, error)
 	}
 	// Every DR operation of the folder: their pre-flights are what must be green when needed.
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	local := loadLocal(dir)
 	var out []string
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".yaml")
-		if rb := localRunbook(dir, name); rb != nil && rb.Exclusive() {
+		if rb := local.runbook(name); rb != nil && rb.Exclusive() {
 			out = append(out, name)
 		}
 	}
@@ -197,7 +198,8 @@ func scheduleRunbooks(kind string, named []string, dir string) ([]string, error)
 // scheduleOptions builds one schedule. Params are typed and checked against the local runbook
 // when the folder has it, so a schedule that would fail every time is refused now.
 func scheduleOptions(kind, name string, o scheduleCreateOptions, spec client.ScheduleSpec, specText string) (client.ScheduleOptions, error) {
-	rb := localRunbook(o.runbooks, name)
+	local := loadLocal(o.runbooks)
+	rb := local.runbook(name)
 	if rb == nil {
 		if _, err := os.Stat(filepath.Join(o.runbooks, name+".yaml")); err == nil {
 			return client.ScheduleOptions{}, fmt.Errorf("runbook %s in %s does not validate; run `starter validate`", name, o.runbooks)
@@ -222,7 +224,7 @@ func scheduleOptions(kind, name string, o scheduleCreateOptions, spec client.Sch
 		return client.ScheduleOptions{}, fmt.Errorf("runbook %s: %w", name, err)
 	}
 	if rb != nil {
-		if _, err := rb.BindParamsIn(params, localEnvironment(o.runbooks, o.env)); err != nil {
+		if _, err := rb.BindParamsIn(params, local.environment(o.env)); err != nil {
 			return client.ScheduleOptions{}, fmt.Errorf("runbook %s: %w (give it with --param %s:KEY=VALUE)", name, err, name)
 		}
 	}
@@ -297,24 +299,22 @@ func runScheduleList(ctx context.Context, args []string, cio cmdIO) error {
 	if err != nil {
 		return err
 	}
-	if o.json {
-		return writeJSON(cio.stdout, rows)
-	}
-	if len(rows) == 0 {
-		fmt.Fprintln(cio.stdout, "no Switchyard schedules")
-	}
-	for _, r := range rows {
-		next := "-"
-		if r.Next != nil {
-			next = r.Next.Local().Format(time.RFC3339)
+	return o.print(cio.stdout, rows, func(w io.Writer) {
+		if len(rows) == 0 {
+			fmt.Fprintln(w, "no Switchyard schedules")
 		}
-		paused := ""
-		if r.Paused {
-			paused = " (paused)"
+		for _, r := range rows {
+			next := "-"
+			if r.Next != nil {
+				next = r.Next.Local().Format(time.RFC3339)
+			}
+			paused := ""
+			if r.Paused {
+				paused = " (paused)"
+			}
+			fmt.Fprintf(w, "%-44s %-5s %-16s %-10s %-16s next %s%s\n", r.ID, r.Kind, r.Runbook, r.Environment, r.Spec, next, paused)
 		}
-		fmt.Fprintf(cio.stdout, "%-44s %-5s %-16s %-10s %-16s next %s%s\n", r.ID, r.Kind, r.Runbook, r.Environment, r.Spec, next, paused)
-	}
-	return nil
+	})
 }
 
 // listSchedules lists Switchyard's schedules (those with its memo). Listing goes through

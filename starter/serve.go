@@ -21,11 +21,11 @@ import (
 
 // serveOptions are the flags of `starter serve`.
 type serveOptions struct {
-	connFlags
+	clientOptions
+	runbooksOptions
 	addr        string
 	socketMode  bool
 	logLevel    string
-	runbooks    string
 	alarmQueues multiFlag
 	snsTopics   multiFlag
 	metricsAddr string
@@ -39,11 +39,11 @@ type serveOptions struct {
 func runServe(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("serve", cio)
 	var o serveOptions
-	o.register(fs)
+	o.clientOptions.register(fs)
+	o.runbooksOptions.register(fs, cio, "runbook folder; alarms are matched against its triggers/*.yaml")
 	fs.StringVar(&o.addr, "addr", envOr(cio.getenv, "SWITCHYARD_ADDR", "127.0.0.1:8080"), "HTTP listen address for POST /slack/interactions and /slack/commands")
 	fs.BoolVar(&o.socketMode, "socket-mode", false, "also take Slack requests over Socket Mode (needs SLACK_APP_TOKEN)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder; alarms are matched against its triggers/*.yaml")
 	fs.Var(&o.alarmQueues, "alarm-queue", "SQS queue of EventBridge alarm events to poll: an AWS queue URL, or REGION=URL (repeatable; env SWITCHYARD_ALARM_QUEUES, comma-separated)")
 	fs.Var(&o.snsTopics, "sns-topic", "SNS topic ARN accepted by POST /alarms/sns, besides the rules files' sns_topics (repeatable)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", cio.getenv("SWITCHYARD_METRICS_ADDR"), "serve Prometheus metrics (intake counters, Temporal client) on this address at /metrics, e.g. :9091; keep it off the public intake address (env SWITCHYARD_METRICS_ADDR; default off)")
@@ -181,4 +181,12 @@ func newIntakeServer(slack *slackapp.Handler, alarms *triggers.Service, logger *
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+}
+
+// shutdownTelemetry flushes spans on the way out; a collector that is down must not hold the
+// process.
+func shutdownTelemetry(t *telemetry.Telemetry) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = t.Shutdown(ctx)
 }

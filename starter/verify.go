@@ -93,12 +93,10 @@ func runVerify(ctx context.Context, args []string, cio cmdIO) error {
 		return fmt.Errorf("start backfill verification on %s: %w", o.env, err)
 	}
 	if !o.follow {
-		if o.json {
-			return writeJSON(cio.stdout, map[string]string{"workflow_id": wr.GetID(), "run_id": wr.GetRunID()})
-		}
-		fmt.Fprintf(cio.stdout, "started backfill verification of %s into %s: workflow %s\nfollow it with: starter status %s --follow, or the progress query in the UI\n",
-			o.env, o.target, wr.GetID(), wr.GetID())
-		return nil
+		return o.print(cio.stdout, map[string]string{"workflow_id": wr.GetID(), "run_id": wr.GetRunID()}, func(w io.Writer) {
+			fmt.Fprintf(w, "started backfill verification of %s into %s: workflow %s\nfollow it with: starter status %s --follow, or the progress query in the UI\n",
+				o.env, o.target, wr.GetID(), wr.GetID())
+		})
 	}
 	return followVerify(ctx, c, wr.GetID(), o.json, cio.stdout)
 }

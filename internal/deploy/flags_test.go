@@ -22,7 +22,8 @@ const repoRoot = "../.."
 // name (newFlags("run", ...), labFlags("lab fault", ...), flag.NewFlagSet("worker", ...)); a helper
 // that receives the name as a parameter (oneID(ctx, "cancel", ...)), resolved at its call sites;
 // a helper whose name is computed (decide), resolved through the run functions of the commands()
-// map that call it; and register methods of option structs, embedded or not.
+// map that call it; and register methods of option structs, embedded or not, called on the
+// options variable (o.register(fs)) or on one of its fields (o.clientOptions.register(fs)).
 func commandFlags(t *testing.T, dir string) map[string]map[string]bool {
 	t.Helper()
 	src := parseMain(t, dir)
@@ -78,6 +79,8 @@ type mainSource struct {
 	funcs []*ast.FuncDecl
 	// embeds lists the embedded field types of each struct type.
 	embeds map[string][]string
+	// fields maps "Type.field" to the field's type, embedded fields under their type's name.
+	fields map[string]string
 	// methods maps "Type.method" to its declaration.
 	methods map[string]*ast.FuncDecl
 	// commands maps the keys of the commands() map literal to the name of their run function.
@@ -91,7 +94,7 @@ func parseMain(t *testing.T, dir string) *mainSource {
 	if err != nil || len(paths) == 0 {
 		t.Fatalf("no Go files in %s: %v", dir, err)
 	}
-	s := &mainSource{embeds: map[string][]string{}, methods: map[string]*ast.FuncDecl{}, commands: map[string]string{}}
+	s := &mainSource{embeds: map[string][]string{}, fields: map[string]string{}, methods: map[string]*ast.FuncDecl{}, commands: map[string]string{}}
 	for _, p := range paths {
 		if strings.HasSuffix(p, "_test.go") {
 			continue
@@ -124,6 +127,10 @@ func parseMain(t *testing.T, dir string) *mainSource {
 					for _, fld := range st.Fields.List {
 						if len(fld.Names) == 0 {
 							s.embeds[ts.Name.Name] = append(s.embeds[ts.Name.Name], typeName(fld.Type))
+							s.fields[ts.Name.Name+"."+typeName(fld.Type)] = typeName(fld.Type)
+						}
+						for _, n := range fld.Names {
+							s.fields[ts.Name.Name+"."+n.Name] = typeName(fld.Type)
 						}
 					}
 				}
@@ -208,6 +215,15 @@ func (s *mainSource) flagsOf(fn *ast.FuncDecl) []string {
 		}
 		sel, ok := call.Fun.(*ast.SelectorExpr)
 		if !ok {
+			return true
+		}
+		// o.set.register(fs): an option set held in a field of the options struct o.
+		if inner, ok := sel.X.(*ast.SelectorExpr); ok && sel.Sel.Name == "register" {
+			if v, ok := inner.X.(*ast.Ident); ok {
+				if m := s.method(s.fields[vars[v.Name]+"."+inner.Sel.Name], "register"); m != nil {
+					flags = append(flags, s.flagsOf(m)...)
+				}
+			}
 			return true
 		}
 		x, ok := sel.X.(*ast.Ident)
@@ -373,7 +389,9 @@ func TestCommandFlagsReader(t *testing.T) {
 		"schedule trigger": {"address", "json"},
 		"lab fault":        {"region", "zone", "fault-api"}, // faultFlags.register
 		"bench failover":   {"latency", "runs"},
-		"serve":            {"addr", "alarm-queue", "sns-topic", "address"},
+		"serve":            {"addr", "alarm-queue", "sns-topic", "address", "runbooks"}, // o.clientOptions.register
+		"demo":             {"json", "runbooks"},                                        // option sets in fields of demoOptions
+		"lab faults":       {"fault-api", "json"},                                       // var out outputOptions
 	} {
 		for _, f := range flags {
 			if !starter[cmd][f] {
