@@ -40,12 +40,18 @@ func TestReplayRecordedHistories(t *testing.T) {
 	}
 }
 
-// originalID is the workflow id a recorded run had: switchyard/<environment> for DR operations,
-// which is all the interpreter checks; read-only runs accept any id.
+// originalID is the workflow id a recorded run had: the started event's, else
+// switchyard/<environment> for DR operations, which is all the interpreter checks; read-only runs
+// accept any id.
 func originalID(t *testing.T, h *historypb.History) string {
 	t.Helper()
 	attrs := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
 	require.NotNil(t, attrs, "the first event must start the workflow")
+	if id := attrs.GetWorkflowId(); id != "" {
+		// Recorded by servers that keep it: the exact id, which child workflow ids derive from
+		// (a read-only run's children are <its id>/<step>).
+		return id
+	}
 	if attrs.GetWorkflowType().GetName() != workflows.RunbookWorkflowType {
 		return "replay"
 	}

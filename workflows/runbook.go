@@ -330,6 +330,8 @@ func what(s *runbook.Step) string {
 		return s.WaitUntil.Check
 	case s.Runbook != "":
 		return s.Runbook
+	case s.Workflow != "":
+		return s.Workflow
 	}
 	return ""
 }
@@ -557,6 +559,8 @@ func (r *run) exec(ctx workflow.Context, path string, st *StepState, s *runbook.
 		return r.execChild(ctx, st, s)
 	case runbook.KindNotify:
 		return r.execNotify(ctx, st, s)
+	case runbook.KindWorkflow:
+		return r.execWorkflow(ctx, st, s)
 	}
 	return stepOutcome{Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(fmt.Sprintf("step %q has no kind", s.ID), ErrInvalidRunbook, nil)}
 }
