@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/logging"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/internal/slackapp"
 	"github.com/switchyard-dr/switchyard/internal/telemetry"
 	"github.com/switchyard-dr/switchyard/internal/temporalconn"
@@ -101,7 +102,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)
-	aopts := activities.Options{RunbookDir: o.runbooks, Logger: logger}
+	// One store reads the runbooks folder for the engine and every catalog entry (a file is
+	// parsed once per change); its reloads are exported with the other metrics.
+	store := runbook.NewStore(o.runbooks)
+	if err := tel.ObserveRunbookStore(func() telemetry.StoreCounts {
+		s := store.Stats()
+		return telemetry.StoreCounts{Reloads: s.Reloads, Parses: s.Parses}
+	}); err != nil {
+		return err
+	}
+	aopts := activities.Options{RunbookDir: o.runbooks, Store: store, Logger: logger}
 	notifier, err := slackapp.NotifierFromEnv(getenv, "", copts.Namespace, logger)
 	if err != nil {
 		return err
