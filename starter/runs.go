@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -21,52 +18,31 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
-	"github.com/switchyard-dr/switchyard/internal/temporalconn"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
-// connFlags are the flags every command that talks to Temporal shares.
-type connFlags struct {
-	address string
-	json    bool
-}
-
-func (c *connFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.address, "address", "", "Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
-	fs.BoolVar(&c.json, "json", false, "print data as JSON")
-}
-
-func (c *connFlags) dial(ctx context.Context, cio cmdIO) (client.Client, error) {
-	opts, err := temporalconn.Options(temporalconn.Env(cio.getenv), c.address, nil)
-	if err != nil {
-		return nil, err
-	}
-	return temporalconn.Dial(ctx, opts)
-}
-
 type runOptions struct {
 	connFlags
+	runbooksOptions
 	env         string
 	params      multiFlag
 	mode        string
 	follow      bool
 	requestedBy string
-	runbooks    string
 	id          string
 }
 
 func runRun(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("run", cio)
 	var o runOptions
-	o.register(fs)
+	o.connFlags.register(fs)
+	o.runbooksOptions.register(fs, cio, "runbook folder, to check the run locally before starting it when present")
 	fs.StringVar(&o.env, "env", "", "environment name (required)")
 	fs.Var(&o.params, "param", "runbook parameter k=v (repeatable)")
 	fs.StringVar(&o.mode, "mode", string(workflows.ModeExecute), "execute or plan (a dry run of read-only checks)")
 	fs.BoolVar(&o.follow, "follow", false, "show live step progress until the run ends")
 	fs.StringVar(&o.requestedBy, "as", envOr(cio.getenv, "USER", "cli"), "who requests the run")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder, used to type params locally when present")
 	fs.StringVar(&o.id, "id", "", "workflow id (default: switchyard/ENV for DR operations, a unique id for plans)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -82,16 +58,17 @@ func runRun(ctx context.Context, args []string, cio cmdIO) error {
 		Runbook: pos[0], Environment: o.env, Mode: workflows.Mode(o.mode), RequestedBy: o.requestedBy,
 		Trigger: workflows.Trigger{Kind: "cli"},
 	}
-	local := localRunbook(o.runbooks, pos[0])
-	if in.Params, err = parseParams(o.params, local); err != nil {
+	local := loadLocal(o.runbooks)
+	rb := local.runbook(pos[0])
+	if in.Params, err = parseParams(o.params, rb); err != nil {
 		return err
 	}
-	if err := checkParams(local, localEnvironment(o.runbooks, o.env), in.Params); err != nil {
+	if err := local.prepare(in.Runbook, in.Environment, in.Params); err != nil {
 		return err
 	}
 	id := o.id
 	if id == "" {
-		id = workflowID(in, local, time.Now())
+		id = workflowID(in, rb, time.Now())
 	}
 	c, err := o.dial(ctx, cio)
 	if err != nil {
@@ -108,12 +85,10 @@ func runRun(ctx context.Context, args []string, cio cmdIO) error {
 		return fmt.Errorf("start %s: %w", in.Runbook, err)
 	}
 	if !o.follow {
-		if o.json {
-			return writeJSON(cio.stdout, map[string]string{"workflow_id": wr.GetID(), "run_id": wr.GetRunID()})
-		}
-		fmt.Fprintf(cio.stdout, "started %s on %s: workflow %s run %s\nfollow it with: starter status %s --follow\n",
-			in.Runbook, in.Environment, wr.GetID(), wr.GetRunID(), wr.GetID())
-		return nil
+		return o.print(cio.stdout, map[string]string{"workflow_id": wr.GetID(), "run_id": wr.GetRunID()}, func(w io.Writer) {
+			fmt.Fprintf(w, "started %s on %s: workflow %s run %s\nfollow it with: starter status %s --follow\n",
+				in.Runbook, in.Environment, wr.GetID(), wr.GetRunID(), wr.GetID())
+		})
 	}
 	return follow(ctx, c, wr.GetID(), wr.GetRunID(), o.json, cio.stdout)
 }
@@ -137,46 +112,6 @@ func startOptions(id string, in workflows.RunInput) client.StartWorkflowOptions 
 	}
 }
 
-// localRunbook loads the runbook from the local folder when there is one, to type params; a
-// starter on an operator's laptop may have no runbooks, and then the worker types them.
-func localRunbook(dir, name string) *runbook.Runbook {
-	src, err := os.ReadFile(filepath.Join(dir, name+".yaml"))
-	if err != nil {
-		return nil
-	}
-	cat := activities.NewCatalogRegistry(activities.Options{}).Catalog()
-	rb, err := runbook.Parse(filepath.Join(dir, name+".yaml"), src, cat)
-	if err != nil {
-		return nil
-	}
-	return rb
-}
-
-// localEnvironment loads the environment from the local folder when there is one, so that
-// region params can be checked before a run starts; nil when it is absent or does not validate
-// (the worker then checks).
-func localEnvironment(dir, name string) *runbook.Environment {
-	env, err := runbook.LoadEnvironmentFile(filepath.Join(dir, "environments", name+".yaml"))
-	if err != nil {
-		return nil
-	}
-	return env
-}
-
-// checkParams refuses, before anything starts, params the worker would refuse: missing or
-// mistyped ones, and region params that are not Regions of the environment (the same
-// runbook.BindParamsIn the worker's loader uses, so the CLI and runs started elsewhere agree).
-// Without the local runbook there is nothing to check against, and the worker decides.
-func checkParams(rb *runbook.Runbook, env *runbook.Environment, params map[string]any) error {
-	if rb == nil {
-		return nil
-	}
-	if _, err := rb.BindParamsIn(params, env); err != nil {
-		return fmt.Errorf("runbook %s cannot start: %w", rb.Name, err)
-	}
-	return nil
-}
-
 // workflowID picks the id: the environment's lock id for DR operations, a unique id otherwise.
 func workflowID(in workflows.RunInput, rb *runbook.Runbook, now time.Time) string {
 	exclusive := rb == nil || rb.Exclusive()
@@ -187,7 +122,9 @@ func workflowID(in workflows.RunInput, rb *runbook.Runbook, now time.Time) strin
 }
 
 // parseParams turns k=v flags into typed values: by the runbook's declared types when known,
-// otherwise numbers and booleans are recognised and everything else is a string.
+// otherwise numbers and booleans are recognised and everything else is a string. A value that is
+// not of its declared type stays a string: whether it fits is runbook.Prepare's decision, which
+// then refuses it with the message a run would fail with.
 func parseParams(kvs []string, rb *runbook.Runbook) (map[string]any, error) {
 	out := map[string]any{}
 	types := map[string]runbook.ParamType{}
@@ -203,30 +140,22 @@ func parseParams(kvs []string, rb *runbook.Runbook) (map[string]any, error) {
 			errs = append(errs, fmt.Errorf("--param %q: want key=value", kv))
 			continue
 		}
+		out[k] = v
 		switch types[k] {
 		case runbook.TypeString, runbook.TypeRegion, runbook.TypeDuration:
-			out[k] = v
 		case runbook.TypeInt:
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("--param %s: %q is not an integer", k, v))
-				continue
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				out[k] = n
 			}
-			out[k] = n
 		case runbook.TypeBool:
-			b, err := strconv.ParseBool(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("--param %s: %q is not true or false", k, v))
-				continue
+			if b, err := strconv.ParseBool(v); err == nil {
+				out[k] = b
 			}
-			out[k] = b
 		default:
 			if b, err := strconv.ParseBool(v); err == nil {
 				out[k] = b
 			} else if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 				out[k] = n
-			} else {
-				out[k] = v
 			}
 		}
 	}
@@ -252,12 +181,6 @@ func alreadyRunning(ctx context.Context, c client.Client, id, env string) error 
 	return fmt.Errorf("environment %s already has a DR operation running%s: workflow %s run %s, started %s; "+
 		"only one operation per environment may run. Follow it with `starter status %s --follow`, or cancel it with `starter cancel %s`",
 		env, what, id, info.GetExecution().GetRunId(), info.GetStartTime().AsTime().Format(time.RFC3339), id, id)
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // follow prints step transitions until the run closes, then its final report.
@@ -419,7 +342,7 @@ func runStatus(ctx context.Context, args []string, cio cmdIO) error {
 	}
 	defer c.Close()
 	if len(pos) == 0 {
-		return listRuns(ctx, c, o.json, cio.stdout)
+		return listRuns(ctx, c, o.outputOptions, cio.stdout)
 	}
 	id := pos[0]
 	if *followFlag {
@@ -445,12 +368,10 @@ func runStatus(ctx context.Context, args []string, cio cmdIO) error {
 		}
 		p = &res.Progress
 	}
-	if o.json {
-		return writeJSON(cio.stdout, p)
-	}
-	printProgress(cio.stdout, id, p)
-	printInFlight(cio.stdout, desc.GetPendingActivities())
-	return nil
+	return o.print(cio.stdout, p, func(w io.Writer) {
+		printProgress(w, id, p)
+		printInFlight(w, desc.GetPendingActivities())
+	})
 }
 
 // printInFlight shows what the run's scheduled activities are doing now, from the server: a
@@ -496,7 +417,7 @@ func printProgress(w io.Writer, id string, p *workflows.Progress) {
 	}
 }
 
-func listRuns(ctx context.Context, c client.Client, asJSON bool, w io.Writer) error {
+func listRuns(ctx context.Context, c client.Client, out outputOptions, w io.Writer) error {
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Query:    fmt.Sprintf("WorkflowType = '%s'", workflows.RunbookWorkflowType),
 		PageSize: 20,
@@ -515,16 +436,14 @@ func listRuns(ctx context.Context, c client.Client, asJSON bool, w io.Writer) er
 		rows = append(rows, row{ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
 			Status: strings.ToLower(e.GetStatus().String()), Started: e.GetStartTime().AsTime()})
 	}
-	if asJSON {
-		return writeJSON(w, rows)
-	}
-	if len(rows) == 0 {
-		fmt.Fprintln(w, "no runs yet")
-	}
-	for _, r := range rows {
-		fmt.Fprintf(w, "%-40s %-12s %s\n", r.ID, r.Status, r.Started.Local().Format(time.RFC3339))
-	}
-	return nil
+	return out.print(w, rows, func(w io.Writer) {
+		if len(rows) == 0 {
+			fmt.Fprintln(w, "no runs yet")
+		}
+		for _, r := range rows {
+			fmt.Fprintf(w, "%-40s %-12s %s\n", r.ID, r.Status, r.Started.Local().Format(time.RFC3339))
+		}
+	})
 }
 
 func runApprove(ctx context.Context, args []string, cio cmdIO) error {
@@ -580,11 +499,9 @@ func decide(ctx context.Context, args []string, cio cmdIO, approve bool) error {
 	if err := h.Get(uctx, &st); err != nil {
 		return fmt.Errorf("%s step %s of %s: %w", name, *step, pos[0], err)
 	}
-	if o.json {
-		return writeJSON(cio.stdout, st)
-	}
-	fmt.Fprintf(cio.stdout, "step %s: %s (%d vote(s), quorum %d)\n", st.Step, st.Status, len(st.Votes), st.Quorum)
-	return nil
+	return o.print(cio.stdout, st, func(w io.Writer) {
+		fmt.Fprintf(w, "step %s: %s (%d vote(s), quorum %d)\n", st.Step, st.Status, len(st.Votes), st.Quorum)
+	})
 }
 
 // oneID parses the flags of a command that takes exactly one id and connects to Temporal; the
