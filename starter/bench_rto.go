@@ -194,7 +194,7 @@ func runBenchRTO(ctx context.Context, args []string, cio cmdIO) error {
 	var o benchRTOOptions
 	o.outputOptions.register(fs, "print the figures as JSON")
 	o.runbooksOptions.register(fs, cio, "runbook folder")
-	fs.StringVar(&o.profile, "profile", "realistic", "latency profile: "+strings.Join(lab.ProfileNames, " or ")+" (docs/benchmarks.md)")
+	fs.StringVar(&o.profile, "profile", "realistic", "latency profile: "+strings.Join(lab.ProfileNames, " or ")+" (internal/lab/profile.go: each figure with its AWS source)")
 	fs.IntVar(&o.runs, "runs", 3, "failovers per lever (the median run is reported)")
 	fs.StringVar(&o.levers, "levers", strings.Join(rtoLevers, ","), "traffic levers to measure, comma-separated")
 	fs.Float64Var(&o.rate, "rate", 20, "events per second of the lab's producers")
