@@ -396,7 +396,7 @@ func (b *Backfill) sideError(env string, err error) error {
 // ErrBackfillTransient is the error type of retryable backfill failures (throttling, 5xx, timeouts), so
 // a verification that gives up after its retries reports a stable type rather than a Go type
 // name.
-const ErrBackfillTransient = "Transient"
+const ErrBackfillTransient = wire.ErrBackfillTransient
 
 func regionUnreachable(err error) error {
 	return temporal.NewApplicationErrorWithCause(err.Error(), wire.ErrRegionUnreachable, err)

@@ -12,6 +12,8 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // Class is what a failed call means for retrying it.
@@ -35,9 +37,9 @@ func (c Class) String() string {
 
 // Error types of classified non-retryable errors.
 const (
-	ErrAccessDenied = "AccessDenied"
-	ErrNotFound     = "NotFound"
-	ErrValidation   = "Validation"
+	ErrAccessDenied = wire.ErrAccessDenied
+	ErrNotFound     = wire.ErrNotFound
+	ErrValidation   = wire.ErrValidation
 )
 
 var permanentCodes = map[string]string{

@@ -15,7 +15,7 @@ import (
 
 // ErrEnvironmentChanged is the error type of a call refused because its environment's file is not
 // the one the run loaded. It is never retried: the file will not change back by itself.
-const ErrEnvironmentChanged = "EnvironmentChanged"
+const ErrEnvironmentChanged = wire.ErrEnvironmentChanged
 
 // envLoader resolves environments by name for catalog entries, through the worker's runbook
 // store. Entries resolve every name they act on (cluster, replicator, pipeline, collection,

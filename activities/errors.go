@@ -4,10 +4,12 @@ import (
 	"errors"
 
 	"go.temporal.io/sdk/temporal"
+
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // ErrPermanent is the error type of failures that no retry can fix.
-const ErrPermanent = "Permanent"
+const ErrPermanent = wire.ErrPermanent
 
 // Permanent marks err as not worth retrying.
 func Permanent(err error) error {

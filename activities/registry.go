@@ -15,11 +15,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/switchyard-dr/switchyard/internal/catalog"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // ErrBadArguments is the error type of a catalog call whose arguments do not fit its spec; it is
 // never retried because no retry can fix it.
-const ErrBadArguments = "BadArguments"
+const ErrBadArguments = wire.ErrBadArguments
 
 // Func is a catalog entry adapted to untyped JSON-style maps, the form runbook arguments take
 // after expression rendering.

@@ -20,6 +20,7 @@ import (
 	"github.com/switchyard-dr/switchyard/internal/arc"
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
+	"github.com/switchyard-dr/switchyard/internal/wire"
 )
 
 // traffic.state and traffic.shift move producers between Regions with the lever the environment
@@ -45,15 +46,15 @@ const (
 
 // ErrControlPlaneUnavailable is the error type of a lever whose control plane does not answer:
 // not retried, because a recovery must not wait for it; the message names the data-plane levers.
-const ErrControlPlaneUnavailable = "ControlPlaneUnavailable"
+const ErrControlPlaneUnavailable = wire.ErrControlPlaneUnavailable
 
 // ErrARCUnreachable is the error type when no endpoint of the ARC cluster answered at all: not
 // retried (see arcError).
-const ErrARCUnreachable = "ARCClusterUnreachable"
+const ErrARCUnreachable = wire.ErrARCUnreachable
 
 // ErrSafetyRule is the error type of an ARC refusal by a safety rule: not retried, every
 // endpoint gives the same answer until the controls or the rules change.
-const ErrSafetyRule = "SafetyRuleViolation"
+const ErrSafetyRule = wire.ErrSafetyRule
 
 // route53ProbeTimeout bounds the one call that tells whether Route 53's control plane answers.
 // It answers a ListResourceRecordSets in well under a second; a control plane that has not

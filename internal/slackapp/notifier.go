@@ -15,14 +15,15 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/switchyard-dr/switchyard/internal/wire"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
 // Error types of the Notifier's non-retryable and rate-limit errors, for workflow retry policies
 // and for whoever reads a failed activity in the UI.
 const (
-	ErrSlackRejected    = "SlackRejected"
-	ErrSlackRateLimited = "SlackRateLimited"
+	ErrSlackRejected    = wire.ErrSlackRejected
+	ErrSlackRateLimited = wire.ErrSlackRateLimited
 )
 
 // NotifierOptions configures NewNotifier.

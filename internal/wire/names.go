@@ -35,3 +35,31 @@ const (
 	// ErrRegionUnreachable: a Region's OpenSearch or Kafka did not answer, even after retries.
 	ErrRegionUnreachable = "RegionUnreachable"
 )
+
+// Error types the activities give their failures. The interpreter records them (a step's error,
+// the cause of a run's failure), the UI shows them, and callers match on them exactly. Every
+// type but ErrBackfillTransient and ErrSlackRateLimited is non-retryable.
+const (
+	// ErrPermanent: a failure no retry can fix (activities.Permanent).
+	ErrPermanent = "Permanent"
+	// ErrBadArguments: a catalog call whose arguments do not fit its spec.
+	ErrBadArguments = "BadArguments"
+	// ErrAccessDenied, ErrNotFound, ErrValidation: AWS errors classified as permanent
+	// (activities.Classify).
+	ErrAccessDenied = "AccessDenied"
+	ErrNotFound     = "NotFound"
+	ErrValidation   = "Validation"
+	// ErrControlPlaneUnavailable: a traffic lever whose control plane does not answer.
+	ErrControlPlaneUnavailable = "ControlPlaneUnavailable"
+	// ErrARCUnreachable: no endpoint of the ARC cluster answered at all.
+	ErrARCUnreachable = "ARCClusterUnreachable"
+	// ErrSafetyRule: ARC refused a routing-control change by a safety rule.
+	ErrSafetyRule = "SafetyRuleViolation"
+	// ErrEnvironmentChanged: the environment's file is not the one the run loaded.
+	ErrEnvironmentChanged = "EnvironmentChanged"
+	// ErrBackfillTransient: a retryable backfill failure (throttling, 5xx, timeouts).
+	ErrBackfillTransient = "Transient"
+	// ErrSlackRejected and ErrSlackRateLimited: the Notify activity's Slack refusals.
+	ErrSlackRejected    = "SlackRejected"
+	ErrSlackRateLimited = "SlackRateLimited"
+)
