@@ -1,5 +1,3 @@
-//go:build !nodev
-
 package main
 
 import (
@@ -30,13 +28,13 @@ import (
 
 // benchRTOOptions are the flags of `starter bench rto`.
 type benchRTOOptions struct {
-	outputOptions
-	runbooksOptions
-	profile string
-	runs    int
-	levers  string
-	rate    float64
-	timeout time.Duration
+	json     bool
+	runbooks string
+	profile  string
+	runs     int
+	levers   string
+	rate     float64
+	timeout  time.Duration
 }
 
 // BenchRTOResult is what `starter bench rto --json` prints.
@@ -192,9 +190,9 @@ var rtoLevers = []string{runbook.LeverARCRoutingControl, runbook.LeverHealthChec
 func runBenchRTO(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("bench rto", cio)
 	var o benchRTOOptions
-	o.outputOptions.register(fs, "print the figures as JSON")
-	o.runbooksOptions.register(fs, cio, "runbook folder")
-	fs.StringVar(&o.profile, "profile", "realistic", "latency profile: "+strings.Join(lab.ProfileNames, " or ")+" (internal/lab/profile.go: each figure with its AWS source)")
+	fs.BoolVar(&o.json, "json", false, "print the figures as JSON")
+	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder")
+	fs.StringVar(&o.profile, "profile", "realistic", "latency profile: "+strings.Join(lab.ProfileNames, " or ")+" (docs/benchmarks.md)")
 	fs.IntVar(&o.runs, "runs", 3, "failovers per lever (the median run is reported)")
 	fs.StringVar(&o.levers, "levers", strings.Join(rtoLevers, ","), "traffic levers to measure, comma-separated")
 	fs.Float64Var(&o.rate, "rate", 20, "events per second of the lab's producers")
@@ -276,6 +274,7 @@ func benchRTO(ctx context.Context, o benchRTOOptions, prof lab.Profile, levers [
 		defer func() {
 			_ = t.lab.SetDNSTTL(ttl)
 			t.lab.ARC().SetUpdateLatency(arcLatency)
+			_ = t.lab.SetTakesTrafficPeriod(lab.TakesTrafficPeriod) // the period a lab starts with
 		}()
 	} else {
 		fmt.Fprintf(logw, "starting a private lab with the %s profile\n", prof.Name)
@@ -322,15 +321,7 @@ func leverEnvironment(l *lab.Lab, lever, name string) (*runbook.Environment, str
 	case runbook.LeverARCRoutingControl:
 		return l.ARCEnvironment(name), ""
 	case runbook.LeverHealthCheckMetric:
-		// Lab.HealthCheckMetricEnvironment comes with the lab's health_check_metric support; a
-		// lab without it cannot measure the lever.
-		h, ok := any(l).(interface {
-			HealthCheckMetricEnvironment(string) *runbook.Environment
-		})
-		if !ok {
-			return nil, "this lab has no Lab.HealthCheckMetricEnvironment (health_check_metric is not in the lab yet)"
-		}
-		return h.HealthCheckMetricEnvironment(name), ""
+		return l.HealthCheckMetricEnvironment(name), ""
 	}
 	env := l.Environment()
 	env.Name = name
@@ -392,6 +383,16 @@ func (b *rtoBench) measureLever(ctx context.Context, lever string) BenchRTOLever
 		// own latency. The lab's placement (us-east-1) is put back afterwards.
 		l.SetGlobalControlPlaneInHomeRegion(false)
 		defer l.SetGlobalControlPlaneInHomeRegion(true)
+	}
+	if lever == runbook.LeverHealthCheckMetric {
+		// The records carry health checks on the takes-traffic alarms while this lever is
+		// measured, as a team using it sets them up; the lab's own kind is put back afterwards.
+		prev := l.RecordHealthChecks()
+		if err := l.SetRecordHealthChecks(lab.RecordChecksCloudWatchMetric); err != nil {
+			out.Error = err.Error()
+			return out
+		}
+		defer func() { _ = l.SetRecordHealthChecks(prev) }()
 	}
 	var runs []BenchRTORun
 	for i := range b.o.runs {
@@ -536,11 +537,33 @@ func (b *rtoBench) runOnce(ctx context.Context, env *runbook.Environment, intake
 	if err := waitUntil(ctx, b.prof.DNSTTL+b.o.timeout, func() bool { return !moved.at().IsZero() }); err != nil {
 		return BenchRTORun{}, fmt.Errorf("not every producer client resolved %s after the failover: %v", secondary, l.Producer().Stats().Routing)
 	}
-	return rtoRun(id, runID, fault, moved.at(), &res.Progress)
+	return rtoRun(id, runID, fault, moved.at(), metricAlarmFired(l, env, primary), &res.Progress)
 }
 
-// rtoRun reads a finished failover's marks and splits its RTO.
-func rtoRun(id, runID string, fault, moved time.Time, p *workflows.Progress) (BenchRTORun, error) {
+// metricAlarmFired is when the health_check_metric lever's alarm on the source Region last went
+// into ALARM (CloudWatch's StateTransitioned, in the Region that keeps it): traffic.shift
+// returns once PutMetricData is accepted, and the change applies when the alarm evaluates it.
+// Zero for the other levers.
+func metricAlarmFired(l *lab.Lab, env *runbook.Environment, source string) time.Time {
+	h := env.Traffic.HealthCheckMetric
+	if env.Traffic.Lever != runbook.LeverHealthCheckMetric || h == nil {
+		return time.Time{}
+	}
+	c, ok := h.Checks[source]
+	if !ok {
+		return time.Time{}
+	}
+	for _, a := range l.Twin().Alarms(c.AlarmRegion) {
+		if a.Name == c.AlarmName && a.State == "ALARM" {
+			return a.StateTransitioned
+		}
+	}
+	return time.Time{}
+}
+
+// rtoRun reads a finished failover's marks and splits its RTO. The lever counts as applied when
+// the shift step ended, or when applied says (the metric alarm's evaluation) if that is later.
+func rtoRun(id, runID string, fault, moved, applied time.Time, p *workflows.Progress) (BenchRTORun, error) {
 	r := BenchRTORun{WorkflowID: id, RunID: runID, Alarm: p.Trigger.Alarm}
 	if p.Trigger.Kind != "alarm" || p.Trigger.At == nil {
 		return r, fmt.Errorf("run %s was not started by an alarm (trigger %+v)", runID, p.Trigger)
@@ -551,6 +574,9 @@ func rtoRun(id, runID string, fault, moved time.Time, p *workflows.Progress) (Be
 	}
 	r.Marks = RTOMarks{Fault: fault, Alarm: *p.Trigger.At, RunStarted: p.StartedAt, LeverStarted: *shift.StartedAt,
 		LeverApplied: *shift.EndedAt, ClientsMoved: moved, Verified: *verified.EndedAt}
+	if applied.After(r.Marks.LeverApplied) {
+		r.Marks.LeverApplied = applied
+	}
 	var err error
 	if r.RTOPhases, r.TotalSeconds, err = splitRTO(r.Marks); err != nil {
 		return r, err
@@ -573,7 +599,7 @@ func firstFailure(p *workflows.Progress, err error) string {
 }
 
 // baseline puts the lab back as it starts and waits until it is there: the primary healed,
-// routing controls On, weights 100/0, pipelines ACTIVE, replicators RUNNING, no alarm firing,
+// routing controls On, both Regions taking traffic by their metrics, weights 100/0, pipelines ACTIVE, replicators RUNNING, no alarm firing,
 // and every producer client writing to the primary again (up to a TTL).
 func (b *rtoBench) baseline(ctx context.Context) error {
 	l := b.t.lab
@@ -584,6 +610,7 @@ func (b *rtoBench) baseline(ctx context.Context) error {
 	if err := l.ResetRoutingControls(); err != nil {
 		return err
 	}
+	l.ResetTakesTraffic()
 	if err := setRecordWeights(l, map[string]int64{primary: 100, secondary: 0}); err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ type Profile struct {
 	// long a condition must hold before its alarm fires.
 	MetricsInterval time.Duration `json:"metrics_interval"`
 	AlarmWindow     time.Duration `json:"alarm_window"`
+	// TakesTrafficPeriod is the period of the takes-traffic alarms the health_check_metric lever
+	// flips ([Lab.SetTakesTrafficPeriod]).
+	TakesTrafficPeriod time.Duration `json:"takes_traffic_period"`
 }
 
 // FastProfile is the lab's own defaults (the ones Options' zero values give, and the TTL the lab
@@ -37,7 +40,8 @@ type Profile struct {
 // shorter.
 func FastProfile() Profile {
 	return Profile{Name: "fast", Route53ChangeDelay: 2 * time.Second, DNSTTL: 5 * time.Second, ARCUpdateLatency: 0,
-		PipelineStartDelay: 5 * time.Second, PipelineStopDelay: 3 * time.Second, MetricsInterval: time.Second, AlarmWindow: 10 * time.Second}
+		PipelineStartDelay: 5 * time.Second, PipelineStopDelay: 3 * time.Second, MetricsInterval: time.Second, AlarmWindow: 10 * time.Second,
+		TakesTrafficPeriod: TakesTrafficPeriod}
 }
 
 // RealisticProfile is what the same failover meets on AWS, each figure from AWS's documentation
@@ -72,6 +76,11 @@ func RealisticProfile() Profile {
 		// The lab then evaluates once a minute and fires after a minute of breach: 60-120 s.
 		MetricsInterval: 60 * time.Second,
 		AlarmWindow:     60 * time.Second,
+		// The health_check_metric lever's alarm: AWS's shortest period, a high-resolution alarm
+		// evaluated every 10 s (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#high-resolution-alarms).
+		// The Route 53 health checker's own interval on the alarm is not modelled: AWS documents
+		// none for CLOUDWATCH_METRIC checks.
+		TakesTrafficPeriod: 10 * time.Second,
 	}
 }
 
@@ -97,14 +106,15 @@ func (p Profile) Options(o Options) Options {
 	return o
 }
 
-// ApplyProfile sets what of the profile a running lab can change: the ingest records' TTL and
-// the ARC cluster's update latency. The start-time delays are Options (see [Profile.Options]).
+// ApplyProfile sets what of the profile a running lab can change: the ingest records' TTL, the
+// ARC cluster's update latency and the takes-traffic alarms' period. The start-time delays are
+// Options (see [Profile.Options]).
 func (l *Lab) ApplyProfile(p Profile) error {
 	if err := l.SetDNSTTL(p.DNSTTL); err != nil {
 		return err
 	}
 	l.arc.SetUpdateLatency(p.ARCUpdateLatency)
-	return nil
+	return l.SetTakesTrafficPeriod(p.TakesTrafficPeriod)
 }
 
 // DNSTTL is the TTL of the ingest records (the first one's: the lab keeps them equal).

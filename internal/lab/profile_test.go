@@ -43,6 +43,16 @@ func TestApplyProfileSetsTTLAndARCLatency(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 60*time.Second, a.TTL)
 	require.Equal(t, time.Second, l.ARC().UpdateLatency())
+	periods := 0
+	for _, r := range []string{l.opts.Primary, l.opts.Secondary} {
+		for _, a := range l.Twin().Alarms(l.peer(r)) {
+			if a.Name == takesTrafficAlarm(r) {
+				require.Equal(t, 10, a.Period)
+				periods++
+			}
+		}
+	}
+	require.Equal(t, 2, periods, "both takes-traffic alarms")
 	after, err := l.ingestRecords()
 	require.NoError(t, err)
 	require.Len(t, after, len(before))
