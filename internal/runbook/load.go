@@ -95,6 +95,7 @@ func parseRunbook(path string, src []byte, cat *catalog.Catalog) (*parsed, Error
 	rb := &Runbook{}
 	d := &decoder{file: path, errs: &errs, pos: posTable{}}
 	d.decodeStruct(root, reflect.ValueOf(rb).Elem(), "runbook", rb)
+	normalize(rb, d.pos, cat)
 	c := &checker{file: path, name: baseName(path), cat: cat, rb: rb, pos: d.pos, errs: &errs}
 	c.checkRunbook()
 	errs.sort()

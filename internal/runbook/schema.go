@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+
+	"github.com/switchyard-dr/switchyard/internal/catalog"
 )
 
 // SchemaPath is where the generated schema is kept, relative to the repository root. Editors use
@@ -20,7 +22,7 @@ var schemaDescriptions = map[string]string{
 	"Runbook":                  "A Switchyard runbook: typed params and ordered steps, run as a durable Temporal workflow.",
 	"Runbook.schema":           "Schema identifier; must be " + SchemaV1 + ".",
 	"Runbook.name":             "The runbook's name; must equal the file name without .yaml.",
-	"Runbook.lock":             "environment (default): a DR operation that never overlaps another on the same environment. none: read-only runbooks that may run beside one.",
+	"Runbook.lock":             DefaultLock + " (default): a DR operation that never overlaps another on the same environment. none: read-only runbooks that may run beside one.",
 	"Runbook.target_region":    "Expression naming the Region the run moves traffic to (for example ${{ params.target_region }}); shown as a search attribute.",
 	"Runbook.params":           "Typed inputs, referenced as ${{ params.<name> }}.",
 	"Runbook.steps":            "Steps run in order.",
@@ -32,7 +34,7 @@ var schemaDescriptions = map[string]string{
 	"Step.id":                  "Unique id in the runbook, referenced as steps.<id>.",
 	"Step.if":                  "Expression; when false the step is skipped.",
 	"Step.timeout":             "Go duration like 30s or 5m.",
-	"Step.on_failure":          "What a failure does: abort (default), continue, or rollback (run compensations, newest first).",
+	"Step.on_failure":          fmt.Sprintf("What a failure does: %s (default), continue, or rollback (run compensations, newest first).", DefaultOnFailure),
 	"Step.compensate":          "Steps that undo this one during rollback.",
 	"Step.local":               "Run this action or check as a local activity (~1 ms overhead) or not; default: the catalog's choice (short single calls run locally). On wait_until: check once as a local activity first, and wait (a scheduled, heartbeating activity) only when the condition is not yet met.",
 	"Step.milestone":           "Marks a moment the run report measures: traffic_shifted, traffic_verified (RTO ends when this step succeeds) or backfill_verified.",
@@ -47,9 +49,9 @@ var schemaDescriptions = map[string]string{
 	"Step.notify":              "Post a message to the run's thread.",
 	"Step.workflow":            "Run a built-in workflow as a child workflow, with `with` as its input (backfill-verification: prove the recovered Region holds every document). Plan mode runs its read-only check once instead.",
 	"Retry.attempts":           "Total tries including the first.",
-	"WaitUntil.interval":       "Poll interval; default 10s.",
-	"Approval.quorum":          "Distinct approvers needed; default 1.",
-	"Approval.on_timeout":      "abort (default) or proceed.",
+	"WaitUntil.interval":       "Poll interval; default " + catalog.ShortDuration(DefaultWaitInterval) + ".",
+	"Approval.quorum":          fmt.Sprintf("Distinct approvers needed; default %d.", DefaultQuorum),
+	"Approval.on_timeout":      fmt.Sprintf("%s (default) or %s.", DefaultOnTimeout, TimeoutProceed),
 	"Approval.auto_approve_if": "Expression; when true the approval is granted by policy without waiting.",
 }
 

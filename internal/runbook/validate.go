@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/switchyard-dr/switchyard/internal/catalog"
 )
@@ -14,9 +13,6 @@ import (
 // idRE is the shape of step ids and param names: they appear in expressions (steps.shift_traffic,
 // params.target_region), workflow ids and step paths, so they must be plain identifiers.
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
-
-// defaultWaitInterval is how often wait_until polls when the runbook does not say.
-const defaultWaitInterval = 10 * time.Second
 
 // kindKeys are the YAML keys that give a step its kind, in the order messages list them.
 var kindKeys = []string{KindAction, KindCheck, KindWaitUntil, KindApproval, KindParallel, KindSequence, KindRunbook, KindNotify, KindWorkflow}
@@ -71,8 +67,6 @@ func (c *checker) checkRunbook() {
 		}
 	}
 	switch rb.Lock {
-	case "":
-		rb.Lock = LockEnvironment
 	case LockEnvironment, LockNone:
 	default:
 		c.add(c.pos.val(rb, "lock"), "lock must be %q or %q, got %q", LockEnvironment, LockNone, rb.Lock)
@@ -94,9 +88,6 @@ func (c *checker) checkRunbook() {
 		}
 	}
 	c.walkSeq(rb.Steps, map[string]bool{}, nil, nil, false)
-	for i := range rb.Steps {
-		c.fillReadOnly(&rb.Steps[i])
-	}
 }
 
 // checkParams checks declarations; it fills c.params with the first param of each name.
@@ -290,8 +281,6 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		c.add(c.pos.key(s, "with"), "%s", msg)
 	}
 	switch s.OnFailure {
-	case "":
-		s.OnFailure = OnFailureAbort
 	case OnFailureAbort, OnFailureContinue, OnFailureRollback:
 	default:
 		c.add(c.pos.val(s, "on_failure"), "%s: on_failure must be abort, continue or rollback, got %q%s", label, s.OnFailure,
@@ -595,9 +584,6 @@ func (c *checker) checkWait(s *Step, label string, ctx refCtx) {
 	if c.pos.has(w, "timeout") && w.Timeout <= 0 {
 		c.add(c.pos.val(w, "timeout"), "%s: wait_until.timeout must be longer than 0s", label)
 	}
-	if w.Interval == 0 {
-		w.Interval = Duration(defaultWaitInterval)
-	}
 	if w.Timeout > 0 && w.Interval > w.Timeout {
 		c.add(c.pos.val(w, "interval"), "%s: wait_until.interval %s is longer than its timeout %s", label, catalog.ShortDuration(w.Interval.D()), catalog.ShortDuration(w.Timeout.D()))
 	}
@@ -620,12 +606,7 @@ func (c *checker) checkApproval(s *Step, label string, ctx refCtx) {
 	case len(a.Approvers) > 0 && a.Quorum > len(a.Approvers):
 		c.add(c.pos.val(a, "quorum"), "%s: approval.quorum %d is more than the %d approvers listed, so it could never be reached", label, a.Quorum, len(a.Approvers))
 	}
-	if a.Quorum == 0 {
-		a.Quorum = 1
-	}
 	switch a.OnTimeout {
-	case "":
-		a.OnTimeout = TimeoutAbort
 	case TimeoutAbort, TimeoutProceed:
 	default:
 		c.add(c.pos.val(a, "on_timeout"), "%s: approval.on_timeout must be abort or proceed, got %q", label, a.OnTimeout)
@@ -633,45 +614,4 @@ func (c *checker) checkApproval(s *Step, label string, ctx refCtx) {
 	if c.pos.has(a, "auto_approve_if") {
 		c.checkBare(a.AutoApproveIf, c.pos.val(a, "auto_approve_if"), ctx, true)
 	}
-}
-
-// fillReadOnly sets Step.ReadOnly: plan mode runs only read-only steps, so a step is read-only
-// only when it certainly changes nothing.
-func (c *checker) fillReadOnly(s *Step) bool {
-	for i := range s.Compensate {
-		c.fillReadOnly(&s.Compensate[i])
-	}
-	ro := false
-	switch s.Kind() {
-	case KindWaitUntil, KindWorkflow:
-		ro = true // a child workflow step names only read-only workflows (ChildWorkflows)
-	case KindCheck:
-		ro = true
-		if c.cat != nil {
-			spec, ok := c.cat.Lookup(s.Check)
-			s.RunLocal = ok && spec.Local
-			s.Bounds = spec.Bounds()
-		}
-	case KindAction:
-		if c.cat != nil {
-			spec, ok := c.cat.Lookup(s.Action)
-			ro = ok && spec.ReadOnly
-			s.RunLocal = ok && spec.Local
-			s.Bounds = spec.Bounds()
-		}
-	case KindParallel, KindSequence:
-		ro = true
-		for _, children := range [][]Step{s.Parallel, s.Steps} {
-			for i := range children {
-				// Every child is visited, so each gets its own flag.
-				ro = c.fillReadOnly(&children[i]) && ro
-			}
-		}
-	}
-	if s.Local != nil {
-		s.RunLocal = *s.Local
-	}
-	// approval and notify have effects on people; a nested runbook decides for its own steps.
-	s.ReadOnly = ro
-	return ro
 }
