@@ -228,8 +228,10 @@ func (v *verification) pass(ctx, cctx workflow.Context) (done bool, err error) {
 	v.st.Requests += res.Report.Requests.Total()
 	v.st.LastPass = &res
 	v.lastError = ""
-	// Recomputed here rather than trusted from the activity: the decision belongs to the workflow.
-	return res.Report.Converged(v.in.Tolerance), nil
+	// Recomputed here rather than trusted from the activity, by the rule backfill.verify applies
+	// too (backfill.PassConverged): the decision belongs to the workflow.
+	converged, _ := backfill.PassConverged(&res.Report, plan.Target, backfill.Policy{Tolerance: v.in.Tolerance})
+	return converged, nil
 }
 
 func (v *verification) convergedReason() string {
