@@ -1,3 +1,5 @@
+//go:build !nodev
+
 package main
 
 import (
@@ -28,13 +30,13 @@ import (
 
 // benchRTOOptions are the flags of `starter bench rto`.
 type benchRTOOptions struct {
-	json     bool
-	runbooks string
-	profile  string
-	runs     int
-	levers   string
-	rate     float64
-	timeout  time.Duration
+	outputOptions
+	runbooksOptions
+	profile string
+	runs    int
+	levers  string
+	rate    float64
+	timeout time.Duration
 }
 
 // BenchRTOResult is what `starter bench rto --json` prints.
@@ -190,9 +192,9 @@ var rtoLevers = []string{runbook.LeverARCRoutingControl, runbook.LeverHealthChec
 func runBenchRTO(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("bench rto", cio)
 	var o benchRTOOptions
-	fs.BoolVar(&o.json, "json", false, "print the figures as JSON")
-	fs.StringVar(&o.runbooks, "runbooks", envOr(cio.getenv, "SWITCHYARD_RUNBOOKS", "runbooks"), "runbook folder")
-	fs.StringVar(&o.profile, "profile", "realistic", "latency profile: "+strings.Join(lab.ProfileNames, " or ")+" (docs/benchmarks.md)")
+	o.outputOptions.register(fs, "print the figures as JSON")
+	o.runbooksOptions.register(fs, cio, "runbook folder")
+	fs.StringVar(&o.profile, "profile", "realistic", "latency profile: "+strings.Join(lab.ProfileNames, " or ")+" (internal/lab/profile.go: each figure with its AWS source)")
 	fs.IntVar(&o.runs, "runs", 3, "failovers per lever (the median run is reported)")
 	fs.StringVar(&o.levers, "levers", strings.Join(rtoLevers, ","), "traffic levers to measure, comma-separated")
 	fs.Float64Var(&o.rate, "rate", 20, "events per second of the lab's producers")
@@ -599,7 +601,8 @@ func firstFailure(p *workflows.Progress, err error) string {
 }
 
 // baseline puts the lab back as it starts and waits until it is there: the primary healed,
-// routing controls On, both Regions taking traffic by their metrics, weights 100/0, pipelines ACTIVE, replicators RUNNING, no alarm firing,
+// routing controls On, both Regions taking traffic by their metrics, weights 100/0, pipelines
+// ACTIVE, replicators RUNNING, no alarm firing,
 // and every producer client writing to the primary again (up to a TTL).
 func (b *rtoBench) baseline(ctx context.Context) error {
 	l := b.t.lab
