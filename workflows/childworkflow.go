@@ -38,7 +38,18 @@ func (r *run) execWorkflow(ctx workflow.Context, st *StepState, s *runbook.Step)
 		ps.Workflow, ps.Check, ps.RunLocal = "", cw.PlanCheck, false
 		ps.With = cw.PlanArgs(s.With)
 		ps.With["environment"] = r.in.Environment
-		return r.execAction(ctx, st, &ps, cw.PlanCheck, true)
+		out := r.execAction(ctx, st, &ps, cw.PlanCheck, true)
+		if out.Status == StatusFailed && out.Result != nil {
+			// Not converged yet is what the run would wait for, as a wait_until's plan says, not a
+			// failure of the plan: the newest documents are rarely all in at the moment of one pass.
+			within := "its timeout"
+			if t, ok := s.With["timeout"].(string); ok {
+				within = t
+			}
+			out.Status, out.Err = StatusPlanned, nil
+			out.Summary = fmt.Sprintf("would wait up to %s for %s; now: not yet: %s", within, s.Workflow, out.Summary)
+		}
+		return out
 	}
 	args, err := r.renderArgs(s.With)
 	if err != nil {

@@ -44,12 +44,17 @@ steps:
 type planVerify struct {
 	mu   sync.Mutex
 	args []activities.VerifyArgs
+	// notYet, when set, is the reason of a not-ok pass.
+	notYet string
 }
 
 func (p *planVerify) verify(_ context.Context, in activities.VerifyArgs) (activities.VerifyResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.args = append(p.args, in)
+	if p.notYet != "" {
+		return activities.VerifyResult{Reason: p.notYet, Missing: 3}, nil
+	}
 	return activities.VerifyResult{OK: true, Reason: "one pass: nothing missing"}, nil
 }
 
@@ -180,4 +185,18 @@ func TestBackfillVerificationArgsFitTheWorkflowAndThePlanCheck(t *testing.T) {
 	}
 	require.False(t, input["environment"] && slices.ContainsFunc(w.Args, func(f catalog.Field) bool { return f.Name == "environment" }),
 		"the environment is always the run's")
+}
+
+// A pass that is not converged yet is what the run would wait for: the plan says so and does not
+// count it as a failed step (as a wait_until's plan does).
+func TestWorkflowStepInAPlanWouldWaitWhenNotConvergedYet(t *testing.T) {
+	f := newProofFixture(t, &backfillScript{})
+	f.plan.notYet = "3 documents missing from us-east-1 (tolerance 0)"
+	f.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "plan-proof"})
+	res, err := f.run(t, workflows.ModePlan)
+	require.NoError(t, err)
+	st := stepOf(res, "backfill")
+	require.Equal(t, workflows.StatusPlanned, st.Status)
+	require.Equal(t, "would wait up to 10m for backfill-verification; now: not yet: 3 documents missing from us-east-1 (tolerance 0)", st.Summary)
+	require.EqualValues(t, 3, st.Result["missing"], "what the pass saw")
 }
