@@ -108,9 +108,10 @@ func (e *Engine) WaitUntil(ctx context.Context, req wire.WaitRequest) (map[strin
 	if !ok {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("unknown check %q", req.Check), ErrBadArguments, nil)
 	}
+	// The loader filled in the interval (runbook.DefaultWaitInterval); none would poll without pause.
 	interval := req.Interval.D()
 	if interval <= 0 {
-		interval = 10 * time.Second
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("wait for %s: interval %s must be longer than 0s", req.Check, req.Interval), ErrBadArguments, nil)
 	}
 	start := time.Now()
 	deadline := start.Add(req.Timeout.D())

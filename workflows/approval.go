@@ -23,15 +23,10 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 	if len(approvers) == 0 && r.loaded != nil {
 		approvers = r.loaded.Environment.Approvers
 	}
-	quorum := max(spec.Quorum, 1)
-	selfOK := quorum == 1
-	if spec.AllowSelfApproval != nil {
-		selfOK = *spec.AllowSelfApproval
-	}
+	// The loader filled in quorum and on_timeout (runbook.normalize); the interpreter only reads.
+	quorum := spec.Quorum
+	selfOK := spec.SelfApprovalAllowed()
 	onTimeout := string(spec.OnTimeout)
-	if onTimeout == "" {
-		onTimeout = string(runbook.TimeoutAbort)
-	}
 	a := &approval{spec: spec, state: ApprovalState{
 		Step: s.ID, Status: ApprovalWaiting, Message: fmt.Sprint(msgV), Approvers: approvers,
 		Quorum: quorum, SelfOK: selfOK, OnTimeout: onTimeout,

@@ -19,9 +19,8 @@ import (
 
 // Default timings. They are deliberately conservative: a DR step that hangs must not hold a run
 // forever, and a throttled AWS API must be retried long enough to ride out an incident's storm.
+// A step's own defaults (timeout, wait interval) are the runbook package's: see runbook.Default*.
 const (
-	defaultStepTimeout  = 2 * time.Minute
-	defaultWaitInterval = 10 * time.Second
 	// localFirstTimeout bounds a local step's local attempt (see execAction): a healthy control
 	// plane answers in well under a second, and queries never wait longer than this.
 	localFirstTimeout = 2 * time.Second
@@ -580,16 +579,9 @@ func (r *run) renderArgs(with map[string]any) (map[string]any, error) {
 	return m, nil
 }
 
-// stepTimeout is a step's start-to-close timeout: its own when it has one (the loader refused one
-// that cannot cover its entry's bound), else the default, raised to cover the run-time bound of
-// its entry with these arguments (a soak's duration, a wait's timeout) plus catalog.BoundMargin.
-// Without that, a 5m soak under the 2m default would time out, retry and time out again.
+// stepTimeout is a step's start-to-close timeout with these arguments (runbook.Step.CallTimeout).
 func stepTimeout(s *runbook.Step, args map[string]any) time.Duration {
-	if s.Timeout > 0 {
-		return s.Timeout.D()
-	}
-	bound, _ := catalog.RunBound(s.Bounds, args)
-	return max(defaultStepTimeout, catalog.MinTimeout(bound))
+	return s.CallTimeout(args)
 }
 
 func (r *run) activityOptions(s *runbook.Step, args map[string]any, summary string) workflow.ActivityOptions {
@@ -724,10 +716,7 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) ste
 	}
 	st.Args = args
 	args = r.callArgs(args)
-	interval := w.Interval
-	if interval <= 0 {
-		interval = runbook.Duration(defaultWaitInterval)
-	}
+	interval := w.Interval // filled in by the loader (runbook.DefaultWaitInterval)
 	timeout := w.Timeout
 	if r.in.Mode == ModePlan {
 		timeout = 0 // a plan checks once and reports; it never waits
