@@ -11,12 +11,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
-	"github.com/switchyard-dr/switchyard/workflows"
 )
 
 const shiftRunbook = `schema: switchyard/v1
@@ -46,8 +44,7 @@ func TestSetWeightsRetriesPriorRequestNotComplete(t *testing.T) {
 	RegisterCloud(reg, l.cloud)
 	reg.RegisterActivities(env)
 	(&Engine{RunbookDir: l.dir, Registry: reg}).Register(env)
-	workflows.Register(env)
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.OperationID(labEnv)})
+	registerInterpreter(env, labEnv, "")
 	// The twin's clock is the test environment's, which jumps over the retry backoffs.
 	now := env.Now
 	l.clock.Store(&now)
@@ -70,12 +67,8 @@ func TestSetWeightsRetriesPriorRequestNotComplete(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, prior.Changed)
 
-	env.ExecuteWorkflow(workflows.RunbookWorkflowType, workflows.RunInput{Runbook: "shift", Environment: labEnv})
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError(), "PriorRequestNotComplete is retried, not a failed step")
-	var res workflows.Result
-	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
+	res := runRunbook(t, env, "shift", labEnv, "PriorRequestNotComplete is retried, not a failed step")
+	require.Equal(t, runSucceeded, res.Outcome)
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -11,14 +11,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/switchyard-dr/switchyard/internal/lab/awstwin"
 	"github.com/switchyard-dr/switchyard/internal/report"
 	"github.com/switchyard-dr/switchyard/internal/wire"
-	"github.com/switchyard-dr/switchyard/workflows"
 )
 
 // labDomain is the cloud lab's managed domain in the state given, healthy otherwise.
@@ -212,13 +210,8 @@ func TestServingStateWarningsReachSummarySlackAndReport(t *testing.T) {
 	reg.RegisterActivities(env)
 	notes := &noteCollector{}
 	(&Engine{RunbookDir: l.dir, Registry: reg, Notifier: notes}).Register(env)
-	workflows.Register(env)
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "serving-1"})
-	env.ExecuteWorkflow(workflows.RunbookWorkflowType, workflows.RunInput{Runbook: "serving", Environment: labEnv})
-	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError(), "serving states do not fail the pre-flight")
-	var res workflows.Result
-	require.NoError(t, env.GetWorkflowResult(&res))
+	registerInterpreter(env, labEnv, "serving-1")
+	res := runRunbook(t, env, "serving", labEnv, "serving states do not fail the pre-flight")
 
 	wants := map[string]string{"preflight/msk": "HEALING", "preflight/collection": "UPDATING", "preflight/pipeline": "UPDATING",
 		"preflight/domain": "configuration change"}

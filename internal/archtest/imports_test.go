@@ -1,8 +1,12 @@
 package archtest
 
 import (
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -88,6 +92,39 @@ func requireNone(t *testing.T, g graph, why string, forbidden ...string) {
 func TestActivitiesDoNotImportWorkflows(t *testing.T) {
 	g := loadGraph(t, module+"/activities")
 	requireNone(t, g, "what crosses the boundary belongs in internal/wire", module+"/workflows")
+}
+
+// TestActivitiesTestsImportWorkflowsInOneFile: the activities' own tests use the interpreter only
+// through activities/interpreter_test.go, whose end-to-end tests run the real interpreter over the
+// real activities; every other test of the package speaks internal/wire, like the package.
+func TestActivitiesTestsImportWorkflowsInOneFile(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.Dir}}\n{{join .TestGoFiles \"\\n\"}}\n{{join .XTestGoFiles \"\\n\"}}", module+"/activities").Output()
+	if err != nil {
+		t.Fatalf("go list activities: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	dir, files := lines[0], lines[1:]
+	var importing []string
+	for _, name := range files {
+		if name == "" {
+			continue
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, name), nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatalf("parse %s: %v", name, err)
+		}
+		for _, imp := range f.Imports {
+			if path, _ := strconv.Unquote(imp.Path.Value); path == module+"/workflows" {
+				importing = append(importing, name)
+			}
+		}
+	}
+	if len(files) < 10 {
+		t.Fatalf("go list found only %d test files in activities: %v", len(files), files)
+	}
+	if !slices.Equal(importing, []string{"interpreter_test.go"}) {
+		t.Errorf("test files of activities importing workflows: %v, want only interpreter_test.go (use internal/wire, or its runRunbook helper)", importing)
+	}
 }
 
 // TestWorkflowsDoNotImportActivities: the deterministic interpreter must not link the code that
