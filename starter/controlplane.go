@@ -307,7 +307,7 @@ func runProdFailover(ctx context.Context, args []string, cio cmdIO) error {
 	if *to == "" {
 		return errors.New("prod failover: --to REGION is required")
 	}
-	copts, err := temporalconn.Options(temporalconn.Env(cio.getenv), conn.address, nil)
+	copts, err := conn.options(cio, nil)
 	if err != nil {
 		return err
 	}

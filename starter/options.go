@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"log/slog"
 
 	"go.temporal.io/sdk/client"
 
@@ -17,20 +18,35 @@ import (
 // default and one help text (docs/configuration.md documents each command's flags; a test in
 // internal/deploy keeps it true).
 
-// clientOptions say where Temporal's frontend is. The rest of the connection (namespace, API key,
-// TLS, profile) comes from Temporal's standard environment configuration (internal/temporalconn),
-// the same for the worker, the intake and every command.
+// clientOptions say which Temporal frontend and namespace a command talks to. The rest of the
+// connection (API key, TLS, profile) comes from Temporal's standard environment configuration
+// (internal/temporalconn), the same for the worker, the intake and every command; the flags
+// override its TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.
 type clientOptions struct {
-	address string
+	address, namespace string
 }
 
 func (c *clientOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.address, "address", "", "Temporal frontend host:port (default: TEMPORAL_ADDRESS or localhost:7233)")
+	fs.StringVar(&c.namespace, "namespace", "", "Temporal namespace (default: TEMPORAL_NAMESPACE or default)")
 }
 
-// dial connects with the environment's configuration and --address.
+// options are the Temporal client options: the environment's configuration with the flags'
+// overrides; logger may be nil.
+func (c *clientOptions) options(cio cmdIO, logger *slog.Logger) (client.Options, error) {
+	opts, err := temporalconn.Options(temporalconn.Env(cio.getenv), c.address, logger)
+	if err != nil {
+		return client.Options{}, err
+	}
+	if c.namespace != "" {
+		opts.Namespace = c.namespace
+	}
+	return opts, nil
+}
+
+// dial connects with options.
 func (c *clientOptions) dial(ctx context.Context, cio cmdIO) (client.Client, error) {
-	opts, err := temporalconn.Options(temporalconn.Env(cio.getenv), c.address, nil)
+	opts, err := c.options(cio, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ func runServe(ctx context.Context, args []string, cio cmdIO) error {
 		return err
 	}
 	defer shutdownTelemetry(tel)
-	copts, err := temporalconn.Options(temporalconn.Env(cio.getenv), o.address, logger)
+	copts, err := o.options(cio, logger)
 	if err != nil {
 		return err
 	}
