@@ -92,15 +92,6 @@ func (e *Engine) logOnly() bool {
 	return false
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sortStrings(keys)
-	return keys
-}
-
 // WaitUntil polls a check in-process until it reports ok or the timeout passes. It heartbeats the
 // last reason so the UI shows why it is still waiting, and treats transient errors as "not yet".
 func (e *Engine) WaitUntil(ctx context.Context, req wire.WaitRequest) (map[string]any, error) {

@@ -3,7 +3,6 @@ package activities
 import (
 	"log/slog"
 	"net/http"
-	"sort"
 
 	"go.temporal.io/sdk/activity"
 
@@ -83,5 +82,3 @@ func (e *Engine) Register(w ActivityRegistry) {
 	w.RegisterActivityWithOptions(e.WaitUntil, activity.RegisterOptions{Name: wire.WaitUntilActivity})
 	w.RegisterActivityWithOptions(e.Notify, activity.RegisterOptions{Name: wire.NotifyActivity})
 }
-
-func sortStrings(s []string) { sort.Strings(s) }
