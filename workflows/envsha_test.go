@@ -4,13 +4,23 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
+	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/catalog"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -52,4 +62,44 @@ steps:
 	for _, s := range res.Steps {
 		require.NotContains(t, s.Args, catalog.EnvArg, s.Path)
 	}
+}
+
+// An operator edits the environment file on the worker while a run is under way: the run's next
+// step that resolves the environment fails, readably and without retries, instead of acting on a
+// file the run never checked.
+func TestARunRefusesAnEnvironmentEditedSinceItStarted(t *testing.T) {
+	dir := t.TempDir()
+	envPath := filepath.Join(dir, "environments", "test.yaml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(envPath), 0o755))
+	require.NoError(t, os.WriteFile(envPath, []byte(testEnv), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "edited.yaml"), []byte(`schema: switchyard/v1
+name: edited
+steps:
+  - id: edit
+    action: test.edit_env
+  - id: read
+    action: ssm.get_parameter
+    with: {environment: "${{ run.environment }}", region: us-east-1, name: /switchyard/test/x}
+`), 0o644))
+
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	env := suite.NewTestWorkflowEnvironment()
+	store := runbook.NewStore(dir)
+	reg := activities.NewCatalogRegistry(activities.Options{RunbookDir: dir, Store: store})
+	activities.Register(reg, catalog.Spec{Name: "test.edit_env", Kind: catalog.KindAction, Description: "edit the environment file"},
+		func(context.Context, struct{}) (struct{}, error) {
+			return struct{}{}, os.WriteFile(envPath, []byte(testEnv+"# edited during the run\n"), 0o644)
+		})
+	reg.RegisterActivities(env)
+	(&activities.Engine{RunbookDir: dir, Store: store, Registry: reg}).Register(env)
+	workflows.Register(env)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: workflows.OperationID("test")})
+
+	env.ExecuteWorkflow(workflows.RunbookWorkflowType, workflows.RunInput{Runbook: "edited", Environment: "test"})
+	require.True(t, env.IsWorkflowCompleted())
+	err := env.GetWorkflowError()
+	require.ErrorContains(t, err, "environment test changed on this worker since the run started")
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
 }
