@@ -49,4 +49,6 @@ func TestRunChecksBeforeStarting(t *testing.T) {
 	}
 	_, err := starter("run", "demo", "--env", "lab", "--param", "target=us-west-2", "--param", "require_approval=true")
 	require.ErrorContains(t, err, nowhere, "a valid request goes on to connect")
+	_, err = starter("run", "nosuch", "--env", "lab", "--runbooks", "")
+	require.ErrorContains(t, err, nowhere, "without a folder, the worker decides")
 }

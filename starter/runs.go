@@ -37,7 +37,7 @@ func runRun(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("run", cio)
 	var o runOptions
 	o.connFlags.register(fs)
-	o.runbooksOptions.register(fs, cio, "runbook folder, to check the run locally before starting it when present")
+	o.runbooksOptions.register(fs, cio, "the workers' runbook folder, when present: the run is checked against it before it starts (empty: the worker checks)")
 	fs.StringVar(&o.env, "env", "", "environment name (required)")
 	fs.Var(&o.params, "param", "runbook parameter k=v (repeatable)")
 	fs.StringVar(&o.mode, "mode", string(workflows.ModeExecute), "execute or plan (a dry run of read-only checks)")
