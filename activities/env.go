@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
@@ -43,7 +44,8 @@ func (l *envLoader) load(ctx context.Context, name string) (runbook.Environment,
 	env, src, err := l.store.Environment(name)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no environment %q: %v", name, err), wire.ErrInvalidInput, nil)
+			return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("no environment %q: %s does not exist", name,
+				filepath.Join(l.store.Dir(), "environments", name+".yaml")), wire.ErrInvalidInput, nil)
 		}
 		return runbook.Environment{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("environment %q: %v", name, err), wire.ErrInvalidRunbook, nil)
 	}
