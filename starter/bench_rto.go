@@ -85,10 +85,18 @@ type BenchRTOLever struct {
 	// ReportRTOSeconds is the run report's own RTO (the alarm to the step marked
 	// traffic_verified), which does not wait for the last client to move.
 	ReportRTOSeconds float64 `json:"report_rto_seconds"`
-	// GoalMet compares FromAlarmSeconds with the goal (TTL + 15 s).
-	GoalMet      bool          `json:"goal_met"`
-	PhaseMedians *RTOPhases    `json:"phase_medians,omitempty"`
-	RunDetails   []BenchRTORun `json:"run_details,omitempty"`
+	// FromAlarmBoundSeconds is the from-alarm RTO had the last client refreshed its answer just
+	// before the lever applied: decision + lever + TTL + verification. The lab's clients all
+	// resolved when it started and refresh in step, and its alarms fire on its own monitor clock,
+	// so the measured propagation depends on the phase between the two, not on chance as on a
+	// fleet whose caches are spread: the bound is what a fleet can wait for its last client.
+	FromAlarmBoundSeconds float64 `json:"from_alarm_bound_seconds"`
+	// GoalMet compares FromAlarmBoundSeconds with the goal (TTL + 15 s); GoalMetMeasured
+	// compares FromAlarmSeconds.
+	GoalMet         bool          `json:"goal_met"`
+	GoalMetMeasured bool          `json:"goal_met_measured"`
+	PhaseMedians    *RTOPhases    `json:"phase_medians,omitempty"`
+	RunDetails      []BenchRTORun `json:"run_details,omitempty"`
 }
 
 // BenchRTORun is one measured failover.
@@ -97,10 +105,12 @@ type BenchRTORun struct {
 	RunID      string `json:"run_id"`
 	Alarm      string `json:"alarm"`
 	RTOPhases
-	TotalSeconds     float64  `json:"total_seconds"`
-	FromAlarmSeconds float64  `json:"from_alarm_seconds"`
-	ReportRTOSeconds float64  `json:"report_rto_seconds"`
-	Marks            RTOMarks `json:"marks"`
+	TotalSeconds     float64 `json:"total_seconds"`
+	FromAlarmSeconds float64 `json:"from_alarm_seconds"`
+	ReportRTOSeconds float64 `json:"report_rto_seconds"`
+	// FromAlarmBoundSeconds: see BenchRTOLever.
+	FromAlarmBoundSeconds float64  `json:"from_alarm_bound_seconds"`
+	Marks                 RTOMarks `json:"marks"`
 }
 
 // RTOPhases split an RTO, in seconds.
@@ -252,11 +262,14 @@ func printRTO(w io.Writer, r *BenchRTOResult) {
 	}
 	for _, lv := range r.Levers {
 		if lv.Lever == runbook.LeverARCRoutingControl && lv.Skipped == "" && lv.Error == "" {
-			verdict := "met"
-			if !lv.GoalMet {
-				verdict = "NOT met"
+			verdict := func(ok bool) string {
+				if ok {
+					return "met"
+				}
+				return "NOT met"
 			}
-			fmt.Fprintf(w, "goal (arc_routing_control, RTO from the alarm <= TTL + 15 s = %.0fs): %s (%.1fs)\n", r.GoalSeconds, verdict, lv.FromAlarmSeconds)
+			fmt.Fprintf(w, "goal (arc_routing_control, RTO from the alarm <= TTL + 15 s = %.0fs): measured %.1fs, %s; bound with a full TTL of propagation %.1fs, %s\n",
+				r.GoalSeconds, lv.FromAlarmSeconds, verdict(lv.GoalMetMeasured), lv.FromAlarmBoundSeconds, verdict(lv.GoalMet))
 		}
 	}
 }
@@ -303,7 +316,9 @@ func benchRTO(ctx context.Context, o benchRTOOptions, prof lab.Profile, levers [
 	}
 	for i := range res.Levers {
 		lv := &res.Levers[i]
-		lv.GoalMet = lv.Skipped == "" && lv.Error == "" && lv.FromAlarmSeconds <= res.GoalSeconds
+		ok := lv.Skipped == "" && lv.Error == ""
+		lv.GoalMet = ok && lv.FromAlarmBoundSeconds <= res.GoalSeconds
+		lv.GoalMetMeasured = ok && lv.FromAlarmSeconds <= res.GoalSeconds
 	}
 	return res, nil
 }
@@ -414,6 +429,7 @@ func (b *rtoBench) measureLever(ctx context.Context, lever string) BenchRTOLever
 	sort.SliceStable(byTotal, func(i, j int) bool { return byTotal[i].TotalSeconds < byTotal[j].TotalSeconds })
 	mid := byTotal[(len(byTotal)-1)/2]
 	out.RTOPhases, out.TotalSeconds, out.FromAlarmSeconds, out.ReportRTOSeconds = mid.RTOPhases, mid.TotalSeconds, mid.FromAlarmSeconds, mid.ReportRTOSeconds
+	out.FromAlarmBoundSeconds = mid.FromAlarmBoundSeconds
 	pick := func(f func(RTOPhases) float64) float64 {
 		xs := make([]float64, len(runs))
 		for i, r := range runs {
@@ -539,7 +555,7 @@ func (b *rtoBench) runOnce(ctx context.Context, env *runbook.Environment, intake
 	if err := waitUntil(ctx, b.prof.DNSTTL+b.o.timeout, func() bool { return !moved.at().IsZero() }); err != nil {
 		return BenchRTORun{}, fmt.Errorf("not every producer client resolved %s after the failover: %v", secondary, l.Producer().Stats().Routing)
 	}
-	return rtoRun(id, runID, fault, moved.at(), metricAlarmFired(l, env, primary), &res.Progress)
+	return rtoRun(id, runID, fault, moved.at(), metricAlarmFired(l, env, primary), b.prof.DNSTTL, &res.Progress)
 }
 
 // metricAlarmFired is when the health_check_metric lever's alarm on the source Region last went
@@ -565,7 +581,7 @@ func metricAlarmFired(l *lab.Lab, env *runbook.Environment, source string) time.
 
 // rtoRun reads a finished failover's marks and splits its RTO. The lever counts as applied when
 // the shift step ended, or when applied says (the metric alarm's evaluation) if that is later.
-func rtoRun(id, runID string, fault, moved, applied time.Time, p *workflows.Progress) (BenchRTORun, error) {
+func rtoRun(id, runID string, fault, moved, applied time.Time, ttl time.Duration, p *workflows.Progress) (BenchRTORun, error) {
 	r := BenchRTORun{WorkflowID: id, RunID: runID, Alarm: p.Trigger.Alarm}
 	if p.Trigger.Kind != "alarm" || p.Trigger.At == nil {
 		return r, fmt.Errorf("run %s was not started by an alarm (trigger %+v)", runID, p.Trigger)
@@ -584,6 +600,7 @@ func rtoRun(id, runID string, fault, moved, applied time.Time, p *workflows.Prog
 		return r, err
 	}
 	r.FromAlarmSeconds = r.TotalSeconds - r.DetectionSeconds
+	r.FromAlarmBoundSeconds = r.DecisionSeconds + r.LeverSeconds + ttl.Seconds() + r.VerificationSeconds
 	r.ReportRTOSeconds = verified.EndedAt.Sub(*p.Trigger.At).Seconds()
 	return r, nil
 }

@@ -97,6 +97,7 @@ func TestBenchRTOMeasuresTheAlarmTriggeredFailover(t *testing.T) {
 	require.Positive(t, lv.TotalSeconds)
 	require.Positive(t, lv.DetectionSeconds, "the alarm fires after its window")
 	require.InDelta(t, lv.TotalSeconds-lv.DetectionSeconds, lv.FromAlarmSeconds, 1e-6)
+	require.InDelta(t, lv.DecisionSeconds+lv.LeverSeconds+res.Profile.DNSTTLSeconds+lv.VerificationSeconds, lv.FromAlarmBoundSeconds, 1e-6)
 	require.Positive(t, lv.ReportRTOSeconds)
 
 	// What was measured is the alarm's failover on the bench's environment, and its one update.
