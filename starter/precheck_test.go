@@ -51,4 +51,9 @@ func TestRunChecksBeforeStarting(t *testing.T) {
 	require.ErrorContains(t, err, nowhere, "a valid request goes on to connect")
 	_, err = starter("run", "nosuch", "--env", "lab", "--runbooks", "")
 	require.ErrorContains(t, err, nowhere, "without a folder, the worker decides")
+
+	// A schedule that would fail at every firing is refused the same way.
+	_, err = starter("schedule", "create", "drill", "--env", "nosuch", "--every", "1h", "--param", "target=us-west-2")
+	require.ErrorContains(t, err, `runbook drill: no environment "nosuch" in ../runbooks/environments (have: `)
+	require.NotContains(t, err.Error(), nowhere)
 }

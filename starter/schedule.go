@@ -228,6 +228,11 @@ func scheduleOptions(kind, name string, o scheduleCreateOptions, spec client.Sch
 			return client.ScheduleOptions{}, fmt.Errorf("runbook %s: %w (give it with --param %s:KEY=VALUE)", name, err, name)
 		}
 	}
+	// What else every firing would fail on (an unknown runbook or environment, a broken file),
+	// decided as the run's load decides.
+	if err := local.prepare(name, o.env, params); err != nil {
+		return client.ScheduleOptions{}, fmt.Errorf("runbook %s: %w", name, err)
+	}
 	id := o.id
 	if id == "" {
 		id = fmt.Sprintf("%s%s/%s/%s", workflows.OperationIDPrefix, o.env, kind, name)
