@@ -99,6 +99,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return err
 	}
 	defer c.Close()
+	if getenv(temporalconn.RequireGlobalNamespaceEnv) == "true" {
+		if err := temporalconn.RequireGlobalNamespace(ctx, c, copts); err != nil {
+			return err
+		}
+	}
 
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)

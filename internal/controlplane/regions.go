@@ -4,13 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"go.temporal.io/api/operatorservice/v1"
 	replicationpb "go.temporal.io/api/replication/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	"github.com/switchyard-dr/switchyard/internal/temporalconn"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -73,6 +79,12 @@ func StartRegions(ctx context.Context, regions []Options) (_ *Regions, err error
 	for _, o := range regions {
 		o.Cluster.Global = true
 		o.skipNamespace, o.deferSwitchyard = true, true
+		// A Region's workers refuse a namespace that is not global (temporalconn).
+		o.Env = maps.Clone(o.Env)
+		if o.Env == nil {
+			o.Env = map[string]string{}
+		}
+		o.Env[temporalconn.RequireGlobalNamespaceEnv] = "true"
 		t, err := Start(ctx, o)
 		if err != nil {
 			return nil, fmt.Errorf("Region %s: %w", o.Cluster.Name, err)
@@ -168,8 +180,17 @@ func (t *Topology) Kill() error {
 // outage, the surviving Region's own. The namespace must be global and to must be one of its
 // clusters and connected to the cluster answering; otherwise nothing changes and the error names
 // the namespace and the cluster. Failing over to the cluster already active is a no-op.
+//
+// Calls that fail for a moment (Unavailable, a deadline: a frontend that just lost its peer
+// Region) are tried again for up to 30 seconds; every other error ends it at once.
 func Failover(ctx context.Context, ws workflowservice.WorkflowServiceClient, op operatorservice.OperatorServiceClient, ns, to string) (from string, err error) {
-	d, err := ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var d *workflowservice.DescribeNamespaceResponse
+	err = whileTransient(ctx, func(ctx context.Context) (err error) {
+		d, err = ws.DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("fail namespace %s over to %s: describe the namespace: %w", ns, to, err)
 	}
@@ -184,7 +205,11 @@ func Failover(ctx context.Context, ws workflowservice.WorkflowServiceClient, op 
 	if !slices.Contains(clusters, to) {
 		return from, fmt.Errorf("fail namespace %s over to %s: cluster %s is not a cluster of namespace %s (its clusters: %s)", ns, to, to, ns, strings.Join(clusters, ", "))
 	}
-	lc, err := op.ListClusters(ctx, &operatorservice.ListClustersRequest{})
+	var lc *operatorservice.ListClustersResponse
+	err = whileTransient(ctx, func(ctx context.Context) (err error) {
+		lc, err = op.ListClusters(ctx, &operatorservice.ListClustersRequest{})
+		return err
+	})
 	if err != nil {
 		return from, fmt.Errorf("fail namespace %s over to %s: list the connected clusters: %w", ns, to, err)
 	}
@@ -200,10 +225,35 @@ func Failover(ctx context.Context, ws workflowservice.WorkflowServiceClient, op 
 	if from == to {
 		return from, nil
 	}
-	_, err = ws.UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{Namespace: ns,
-		ReplicationConfig: &replicationpb.NamespaceReplicationConfig{ActiveClusterName: to}})
+	err = whileTransient(ctx, func(ctx context.Context) error {
+		_, err := ws.UpdateNamespace(ctx, &workflowservice.UpdateNamespaceRequest{Namespace: ns,
+			ReplicationConfig: &replicationpb.NamespaceReplicationConfig{ActiveClusterName: to}})
+		return err
+	})
 	if err != nil {
 		return from, fmt.Errorf("fail namespace %s over from %s to %s: %w", ns, from, to, err)
 	}
 	return from, nil
+}
+
+// whileTransient calls fn until it succeeds, fails with an error that is not transient, or ctx
+// ends; each attempt gets 10 seconds.
+func whileTransient(ctx context.Context, fn func(ctx context.Context) error) error {
+	for {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := fn(actx)
+		cancel()
+		var unavailable *serviceerror.Unavailable
+		var deadline *serviceerror.DeadlineExceeded
+		transient := errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) ||
+			status.Code(err) == codes.Unavailable || status.Code(err) == codes.DeadlineExceeded
+		if err == nil || !transient || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }

@@ -2,14 +2,20 @@ package controlplane
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/switchyard-dr/switchyard/workflows"
 )
 
 // TestRegionsConnectAndFailover starts two Temporal clusters named for the lab's Regions, each on
@@ -58,6 +64,31 @@ func TestRegionsConnectAndFailover(t *testing.T) {
 	}))
 	_, err = Failover(ctx, east.Client().WorkflowService(), east.Client().OperatorService(), "local-only", "us-west-2")
 	require.ErrorContains(t, err, "namespace local-only is not a global namespace")
+	// A Region's worker pointed at the local namespace refuses to start, naming it.
+	cmd := exec.CommandContext(ctx, bins.Worker, "--runbooks", filepath.Join(root, "runbooks"))
+	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+east.FrontendAddress(), "TEMPORAL_NAMESPACE=local-only",
+		"SWITCHYARD_REQUIRE_GLOBAL_NAMESPACE=true")
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "the worker exits non-zero")
+	require.Contains(t, string(out), "namespace local-only (cluster us-east-1 at "+east.FrontendAddress()+") is not a global namespace")
+	// The same worker on the global namespace starts (and is stopped once it polls).
+	cmd = exec.CommandContext(ctx, bins.Worker, "--runbooks", filepath.Join(root, "runbooks"))
+	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+east.FrontendAddress(), "TEMPORAL_NAMESPACE="+DefaultNamespace,
+		"SWITCHYARD_REQUIRE_GLOBAL_NAMESPACE=true")
+	require.NoError(t, cmd.Start())
+	require.NoError(t, retry(ctx, "the worker on the global namespace polls", func(ctx context.Context) error {
+		resp, err := east.Client().DescribeTaskQueue(ctx, workflows.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+		if err != nil {
+			return err
+		}
+		if len(resp.GetPollers()) == 0 {
+			return errors.New("no poller yet")
+		}
+		return nil
+	}))
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+
 	_, err = Failover(ctx, west.Client().WorkflowService(), west.Client().OperatorService(), DefaultNamespace, "eu-west-1")
 	require.ErrorContains(t, err, "cluster eu-west-1 is not a cluster of namespace default")
 

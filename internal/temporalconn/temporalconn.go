@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	tlog "go.temporal.io/sdk/log"
@@ -85,4 +86,25 @@ func Dial(ctx context.Context, opts client.Options) (client.Client, error) {
 		return nil, fmt.Errorf("connect to Temporal at %s namespace %s%s: %w", opts.HostPort, opts.Namespace, hint, err)
 	}
 	return c, nil
+}
+
+// RequireGlobalNamespaceEnv set to "true" makes a worker refuse a namespace that is not global:
+// a worker of one Region of a multi-Region control plane (docs/reliability.md) on a local
+// namespace would run DR runs that no other Region can take over.
+const RequireGlobalNamespaceEnv = "SWITCHYARD_REQUIRE_GLOBAL_NAMESPACE"
+
+// RequireGlobalNamespace fails, naming the namespace and the cluster, unless the client's
+// namespace is a global namespace replicated to another cluster.
+func RequireGlobalNamespace(ctx context.Context, c client.Client, opts client.Options) error {
+	d, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: opts.Namespace})
+	if err != nil {
+		return fmt.Errorf("describe namespace %s at %s: %w", opts.Namespace, opts.HostPort, err)
+	}
+	active := d.GetReplicationConfig().GetActiveClusterName()
+	if !d.GetIsGlobalNamespace() || len(d.GetReplicationConfig().GetClusters()) < 2 {
+		return fmt.Errorf("namespace %s (cluster %s at %s) is not a global namespace replicated to another cluster, and %s=true asks for one: "+
+			"no other Region could take its runs over (register it as a global namespace on connected clusters, or unset %s)",
+			opts.Namespace, active, opts.HostPort, RequireGlobalNamespaceEnv, RequireGlobalNamespaceEnv)
+	}
+	return nil
 }
