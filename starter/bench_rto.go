@@ -62,13 +62,14 @@ type BenchRTOProfile struct {
 	PipelineStopDelaySeconds  float64 `json:"pipeline_stop_delay_seconds"`
 	MetricsIntervalSeconds    float64 `json:"metrics_interval_seconds"`
 	AlarmWindowSeconds        float64 `json:"alarm_window_seconds"`
+	TakesTrafficPeriodSeconds float64 `json:"takes_traffic_period_seconds"`
 }
 
 func profileSeconds(p lab.Profile) BenchRTOProfile {
 	return BenchRTOProfile{Name: p.Name, Route53ChangeDelaySeconds: p.Route53ChangeDelay.Seconds(), DNSTTLSeconds: p.DNSTTL.Seconds(),
 		ARCUpdateLatencySeconds: p.ARCUpdateLatency.Seconds(), PipelineStartDelaySeconds: p.PipelineStartDelay.Seconds(),
 		PipelineStopDelaySeconds: p.PipelineStopDelay.Seconds(), MetricsIntervalSeconds: p.MetricsInterval.Seconds(),
-		AlarmWindowSeconds: p.AlarmWindow.Seconds()}
+		AlarmWindowSeconds: p.AlarmWindow.Seconds(), TakesTrafficPeriodSeconds: p.TakesTrafficPeriod.Seconds()}
 }
 
 // BenchRTOLever is one lever's figures. Phases and the totals are those of the median run (by
