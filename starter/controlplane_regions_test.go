@@ -36,6 +36,7 @@ func TestRegionsDrillSurvivesControlPlaneLoss(t *testing.T) {
 	t.Cleanup(p.close)
 	bins, err := controlplane.Build(ctx, "..", t.TempDir(), "")
 	require.NoError(t, err)
+	controlplane.LockPostgres(t)
 
 	var opts []controlplane.Options
 	for i, region := range []string{east, west} {

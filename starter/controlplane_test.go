@@ -45,6 +45,7 @@ func TestProdTopologyDrillSurvives(t *testing.T) {
 	bins, err := controlplane.Build(ctx, "..", t.TempDir(), "")
 	require.NoError(t, err)
 	built := time.Since(began)
+	controlplane.LockPostgres(t)
 	db := fmt.Sprintf("sy_drill_%d", os.Getpid())
 	t.Cleanup(func() {
 		_ = pg.DropDatabase(context.Background(), db)

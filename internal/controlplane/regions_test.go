@@ -32,6 +32,7 @@ func TestRegionsConnectAndFailover(t *testing.T) {
 	require.NoError(t, err)
 	bins, err := Build(ctx, root, t.TempDir(), "")
 	require.NoError(t, err)
+	LockPostgres(t)
 	var opts []Options
 	for i, region := range []string{"us-east-1", "us-west-2"} {
 		db := fmt.Sprintf("sy_%s_%d", map[string]string{"us-east-1": "east", "us-west-2": "west"}[region], os.Getpid())

@@ -30,6 +30,7 @@ func TestTopologyOnPostgres(t *testing.T) {
 	bins, err := Build(ctx, root, t.TempDir(), "")
 	require.NoError(t, err)
 	built := time.Since(began)
+	LockPostgres(t)
 
 	db := fmt.Sprintf("sy_test_%d", os.Getpid())
 	t.Cleanup(func() {
