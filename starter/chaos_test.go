@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -410,30 +411,75 @@ func waitResult(ctx context.Context, c client.Client, id, runID string) (*workfl
 	}
 }
 
-// routeChanges are the Route 53 change batches of the lab's zone, one line each: comment and
-// the weights it set.
-func routeChanges(l *lab.Lab, from int) []string {
-	var out []string
-	for _, c := range l.Twin().Route53ChangeLog(lab.HostedZoneID)[from:] {
+// trafficMark is where the lab's traffic logs stood: Route 53's change batches and ARC's
+// routing-control updates.
+type trafficMark struct{ route53, arc int }
+
+// markTraffic marks the lab's traffic logs now, for trafficChanges.
+func markTraffic(l *lab.Lab) trafficMark {
+	return trafficMark{route53: len(l.Twin().Route53ChangeLog(lab.HostedZoneID)), arc: len(l.ARC().Updates())}
+}
+
+// trafficChanges are the changes of the lab's traffic since m, oldest first, one line each:
+// a Route 53 change batch as its comment's kind and the weights it set, a routing-control update
+// as the states it set.
+func trafficChanges(l *lab.Lab, m trafficMark) []string {
+	type line struct {
+		at   time.Time
+		text string
+	}
+	var lines []line
+	for _, c := range l.Twin().Route53ChangeLog(lab.HostedZoneID)[m.route53:] {
 		w := c.Weights()
 		kind := c.Comment
 		if f := strings.Fields(c.Comment); len(f) > 1 {
 			kind = f[1] // "switchyard failover to ..." or "switchyard failback 10% ..."
 		}
-		out = append(out, fmt.Sprintf("%s: %s=%d %s=%d", kind, east, w[east], west, w[west]))
+		lines = append(lines, line{c.SubmittedAt, fmt.Sprintf("%s: %s=%d %s=%d", kind, east, w[east], west, w[west])})
+	}
+	region := map[string]string{}
+	for r, arn := range l.RoutingControls() {
+		region[arn] = r
+	}
+	for _, u := range l.ARC().Updates()[m.arc:] {
+		var states []string
+		for arn, state := range u.Entries {
+			states = append(states, region[arn]+"="+state)
+		}
+		slices.Sort(states)
+		lines = append(lines, line{u.At, "routing controls: " + strings.Join(states, " ")})
+	}
+	slices.SortStableFunc(lines, func(a, b line) int { return a.at.Compare(b.at) })
+	out := make([]string, len(lines))
+	for i, ln := range lines {
+		out[i] = ln.text
 	}
 	return out
 }
 
-// wantDrillChanges is what one drill must change in Route 53, each exactly once. The lab's lever
-// is ARC: the failover turns the primary's routing control Off (no Route 53 change); the failback
-// first sets the weights that keep writes where they are (hold), lets the primary back in with
-// its routing control, and returns the writes 10 -> 50 -> 100 %.
+// wantDrillChanges is what one drill must change in the lab's traffic, each exactly once. The
+// lab's lever is ARC: the failover turns the primary's routing control Off (a data-plane call;
+// no Route 53 change); the failback first sets the weights that keep writes where they are
+// (hold), lets the primary back in with its routing control, and returns the writes 10 -> 50 ->
+// 100 % with Route 53 weights.
 var wantDrillChanges = []string{
+	"routing controls: us-east-1=Off",
 	"failback: us-east-1=0 us-west-2=100",
+	"routing controls: us-east-1=On",
 	"failback: us-east-1=10 us-west-2=90",
 	"failback: us-east-1=50 us-west-2=50",
 	"failback: us-east-1=100 us-west-2=0",
+}
+
+// route53Batches counts the Route 53 change batches among changes.
+func route53Batches(changes []string) int {
+	n := 0
+	for _, c := range changes {
+		if !strings.HasPrefix(c, "routing controls:") {
+			n++
+		}
+	}
+	return n
 }
 
 // requireCleanLab asserts what a suite must leave behind: no fault, writes to the primary, both
@@ -464,12 +510,12 @@ func requireCleanLab(t *testing.T, p *privateLab, c client.Client) {
 
 // drillFigures are one drill's measurements for docs/reliability.md.
 type drillFigures struct {
-	wall               time.Duration
-	kills, restarts    int
-	failover, failback int
-	approvalsPosted    map[string]int
-	approvalsEdited    map[string]int
-	interrupted        interruptions
+	wall            time.Duration
+	kills, restarts int
+	route53, arc    int
+	approvalsPosted map[string]int
+	approvalsEdited map[string]int
+	interrupted     interruptions
 }
 
 // interruptions is what the histories of a run and its nested runs say was cut off: activities
@@ -517,9 +563,10 @@ func interruptionsOf(ctx context.Context, c client.Client, id, runID string) (in
 // TestChaosWorkerKilledDuringDrill runs the drill runbook (fail over to the secondary and back,
 // each direction approved by a person) while the worker process is killed with SIGKILL at random
 // points and restarted after a random pause, until the drill ends or the suite has its kills;
-// drills repeat until the suite has killed the worker 10 times (50 with -chaos.long). Every drill must succeed, Route 53
-// must have changed exactly once per weight step (a re-executed set_weights finds the weights
-// set and submits nothing), each approval must have been requested in Slack exactly once, and
+// drills repeat until the suite has killed the worker 10 times (50 with -chaos.long). Every drill
+// must succeed, each traffic change must have been made exactly once — the routing-control
+// updates and one Route 53 batch per weight step (a re-executed setter reads the state first and
+// submits nothing) — each approval must have been requested in Slack exactly once, and
 // the lab must end healed with writes to the primary and nothing left running.
 func TestChaosWorkerKilledDuringDrill(t *testing.T) {
 	target := 10
@@ -580,11 +627,11 @@ func TestChaosWorkerKilledDuringDrill(t *testing.T) {
 			require.GreaterOrEqual(t, edited[step], 1, "drill %d: the approval message of %s was closed", drill, step)
 		}
 		f := drillFigures{wall: wall, kills: worker.kills - killsBefore, approvalsPosted: posted, approvalsEdited: edited}
-		f.failover, f.failback = byDirection(changes)
+		f.route53, f.arc = byLever(changes)
 		var err error
 		f.interrupted, err = interruptionsOf(ctx, c, d.id, d.runID)
 		require.NoError(t, err)
-		t.Logf("drill %d: succeeded in %s with %d worker kills (%+v); Route 53 batches %q; approval requests %v, edits %v",
+		t.Logf("drill %d: succeeded in %s with %d worker kills (%+v); traffic changes %q; approval requests %v, edits %v",
 			drill, wall.Round(time.Second), f.kills, f.interrupted, changes, posted, edited)
 		all = append(all, f)
 	}
@@ -603,7 +650,7 @@ func TestChaosWorkerKilledDuringDrill(t *testing.T) {
 // drillRun is one drill of a reliability suite.
 type drillRun struct {
 	id, runID string
-	changes   []string // the Route 53 change batches it made
+	changes   []string // the traffic changes it made (trafficChanges)
 	wall      time.Duration
 }
 
@@ -613,7 +660,7 @@ type drillRun struct {
 func disruptedDrill(t *testing.T, ctx context.Context, c client.Client, p *privateLab, drill int, autoApprove bool,
 	disrupt func(context.Context) error) drillRun {
 	t.Helper()
-	logFrom := len(p.lab.Twin().Route53ChangeLog(lab.HostedZoneID))
+	mark := markTraffic(p.lab)
 	began := time.Now()
 	in := drillInput(autoApprove, "tester")
 	id := workflows.OperationID("lab")
@@ -630,33 +677,27 @@ func disruptedDrill(t *testing.T, ctx context.Context, c client.Client, p *priva
 	d := drillRun{id: id, runID: run.GetRunID(), wall: time.Since(began)}
 	require.NoError(t, runErr, "drill %d", drill)
 	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome, "drill %d: %s", drill, res.Error)
-	d.changes = routeChanges(p.lab, logFrom)
-	require.Equal(t, wantDrillChanges, d.changes, "drill %d: Route 53 change batches", drill)
+	d.changes = trafficChanges(p.lab, mark)
+	require.Equal(t, wantDrillChanges, d.changes, "drill %d: traffic changes (Route 53 batches, routing-control updates)", drill)
 	return d
 }
 
-// byDirection counts routeChanges lines of the failover and of the failback.
-func byDirection(changes []string) (failover, failback int) {
-	for _, ch := range changes {
-		switch {
-		case strings.HasPrefix(ch, "failover:"):
-			failover++
-		case strings.HasPrefix(ch, "failback:"):
-			failback++
-		}
-	}
-	return failover, failback
+// byLever counts trafficChanges lines by lever: Route 53 change batches and routing-control
+// updates.
+func byLever(changes []string) (route53, arc int) {
+	route53 = route53Batches(changes)
+	return route53, len(changes) - route53
 }
 
 // summarize prints drill figures as docs/reliability.md tabulates them.
 func summarize(all []drillFigures) string {
 	var walls []string
-	var fo, fb int
+	var r53, arc int
 	posted, edited := map[string]int{}, map[string]int{}
 	for _, f := range all {
 		walls = append(walls, f.wall.Round(time.Second).String())
-		fo += f.failover
-		fb += f.failback
+		r53 += f.route53
+		arc += f.arc
 		for k, v := range f.approvalsPosted {
 			posted[k] += v
 		}
@@ -668,8 +709,8 @@ func summarize(all []drillFigures) string {
 	for _, f := range all {
 		in = in.add(f.interrupted)
 	}
-	return fmt.Sprintf("walls=[%s] route53_failover=%d route53_failback=%d approval_posts=%v approval_edits=%v activity_reruns=%d workflow_task_timeouts=%d workflow_task_failures=%d",
-		strings.Join(walls, " "), fo, fb, posted, edited, in.activityReruns, in.workflowTaskTimeouts, in.workflowTaskFailures)
+	return fmt.Sprintf("walls=[%s] route53_batches=%d arc_updates=%d approval_posts=%v approval_edits=%v activity_reruns=%d workflow_task_timeouts=%d workflow_task_failures=%d",
+		strings.Join(walls, " "), r53, arc, posted, edited, in.activityReruns, in.workflowTaskTimeouts, in.workflowTaskFailures)
 }
 
 // nopLogger keeps the test client's reconnect warnings out of the test output.

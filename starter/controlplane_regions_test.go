@@ -14,7 +14,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/switchyard-dr/switchyard/internal/controlplane"
-	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -59,12 +58,12 @@ func TestRegionsDrillSurvivesControlPlaneLoss(t *testing.T) {
 	eastCP, westCP := r.Region(east), r.Region(west)
 	ce, cw := eastCP.Client(), westCP.Client()
 
-	logFrom := len(p.lab.Twin().Route53ChangeLog(lab.HostedZoneID))
+	mark := markTraffic(p.lab)
 	in := drillInput(true, "tester")
 	id := workflows.OperationID("lab")
 	wr, err := ce.ExecuteWorkflow(ctx, startOptions(id, in), workflows.RunbookWorkflowType, in)
 	require.NoError(t, err)
-	waitLong(t, "the failover's Route 53 change", func() bool { return len(routeChanges(p.lab, logFrom)) >= 1 })
+	waitLong(t, "the failover's traffic change", func() bool { return len(trafficChanges(p.lab, mark)) >= 1 })
 
 	// Replication lag: how long us-west-2 takes to hold the history us-east-1 has now.
 	lagFrom := time.Now()
@@ -114,7 +113,7 @@ func TestRegionsDrillSurvivesControlPlaneLoss(t *testing.T) {
 	cancel()
 	require.NoError(t, err)
 	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome, res.Error)
-	changes := routeChanges(p.lab, logFrom)
+	changes := trafficChanges(p.lab, mark)
 	require.Equal(t, wantDrillChanges, changes, "each Route 53 change applied exactly once across the Regions")
 	in2, err := interruptionsOf(ctx, cw, id, wr.GetRunID())
 	require.NoError(t, err)

@@ -16,7 +16,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-dr/switchyard/internal/controlplane"
-	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
 
@@ -27,9 +26,10 @@ const postgresTestEnv = "SWITCHYARD_POSTGRES_TEST"
 // TestProdTopologyDrillSurvives runs the lab drill (fail over to the secondary and back) on the
 // production topology — the real Temporal server's four services as processes on PostgreSQL, two
 // worker processes and the intake — twice: once while the history service's process is killed
-// with SIGKILL after the failover changed Route 53 (and started again), once while PostgreSQL is
-// restarted at the same point. Each drill must succeed with Route 53 changed exactly once per
-// weight step (disruptedDrill), and the lab must end clean. The figures (time from the
+// with SIGKILL after the failover moved traffic (and started again), once while PostgreSQL is
+// restarted at the same point. Each drill must succeed with each traffic change made exactly once
+// (disruptedDrill: routing-control updates and one Route 53 batch per weight step), and the lab
+// must end clean. The figures (time from the
 // disruption to the run's progress moving again, activity re-executions) go to
 // docs/reliability.md.
 func TestProdTopologyDrillSurvives(t *testing.T) {
@@ -88,12 +88,12 @@ func TestProdTopologyDrillSurvives(t *testing.T) {
 	}}
 	for i, dis := range disruptions {
 		t.Run(dis.name, func(t *testing.T) {
-			logFrom := len(p.lab.Twin().Route53ChangeLog(lab.HostedZoneID))
+			mark := markTraffic(p.lab)
 			var resumed time.Duration
 			d := disruptedDrill(t, ctx, c, p, i+1, true, func(dctx context.Context) error {
 				// Mid-run: the failover has moved the writes, the failback is still to come.
-				if err := awaitCtx(dctx, func() bool { return len(routeChanges(p.lab, logFrom)) >= 1 }); err != nil {
-					return fmt.Errorf("the failover never changed Route 53: %w", err)
+				if err := awaitCtx(dctx, func() bool { return len(trafficChanges(p.lab, mark)) >= 1 }); err != nil {
+					return fmt.Errorf("the failover never moved traffic: %w", err)
 				}
 				id := workflows.OperationID("lab")
 				before, err := progressSignature(dctx, c, id)

@@ -70,9 +70,9 @@ func TestServerRestartDuringDrill(t *testing.T) {
 		})
 		wall, changes := d.wall, d.changes
 		require.True(t, worker.running(), "the worker rode out the restarts")
-		t.Logf("drill %d: succeeded in %s across %d server restarts; Route 53 batches %q", drill, wall.Round(time.Second), restarts-before, changes)
+		t.Logf("drill %d: succeeded in %s across %d server restarts; traffic changes %q", drill, wall.Round(time.Second), restarts-before, changes)
 		f := drillFigures{wall: wall, restarts: restarts - before}
-		f.failover, f.failback = byDirection(changes)
+		f.route53, f.arc = byLever(changes)
 		f.interrupted, err = interruptionsOf(ctx, c, d.id, d.runID)
 		require.NoError(t, err)
 		all = append(all, f)
