@@ -270,7 +270,10 @@ func (m *monitor) evaluate(rg *region, a *alarmState, now time.Time, breaching b
 		if a.breachingSince.IsZero() {
 			a.breachingSince = now
 		}
-		if now.Sub(a.breachingSince) >= m.l.opts.AlarmWindow {
+		// Samples come from a ticker: a window of n intervals is n ticks apart, give or take the
+		// ticker's jitter, which must not cost a whole extra interval (a 60 s window would fire
+		// after 120 s). A tenth of an interval absorbs it.
+		if now.Sub(a.breachingSince) >= m.l.opts.AlarmWindow-m.l.opts.MetricsInterval/10 {
 			want = "ALARM"
 		}
 	} else {
