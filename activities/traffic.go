@@ -104,7 +104,9 @@ type TrafficStateResult struct {
 	Weights    map[string]int64  `json:"weights,omitempty" doc:"route53_weights: the weights by Region (what a rollback restores)"`
 	DNSAnswers []string          `json:"dns_answers,omitempty" doc:"what a client resolving the record gets, through traffic.resolver"`
 	DNSNote    string            `json:"dns_note,omitempty" doc:"why no DNS answers were read, when none were"`
-	Summary    string            `json:"summary"`
+	// health_check_metric
+	HealthChecks string `json:"health_checks,omitempty" doc:"health_check_metric: whether Route 53 confirmed each record's health check watches its alarm, or why that was not asked"`
+	Summary      string `json:"summary"`
 }
 
 // TrafficState reads which Regions take traffic, by the environment's lever, and the DNS
@@ -145,6 +147,9 @@ func (c *Cloud) TrafficState(ctx context.Context, in TrafficStateArgs) (TrafficS
 			return res, err
 		}
 		res.States = states
+		if res.HealthChecks, err = c.verifyMetricHealthChecks(ctx, t, avoid); err != nil {
+			return res, err
+		}
 	default:
 		return res, badArgs("environment %s: unknown traffic.lever %q", t.envName, res.Lever)
 	}
@@ -156,6 +161,9 @@ func (c *Cloud) TrafficState(ctx context.Context, in TrafficStateArgs) (TrafficS
 	}
 	if len(res.DNSAnswers) > 0 {
 		res.Summary += fmt.Sprintf("; %s resolves to %s", tr.RecordName, strings.Join(res.DNSAnswers, ", "))
+	}
+	if res.HealthChecks != "" {
+		res.Summary += "; " + res.HealthChecks
 	}
 	return res, nil
 }
@@ -532,6 +540,57 @@ func (c *Cloud) metricStates(ctx context.Context, t target, avoid string) (map[s
 		}
 	}
 	return states, raw, nil
+}
+
+// route53ControlPlaneRegion is where Route 53's control plane (health-check reads included) is
+// hosted: https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/global-services.html.
+const route53ControlPlaneRegion = "us-east-1"
+
+// verifyMetricHealthChecks asks Route 53 whether each Region's health check exists and watches
+// the alarm the environment names: a wrong id or alarm would leave the lever writing metrics
+// that move no DNS answer, silently. Those reads are Route 53 control-plane calls, so they are
+// only a confirmation: not made by a run that avoids us-east-1, and when the control plane does
+// not answer within route53ProbeTimeout the result says so and the lever goes on (the alarms it
+// writes do not depend on it). A check that is missing or watches another alarm is a permanent
+// error naming the environment field to fix.
+func (c *Cloud) verifyMetricHealthChecks(ctx context.Context, t target, avoid string) (string, error) {
+	if avoid == route53ControlPlaneRegion {
+		return "health checks not verified: Route 53's control plane is in " + route53ControlPlaneRegion + ", which this run avoids", nil
+	}
+	rc, err := c.opts.AWS.Route53(ctx, t.aws)
+	if err != nil {
+		return "", Permanent(err)
+	}
+	for _, r := range regionNames(t.env) {
+		chk, ok := metricCheck(t.env, r)
+		if !ok {
+			continue // metricStates refused it already
+		}
+		pctx, cancel := context.WithTimeout(ctx, route53ProbeTimeout)
+		out, err := rc.GetHealthCheck(pctx, &route53.GetHealthCheckInput{HealthCheckId: aws.String(chk.HealthCheckID)},
+			func(o *route53.Options) { o.Retryer = aws.NopRetryer{} })
+		cancel()
+		var missing *r53types.NoSuchHealthCheck
+		switch {
+		case errors.As(err, &missing):
+			return "", Permanent(fmt.Errorf("environment %s: health check %s (traffic.health_check_metric.checks.%s.health_check_id) does not exist in Route 53: no record carries it, so writing %s's metric would move no DNS answer",
+				t.envName, chk.HealthCheckID, r, r))
+		case err != nil && !answered(err):
+			return fmt.Sprintf("health checks not verified: Route 53's control plane did not answer within %s", route53ProbeTimeout), nil
+		case err != nil:
+			return "", Wrap(err, "get health check", chk.HealthCheckID, t.region)
+		}
+		cfg := out.HealthCheck.HealthCheckConfig
+		var alarm, alarmRegion string
+		if cfg.AlarmIdentifier != nil {
+			alarm, alarmRegion = aws.ToString(cfg.AlarmIdentifier.Name), string(cfg.AlarmIdentifier.Region)
+		}
+		if cfg.Type != r53types.HealthCheckTypeCloudwatchMetric || alarm != chk.AlarmName || alarmRegion != chk.AlarmRegion {
+			return "", Permanent(fmt.Errorf("environment %s: health check %s (traffic.health_check_metric.checks.%s) is a %s check watching alarm %q in %q, not alarm %q in %q: writing %s's metric would not move its record",
+				t.envName, chk.HealthCheckID, r, cfg.Type, alarm, alarmRegion, chk.AlarmName, chk.AlarmRegion, r))
+		}
+	}
+	return "health checks confirmed by Route 53: each watches its alarm", nil
 }
 
 func (c *Cloud) shiftMetric(ctx context.Context, t target, in TrafficShiftArgs, desired map[string]string) (TrafficShiftResult, error) {

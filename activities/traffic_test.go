@@ -127,13 +127,19 @@ func TestTrafficShiftWithHealthCheckMetric(t *testing.T) {
 	l := newCloudLab(t)
 	ctx := context.Background()
 	c := l.cloud
-	l.leverEnv(t, "metric", metricLever)
 	for region, alarm := range map[string]string{labWest: "us-east-1-takes-traffic", labEast: "us-west-2-takes-traffic"} {
 		require.NoError(t, l.twin.PutAlarm(region, awstwin.Alarm{Name: alarm, Namespace: "Switchyard/Traffic", MetricName: "TakesTraffic",
 			Statistic: "Minimum", Period: 60, EvaluationPeriods: 1, Threshold: 1, ComparisonOperator: "LessThanThreshold", TreatMissingData: "ignore"}))
 		_, err := l.twin.SetAlarmState(region, alarm, "OK", "takes traffic")
 		require.NoError(t, err)
 	}
+	// The records' health checks, which traffic.state asks Route 53 about.
+	eastCheck, err := l.twin.CreateHealthCheck("", awstwin.HealthCheckConfig{Type: "CLOUDWATCH_METRIC", AlarmRegion: labWest, AlarmName: "us-east-1-takes-traffic"})
+	require.NoError(t, err)
+	westCheck, err := l.twin.CreateHealthCheck("", awstwin.HealthCheckConfig{Type: "CLOUDWATCH_METRIC", AlarmRegion: labEast, AlarmName: "us-west-2-takes-traffic"})
+	require.NoError(t, err)
+	lever := strings.NewReplacer("hc-east", eastCheck, "hc-west", westCheck).Replace(metricLever)
+	l.leverEnv(t, "metric", lever)
 	st, err := c.TrafficState(ctx, TrafficStateArgs{Environment: "metric", Region: labWest})
 	require.NoError(t, err)
 	require.Equal(t, []string{labEast, labWest}, st.Active)
@@ -193,7 +199,7 @@ func TestTrafficShiftWithHealthCheckMetric(t *testing.T) {
 	require.Equal(t, []string{labWest + "/monitoring/PutMetricData"}, puts)
 
 	// An alarm that does not exist: a permanent error naming it, not a silent success.
-	l.leverEnv(t, "metric-typo", strings.Replace(metricLever, "alarm_name: us-east-1-takes-traffic", "alarm_name: us-east-1-takes-trafic", 1))
+	l.leverEnv(t, "metric-typo", strings.Replace(lever, "alarm_name: us-east-1-takes-traffic", "alarm_name: us-east-1-takes-trafic", 1))
 	_, err = c.TrafficShift(ctx, TrafficShiftArgs{Environment: "metric-typo", Region: labWest})
 	requireNonRetryable(t, err, ErrPermanent, "us-east-1-takes-trafic", "does not exist in us-west-2")
 }
