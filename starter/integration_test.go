@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -62,7 +63,9 @@ func cli(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	args = append(args, "--address", shared.server.FrontendHostPort())
-	env := map[string]string{"SWITCHYARD_RUNBOOKS": "../runbooks"}
+	// The CLI reads the worker's folder, as under `starter dev`: its pre-checks (an unknown
+	// environment, a param's type) must see the environments tests add there.
+	env := map[string]string{"SWITCHYARD_RUNBOOKS": cmp.Or(sharedRunbooks, "../runbooks")}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	err := run(ctx, args, func(k string) string { return env[k] }, &out, &errOut)
