@@ -3,19 +3,12 @@ package activities
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"gopkg.in/yaml.v3"
 
-	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 )
 
@@ -24,20 +17,7 @@ import (
 // partitions are at 0 — the Minimum — and the replicator is 7 behind — the Sum.
 func TestReplicatorLagAgainstTheLab(t *testing.T) {
 	ctx := context.Background()
-	quiet := slog.New(slog.DiscardHandler)
-	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	l, err := lab.Start(startCtx, lab.Options{RandomPorts: true, ReplicatorCreateDelay: -1, MetricsInterval: 100 * time.Millisecond, Logger: quiet})
-	require.NoError(t, err)
-	t.Cleanup(l.Close)
-	dir := t.TempDir()
-	b, err := yaml.Marshal(l.Environment())
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "environments"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "environments", "lab.yaml"), b, 0o644))
-	c := NewCloud(CloudOptions{RunbookDir: dir, Logger: quiet, AWS: awsclients.New(awsclients.Options{Logger: quiet,
-		LoadOptions: []func(*config.LoadOptions) error{config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDLAB", "lab-secret", ""))}})})
-
+	l, c, _ := startLabCloud(t, lab.Options{ReplicatorCreateDelay: -1, MetricsInterval: 100 * time.Millisecond})
 	const west, east = "us-west-2", "us-east-1"
 	rep := l.InboundReplicator(west)
 	require.NoError(t, rep.Stop(ctx))

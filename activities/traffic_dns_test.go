@@ -2,18 +2,11 @@ package activities
 
 import (
 	"context"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
-	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 )
 
@@ -55,21 +48,8 @@ func TestDNSVerdict(t *testing.T) {
 // environment): its answers follow the weights and the records' health checks, as Route 53's do.
 func TestTrafficDNSAgainstTheLab(t *testing.T) {
 	ctx := context.Background()
-	quiet := slog.New(slog.DiscardHandler)
-	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	l, err := lab.Start(startCtx, lab.Options{RandomPorts: true, ReplicatorCreateDelay: -1, Route53ChangeDelay: 50 * time.Millisecond, Logger: quiet})
-	require.NoError(t, err)
-	t.Cleanup(l.Close)
-	env := l.Environment()
-	require.Equal(t, l.DNSAddr(), env.Traffic.Resolver, "the lab's environment reads DNS from the lab")
-	dir := t.TempDir()
-	b, err := yaml.Marshal(env)
-	require.NoError(t, err)
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "environments"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "environments", "lab.yaml"), b, 0o644))
-	c := NewCloud(CloudOptions{RunbookDir: dir, Logger: quiet, AWS: awsclients.New(awsclients.Options{Logger: quiet,
-		LoadOptions: []func(*config.LoadOptions) error{config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(lab.AccessKeyID, lab.SecretAccessKey, ""))}})})
+	l, c, _ := startLabCloud(t, lab.Options{ReplicatorCreateDelay: -1, Route53ChangeDelay: 50 * time.Millisecond})
+	require.Equal(t, l.DNSAddr(), l.Environment().Traffic.Resolver, "the lab's environment reads DNS from the lab")
 	const west, east = "us-west-2", "us-east-1"
 
 	st, err := c.TrafficState(ctx, TrafficStateArgs{Environment: "lab", Region: west})

@@ -3,19 +3,12 @@ package activities
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
-	"gopkg.in/yaml.v3"
 
-	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
@@ -27,25 +20,15 @@ import (
 // unverified and says so, without failing.
 func TestTrafficStateVerifiesTheMetricHealthChecks(t *testing.T) {
 	ctx := context.Background()
-	quiet := slog.New(slog.DiscardHandler)
-	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	l, err := lab.Start(startCtx, lab.Options{RandomPorts: true, ReplicatorCreateDelay: -1, Logger: quiet})
-	require.NoError(t, err)
-	t.Cleanup(l.Close)
+	l, c, writeEnv := startLabCloud(t, lab.Options{ReplicatorCreateDelay: -1})
 	const east, west = "us-east-1", "us-west-2"
-
-	dir := t.TempDir()
-	require.NoError(t, os.MkdirAll(filepath.Join(dir, "environments"), 0o755))
 	write := func(name string, edit func(*runbook.HealthCheckMetricLever)) {
 		t.Helper()
 		env := l.HealthCheckMetricEnvironment(name)
 		if edit != nil {
 			edit(env.Traffic.HealthCheckMetric)
 		}
-		b, err := yaml.Marshal(env)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "environments", name+".yaml"), b, 0o644))
+		writeEnv(env)
 	}
 	write("hcm", nil)
 	write("hcm-bad-id", func(h *runbook.HealthCheckMetricLever) {
@@ -58,8 +41,6 @@ func TestTrafficStateVerifiesTheMetricHealthChecks(t *testing.T) {
 		e.HealthCheckID, w.HealthCheckID = w.HealthCheckID, e.HealthCheckID
 		h.Checks[east], h.Checks[west] = e, w
 	})
-	c := NewCloud(CloudOptions{RunbookDir: dir, Logger: quiet, AWS: awsclients.New(awsclients.Options{Logger: quiet,
-		LoadOptions: []func(*config.LoadOptions) error{config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(lab.AccessKeyID, lab.SecretAccessKey, ""))}})})
 
 	st, err := c.TrafficState(ctx, TrafficStateArgs{Environment: "hcm", Region: west})
 	require.NoError(t, err)
