@@ -70,7 +70,7 @@ func RegisterCloud(r *Registry, c *Cloud) {
 	// lever; the IAM actions are every lever's, the worker's policy covers whichever is chosen.
 	trafficIAM := []string{"route53:ListResourceRecordSets", "route53-recovery-cluster:GetRoutingControlState", "cloudwatch:DescribeAlarms"}
 	Register(r, read("traffic.state", "Read which Regions take traffic by the environment's lever (route53_weights: weights; arc_routing_control: routing controls; health_check_metric: the alarms the health checks watch), and the record's DNS answers through traffic.resolver.",
-		trafficIAM...), c.TrafficState)
+		append(trafficIAM, "route53:GetHealthCheck")...), c.TrafficState)
 	Register(r, check("traffic.dns", "Check what clients resolving the record get (traffic.resolver, the DNS data plane) against the weights a step set: every Region of weight 0 absent, every Region with weight present in fresh (authoritative) answers; use it under wait_until after each weight step."), c.TrafficDNS)
 	Register(r, act("traffic.shift", "Make a Region the active one by the environment's lever, reading first and writing only what differs: Route 53 weights (after a fast control-plane probe), ARC routing controls (data plane), or PutMetricData of the metric the health checks' alarms watch (data plane).",
 		append(trafficIAM, "route53:ChangeResourceRecordSets", "route53:GetChange", "route53-recovery-cluster:UpdateRoutingControlState",

@@ -43,7 +43,10 @@ var (
 	esDomains      = resourceKind{"OpenSearchDomains", []string{"arn:aws:es:*:*:domain/*"}}
 	route53Zones   = resourceKind{"Route53Records", []string{"arn:aws:route53:::hostedzone/*"}}
 	route53Changes = resourceKind{"Route53Changes", []string{"arn:aws:route53:::change/*"}}
-	ssmParameters  = resourceKind{"SSMParameters", []string{"arn:aws:ssm:*:*:parameter/*"}}
+	// GetHealthCheck is authorized on the health check
+	// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonroute53.html).
+	route53HealthChecks = resourceKind{"Route53HealthChecks", []string{"arn:aws:route53:::healthcheck/*"}}
+	ssmParameters       = resourceKind{"SSMParameters", []string{"arn:aws:ssm:*:*:parameter/*"}}
 	// GetMetricData does not support resource-level permissions; DescribeAlarms is granted with it
 	// so that one statement covers the monitoring reads.
 	cloudWatch = resourceKind{"CloudWatchReads", []string{"*"}}
@@ -80,6 +83,7 @@ var actionResources = map[string]resourceKind{
 	"route53:ListResourceRecordSets":                      route53Zones,
 	"route53:ChangeResourceRecordSets":                    route53Zones,
 	"route53:GetChange":                                   route53Changes,
+	"route53:GetHealthCheck":                              route53HealthChecks,
 	"ssm:GetParameter":                                    ssmParameters,
 	"ssm:PutParameter":                                    ssmParameters,
 	"cloudwatch:GetMetricData":                            cloudWatch,
