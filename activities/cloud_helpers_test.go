@@ -162,7 +162,10 @@ func newCloudLab(t *testing.T) *cloudLab {
 		ss := httptest.NewServer(sc.Handler())
 		t.Cleanup(ss.Close)
 		l.search[r], searchURL[r] = sc, ss.URL
-		p, err := kafkatwin.NewPipeline(kafkatwin.PipelineOptions{Name: n.pipeline, Cluster: kc, GroupID: n.group, OpenSearchURL: ss.URL, Logger: quiet})
+		// Stopping lasts a moment, as OSI's STOPPING does: a wait for STOPPED then polls (and
+		// heartbeats) at least once, however fast the consumer leaves its group.
+		p, err := kafkatwin.NewPipeline(kafkatwin.PipelineOptions{Name: n.pipeline, Cluster: kc, GroupID: n.group, OpenSearchURL: ss.URL, Logger: quiet,
+			StopDelay: 300 * time.Millisecond})
 		require.NoError(t, err)
 		t.Cleanup(p.Close)
 		l.osis[r] = &countingOSIS{p: p}
