@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,21 +16,8 @@ func TestARCEndpointsDown(t *testing.T) {
 	l := newCloudLab(t)
 	ctx := context.Background()
 	c := l.cloud
-	cluster, err := arctwin.New(arctwin.Options{Account: "111122223333", Logger: c.opts.Logger})
-	require.NoError(t, err)
-	t.Cleanup(cluster.Close)
-	panel := cluster.AddControlPanel("switchyard")
-	east, err := cluster.AddRoutingControl(panel, "east", true)
-	require.NoError(t, err)
-	west, err := cluster.AddRoutingControl(panel, "west", false)
-	require.NoError(t, err)
-	var b strings.Builder
-	b.WriteString("  lever: arc_routing_control\n  arc:\n    cluster_arn: " + cluster.ClusterARN() + "\n    endpoints:\n")
-	for r, u := range cluster.Endpoints() {
-		b.WriteString("      " + r + ": " + u + "\n")
-	}
-	b.WriteString("    routing_controls:\n      us-east-1: " + east + "\n      us-west-2: " + west + "\n")
-	l.leverEnv(t, "arc", b.String())
+	a := l.arcLever(t)
+	cluster := a.cluster
 
 	require.NoError(t, cluster.SetImpairment("eu-west-1", arctwin.Refuse))
 	require.NoError(t, cluster.SetImpairment("ap-northeast-1", arctwin.Unavailable))

@@ -204,6 +204,37 @@ func TestTrafficShiftWithHealthCheckMetric(t *testing.T) {
 	requireNonRetryable(t, err, ErrPermanent, "us-east-1-takes-trafic", "does not exist in us-west-2")
 }
 
+// arcCluster is an ARC cluster twin with one routing control per lab Region (us-east-1 On,
+// us-west-2 Off) and the lab environment "arc" whose lever names them.
+type arcCluster struct {
+	cluster           *arctwin.Cluster
+	panel, east, west string
+	section           string // the environment's traffic lever section
+}
+
+// arcLever starts the cluster (the clients sign its loopback endpoints with the lab's key pair,
+// which the twin accepts) and writes the environment "arc".
+func (l *cloudLab) arcLever(t *testing.T) arcCluster {
+	t.Helper()
+	cluster, err := arctwin.New(arctwin.Options{Account: "111122223333", Logger: l.cloud.opts.Logger})
+	require.NoError(t, err)
+	t.Cleanup(cluster.Close)
+	a := arcCluster{cluster: cluster, panel: cluster.AddControlPanel("switchyard")}
+	a.east, err = cluster.AddRoutingControl(a.panel, "east", true)
+	require.NoError(t, err)
+	a.west, err = cluster.AddRoutingControl(a.panel, "west", false)
+	require.NoError(t, err)
+	var b strings.Builder
+	b.WriteString("  lever: arc_routing_control\n  arc:\n    cluster_arn: " + cluster.ClusterARN() + "\n    endpoints:\n")
+	for r, u := range cluster.Endpoints() {
+		b.WriteString("      " + r + ": " + u + "\n")
+	}
+	b.WriteString("    routing_controls:\n      us-east-1: " + a.east + "\n      us-west-2: " + a.west + "\n")
+	a.section = b.String()
+	l.leverEnv(t, "arc", a.section)
+	return a
+}
+
 // TestTrafficShiftWithARCRoutingControls drives the ARC cluster twin through the real SDK: one
 // update sets both Regions' controls, a second shift changes nothing, the endpoint in the Region
 // an ungraceful run leaves is not called, and a safety rule's refusal is permanent unless the
@@ -212,22 +243,8 @@ func TestTrafficShiftWithARCRoutingControls(t *testing.T) {
 	l := newCloudLab(t)
 	ctx := context.Background()
 	c := l.cloud
-	// The clients sign loopback endpoints with the lab's key pair, which the twin accepts.
-	cluster, err := arctwin.New(arctwin.Options{Account: "111122223333", Logger: c.opts.Logger})
-	require.NoError(t, err)
-	t.Cleanup(cluster.Close)
-	panel := cluster.AddControlPanel("switchyard")
-	east, err := cluster.AddRoutingControl(panel, "east", true)
-	require.NoError(t, err)
-	west, err := cluster.AddRoutingControl(panel, "west", false)
-	require.NoError(t, err)
-	var b strings.Builder
-	b.WriteString("  lever: arc_routing_control\n  arc:\n    cluster_arn: " + cluster.ClusterARN() + "\n    endpoints:\n")
-	for r, u := range cluster.Endpoints() {
-		b.WriteString("      " + r + ": " + u + "\n")
-	}
-	b.WriteString("    routing_controls:\n      us-east-1: " + east + "\n      us-west-2: " + west + "\n")
-	l.leverEnv(t, "arc", b.String())
+	a := l.arcLever(t)
+	cluster, panel, east, west := a.cluster, a.panel, a.east, a.west
 
 	st, err := c.TrafficState(ctx, TrafficStateArgs{Environment: "arc", Region: labWest})
 	require.NoError(t, err)
@@ -286,7 +303,7 @@ func TestTrafficShiftWithARCRoutingControls(t *testing.T) {
 	require.Equal(t, []string{rule}, last.Overridden)
 
 	// A routing control the cluster does not have: a permanent error, at the pre-flight's read.
-	l.leverEnv(t, "arc-unknown", strings.Replace(b.String(), west, panel+"/routingcontrol/0000000000000000", 1))
+	l.leverEnv(t, "arc-unknown", strings.Replace(a.section, west, panel+"/routingcontrol/0000000000000000", 1))
 	_, err = c.TrafficState(ctx, TrafficStateArgs{Environment: "arc-unknown", Region: labWest})
 	requireNonRetryable(t, err, ErrPermanent, "0000000000000000")
 }

@@ -271,11 +271,10 @@ func (s *dnsServer) choose(group []awstwin.RecordSet) awstwin.RecordSet {
 		return group[0]
 	}
 	recs := make([]weightedRecord, 0, len(group))
-	healthy := map[string]bool{}
 	for _, rs := range group {
 		recs = append(recs, weightedRecord{region: rs.SetIdentifier, rs: rs})
-		healthy[rs.SetIdentifier] = recordHealthy(s.twin, rs)
 	}
+	healthy := recordsHealth(s.twin, recs)
 	if group[0].Weight != nil {
 		return chooseWeighted(healthyCandidates(recs, healthy), mix(s.queries.Load()^0xd115)).rs
 	}

@@ -22,8 +22,8 @@ type Endpoints struct {
 	DNS string `json:"dns"`
 	// ARC is the ARC cluster twin.
 	ARC ARCEndpoints `json:"arc"`
-	// Route53ControlPlane is the Region whose impairment takes Route 53's API down: us-east-1,
-	// as on AWS; empty with Options.Route53ControlPlaneAnywhere.
+	// Route53ControlPlane is the Region whose impairment takes Route 53's API down now: us-east-1,
+	// as on AWS; empty with Options.Route53ControlPlaneAnywhere (or SetGlobalControlPlaneInHomeRegion(false)).
 	Route53ControlPlane string `json:"route53_control_plane,omitempty"`
 }
 
@@ -76,9 +76,7 @@ func (l *Lab) Endpoints() Endpoints {
 		ep.AlarmQueues[name] = rg.awsGW.URL() + "/" + AccountID + "/" + AlarmQueue
 	}
 	ep.ARC = ARCEndpoints{ClusterARN: l.arc.ClusterARN(), Endpoints: l.arc.Endpoints(), ControlPlane: l.arc.ControlPlaneURL()}
-	if !l.opts.Route53ControlPlaneAnywhere {
-		ep.Route53ControlPlane = Route53ControlPlaneRegion
-	}
+	ep.Route53ControlPlane = l.twin.Route53Home()
 	return ep
 }
 

@@ -108,10 +108,7 @@ func (r *Route53Router) Resolve(context.Context) (Answer, error) {
 	if err != nil {
 		return Answer{}, err
 	}
-	healthy := make(map[string]bool, len(recs))
-	for _, w := range recs {
-		healthy[w.region] = recordHealthy(r.Twin, w.rs)
-	}
+	healthy := recordsHealth(r.Twin, recs)
 	chosen := chooseWeighted(healthyCandidates(recs, healthy), mix(r.queries.Add(1)^0x5eed))
 	a := Answer{Region: chosen.region, Weights: weightsOf(recs), Healthy: healthy}
 	if len(chosen.rs.Values) > 0 {
@@ -145,6 +142,15 @@ func chooseWeighted(candidates []weightedRecord, x uint64) weightedRecord {
 		}
 	}
 	return candidates[len(candidates)-1] // unreachable: left < total
+}
+
+// recordsHealth is each record's health check status, by the record's key (Region).
+func recordsHealth(t *awstwin.Twin, recs []weightedRecord) map[string]bool {
+	healthy := make(map[string]bool, len(recs))
+	for _, w := range recs {
+		healthy[w.region] = recordHealthy(t, w.rs)
+	}
+	return healthy
 }
 
 // recordHealthy is the status Route 53's health checkers report for a record: a record without

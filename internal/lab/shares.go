@@ -13,13 +13,11 @@ func (r *Route53Router) Shares(context.Context) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	healthy := make(map[string]bool, len(recs))
 	out := make(map[string]int64, len(recs))
 	for _, w := range recs {
-		healthy[w.region] = recordHealthy(r.Twin, w.rs)
 		out[w.region] = 0
 	}
-	candidates := healthyCandidates(recs, healthy)
+	candidates := healthyCandidates(recs, recordsHealth(r.Twin, recs))
 	var total int64
 	for _, w := range candidates {
 		total += *w.rs.Weight
