@@ -182,9 +182,11 @@ func (t *Topology) Kill() error {
 // the namespace and the cluster. Failing over to the cluster already active is a no-op.
 //
 // Calls that fail for a moment (Unavailable, a deadline: a frontend that just lost its peer
-// Region) are tried again for up to 30 seconds; every other error ends it at once.
+// Region; a cluster the services have not loaded yet, staleClusterMetadata) are tried again for
+// up to 90 seconds, longer than the server's default cluster-metadata refresh (a minute); every
+// other error ends it at once.
 func Failover(ctx context.Context, ws workflowservice.WorkflowServiceClient, op operatorservice.OperatorServiceClient, ns, to string) (from string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	var d *workflowservice.DescribeNamespaceResponse
 	err = whileTransient(ctx, func(ctx context.Context) (err error) {
@@ -236,6 +238,16 @@ func Failover(ctx context.Context, ws workflowservice.WorkflowServiceClient, op 
 	return from, nil
 }
 
+// staleClusterMetadata is the frontend refusing a cluster it has not loaded yet: ListClusters
+// reads the connections from the database, but the services keep cluster metadata in memory and
+// refresh it periodically, so right after a connection (or a peer's restart) UpdateNamespace can
+// answer "Invalid cluster name" for a cluster Failover has just seen connected. It passes once
+// the refresh comes; a cluster that is really not connected was refused before this call.
+func staleClusterMetadata(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	return errors.As(err, &invalid) && strings.Contains(invalid.Error(), "Invalid cluster name")
+}
+
 // whileTransient calls fn until it succeeds, fails with an error that is not transient, or ctx
 // ends; each attempt gets 10 seconds.
 func whileTransient(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -246,7 +258,8 @@ func whileTransient(ctx context.Context, fn func(ctx context.Context) error) err
 		var unavailable *serviceerror.Unavailable
 		var deadline *serviceerror.DeadlineExceeded
 		transient := errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) ||
-			status.Code(err) == codes.Unavailable || status.Code(err) == codes.DeadlineExceeded
+			status.Code(err) == codes.Unavailable || status.Code(err) == codes.DeadlineExceeded ||
+			staleClusterMetadata(err)
 		if err == nil || !transient || ctx.Err() != nil {
 			return err
 		}
