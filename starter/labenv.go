@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/internal/devserver"
 	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/internal/triggers"
 	"github.com/switchyard-dr/switchyard/workflows"
 )
@@ -164,7 +165,7 @@ func labRunbookDir(src string, l *lab.Lab) (string, error) {
 
 // copyYAML copies the .yaml files of one folder (not its subfolders) and says how many.
 func copyYAML(src, dst string) (int, error) {
-	files, err := filepath.Glob(filepath.Join(src, "*.yaml"))
+	files, err := runbook.YAMLFiles(src)
 	if err != nil {
 		return 0, err
 	}

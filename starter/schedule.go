@@ -179,7 +179,10 @@ func scheduleRunbooks(kind string, named []string, dir string) ([]string, error)
 		return named, nil
 	}
 	// Every DR operation of the folder: their pre-flights are what must be green when needed.
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	files, err := runbook.YAMLFiles(dir)
+	if err != nil {
+		return nil, fmt.Errorf("schedule create plan: %w", err)
+	}
 	local := loadLocal(dir)
 	var out []string
 	for _, f := range files {

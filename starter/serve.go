@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/logging"
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 	"github.com/switchyard-dr/switchyard/internal/slackapp"
 	"github.com/switchyard-dr/switchyard/internal/telemetry"
 	"github.com/switchyard-dr/switchyard/internal/temporalconn"
@@ -163,8 +164,10 @@ func alarmCounts(in *triggers.Intake) func() telemetry.AlarmCounts {
 
 // hasTriggerRules reports whether the runbook folder has trigger rules files.
 func hasTriggerRules(runbooks string) bool {
-	files, _ := filepath.Glob(filepath.Join(runbooks, triggers.Dir, "*.yaml"))
-	return len(files) > 0
+	// An unreadable folder counts as having rules: the intake then starts and says why it cannot
+	// read them, instead of starting without alarms and saying nothing.
+	files, err := runbook.YAMLFiles(filepath.Join(runbooks, triggers.Dir))
+	return err != nil || len(files) > 0
 }
 
 // newIntakeServer routes Slack's requests to slack and alarms to alarms (either may be nil).

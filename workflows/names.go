@@ -59,6 +59,24 @@ const (
 	AlarmSignal = "alarm"
 	// ProgressQuery returns the run's Progress.
 	ProgressQuery = "progress"
+	// ControlUpdate carries an operator's Control of a running run (pause, resume, retry, skip,
+	// abort, ungraceful); its validator refuses unauthorised, commentless, late or interlocked
+	// controls without writing history.
+	ControlUpdate = "control"
+	// ControlSignal carries the same Control for callers that cannot send updates (the Temporal
+	// UI's "Send a Signal" form); refused controls are recorded in Progress.Ignored.
+	ControlSignal = "control"
+)
+
+// Control actions of ControlUpdate / ControlSignal (Control.Action). Persisted in histories and
+// Slack buttons.
+const (
+	ControlPause      = "pause"      // pause between steps: no new step starts until resume
+	ControlResume     = "resume"     // end a pause
+	ControlRetry      = "retry"      // run a failed (paused) step again now, or cut a retry backoff short
+	ControlSkip       = "skip"       // mark a failed (paused) step skipped; its result is null
+	ControlAbort      = "abort"      // fail the run, with or without rollback (Control.Rollback)
+	ControlUngraceful = "ungraceful" // from now on skip steps that call the source Region
 )
 
 // Search attribute keys, registered on the namespace (the dev server does it at start).
@@ -83,6 +101,11 @@ const (
 	OutcomeRolledBack = "rolled_back"
 	OutcomeCanceled   = "canceled"
 	OutcomePlanned    = "planned"
+	// OutcomeExpired: an approval step timed out with nobody deciding (distinct from rejected).
+	OutcomeExpired = "expired"
+	// OutcomeSucceededUnprotected: a failback that moved traffic back but whose re-protection
+	// (replication both ways RUNNING, lag 0, readiness passing) did not hold at its end.
+	OutcomeSucceededUnprotected = "succeeded_unprotected"
 )
 
 // Metric names of the interpreter, recorded through workflow.GetMetricsHandler, which drops them

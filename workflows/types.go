@@ -159,6 +159,28 @@ type Decision struct {
 	Source string `json:"source,omitempty"`
 }
 
+// Control is an operator's control of a running run (ControlUpdate / ControlSignal). Who may send
+// it is decided as for approvals: the environment's approvers and groups.
+type Control struct {
+	// Action is one of ControlPause, ControlResume, ControlRetry, ControlSkip, ControlAbort,
+	// ControlUngraceful.
+	Action string `json:"action"`
+	// Step is the step id the control is about (retry, skip; optional for the others).
+	Step string `json:"step,omitempty"`
+	// By is the operator's id (a Slack user id, or a name for the CLI and UI).
+	By string `json:"by"`
+	// Groups are group ids the operator belongs to, resolved by the caller (Slack user groups).
+	Groups []string `json:"groups,omitempty"`
+	// Comment is required: it is the audit trail of why a scripted procedure was overridden.
+	Comment string `json:"comment"`
+	// With replaces some of the step's with: values for a retry; validated against the catalog.
+	With map[string]any `json:"with,omitempty"`
+	// Rollback asks an abort to run the compensations of the steps done so far.
+	Rollback bool `json:"rollback,omitempty"`
+	// Source is slack, cli or ui.
+	Source string `json:"source,omitempty"`
+}
+
 // Approval step statuses.
 const (
 	ApprovalWaiting  = wire.ApprovalWaiting

@@ -186,12 +186,8 @@ func (s *Store) Load(cat *catalog.Catalog) (*Set, error) {
 		return nil, fmt.Errorf("load runbooks: %s is not a directory", s.dir)
 	}
 	var kinds [3][]string
-	for i, pattern := range []string{
-		filepath.Join(s.dir, "*.yaml"),
-		filepath.Join(s.dir, "environments", "*.yaml"),
-		filepath.Join(s.dir, TriggersDir, "*.yaml"),
-	} {
-		if kinds[i], err = filepath.Glob(pattern); err != nil {
+	for i, dir := range []string{s.dir, filepath.Join(s.dir, "environments"), filepath.Join(s.dir, TriggersDir)} {
+		if kinds[i], err = YAMLFiles(dir); err != nil {
 			return nil, fmt.Errorf("load runbooks: %w", err)
 		}
 	}
@@ -284,4 +280,25 @@ func (set *Set) Triggers() []Source {
 		}
 	}
 	return out
+}
+
+// YAMLFiles lists the .yaml files of one folder (not its subfolders), sorted; a folder that does
+// not exist has none. It is every reader's listing of a runbooks folder because filepath.Glob
+// drops I/O errors: a process out of file descriptors saw an empty folder ("no runbooks")
+// instead of the error, and a worker that sees no runbooks refuses every run for the wrong reason.
+func YAMLFiles(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && filepath.Ext(e.Name()) == ".yaml" {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
 }

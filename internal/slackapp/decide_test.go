@@ -21,6 +21,7 @@ func TestNoWorker(t *testing.T) {
 		{fmt.Errorf("query progress: %w", context.DeadlineExceeded), true},
 		{serviceerror.NewDeadlineExceeded("no poller"), true},
 		{fmt.Errorf("query progress of x: %w", serviceerror.NewQueryFailed("context canceled")), true},
+		{fmt.Errorf("query progress of x: %w", serviceerror.NewCanceled("context canceled")), true},
 		{serviceerror.NewNotFound("workflow not found"), false},
 		{serviceerror.NewInvalidArgument("bad query"), false},
 		{errors.New("connection refused"), false},
