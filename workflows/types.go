@@ -85,6 +85,7 @@ const (
 	StatusSkipped   = wire.StatusSkipped
 	StatusPlanned   = wire.StatusPlanned
 	StatusCanceled  = wire.StatusCanceled
+	StatusPaused    = wire.StatusPaused
 )
 
 // StepState is one step's state as the progress query and the final result report it.
@@ -199,6 +200,7 @@ type (
 	NotifyResult  = wire.NotifyResult
 	Vote          = wire.Vote
 	ApprovalState = wire.ApprovalState
+	PauseState    = wire.PauseState
 )
 
 // Notification kinds.
@@ -210,4 +212,6 @@ const (
 	NotifyApprovalEscalation = wire.NotifyApprovalEscalation
 	NotifyApprovalUpdate     = wire.NotifyApprovalUpdate
 	NotifySummary            = wire.NotifySummary
+	NotifyPaused             = wire.NotifyPaused
+	NotifyPauseUpdate        = wire.NotifyPauseUpdate
 )

@@ -31,6 +31,9 @@ const (
 	StatusSkipped   StepStatus = "skipped"
 	StatusPlanned   StepStatus = "planned"
 	StatusCanceled  StepStatus = "canceled"
+	// StatusPaused: the step failed and the run waits on it for an operator's control (retry,
+	// skip, abort) because its on_failure is pause.
+	StatusPaused StepStatus = "paused"
 )
 
 // LoadRequest asks the worker to load and validate a runbook and its environment.
@@ -89,6 +92,32 @@ type Notification struct {
 	MessageTS string `json:"message_ts,omitempty"`
 	// Warnings, for NotifyStep, are the ended step's warnings (StepState.Warnings).
 	Warnings []string `json:"warnings,omitempty"`
+	// Pause, for NotifyPaused and NotifyPauseUpdate, is the paused step (MessageTS: the paused
+	// message to edit, for NotifyPauseUpdate).
+	Pause *PauseState `json:"pause,omitempty"`
+}
+
+// PauseState is a step the run paused on after it failed (on_failure: pause): what failed, and
+// which controls may decide it. The paused notifications carry it, so that Slack can offer exactly
+// the controls the run accepts (no Skip button on a step marked skippable: false).
+type PauseState struct {
+	// Step is the step id a control names; Path is where it sits (preflight/target_pipeline).
+	Step string `json:"step"`
+	Path string `json:"path,omitempty"`
+	// Error is why the step failed.
+	Error string `json:"error,omitempty"`
+	// Controls are the control actions possible now ("retry", "skip", "abort").
+	Controls []string `json:"controls,omitempty"`
+	// Approvers may decide (the environment's approvers: user ids and group ids); empty: anyone.
+	Approvers []string `json:"approvers,omitempty"`
+	// Action, By, Comment, Rollback and At say, for NotifyPauseUpdate, which control ended the
+	// pause.
+	Action   string     `json:"action,omitempty"`
+	By       string     `json:"by,omitempty"`
+	Comment  string     `json:"comment,omitempty"`
+	Rollback bool       `json:"rollback,omitempty"`
+	Source   string     `json:"source,omitempty"`
+	At       *time.Time `json:"at,omitempty"`
 }
 
 // Notification kinds.
@@ -100,6 +129,12 @@ const (
 	NotifyApprovalEscalation = "approval_escalation"
 	NotifyApprovalUpdate     = "approval_update"
 	NotifySummary            = "summary"
+	// NotifyPaused: a step failed and the run paused on it (on_failure: pause); Slack posts it
+	// with Retry / Skip / Abort buttons (Notification.Pause).
+	NotifyPaused = "paused"
+	// NotifyPauseUpdate: a control ended the pause (Notification.Pause says which); it edits the
+	// paused message (MessageTS) in place, so no stale button is left to click.
+	NotifyPauseUpdate = "pause_update"
 )
 
 // NotifyResult says where a notification landed, so later ones can thread under it or edit it.
