@@ -106,7 +106,10 @@ type StepState struct {
 	Result    map[string]any `json:"result,omitempty"`
 	Error     string         `json:"error,omitempty"`
 	Approval  *ApprovalState `json:"approval,omitempty"`
-	ChildID   string         `json:"child_id,omitempty"`
+	// Pause is set while the step is paused on its failure (StatusPaused) and keeps the control
+	// that ended the pause: what failed, the controls possible, who may decide.
+	Pause   *PauseState `json:"pause,omitempty"`
+	ChildID string      `json:"child_id,omitempty"`
 	// Milestone is the runbook's milestone mark on this step (traffic_verified ends RTO).
 	Milestone string `json:"milestone,omitempty"`
 	// Warnings are what the step's result said an operator should know although the step
