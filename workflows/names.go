@@ -43,6 +43,9 @@ const (
 	// ChangeInlineLogNotifications: when the worker has no Slack, the run writes its
 	// notifications to the workflow log itself (replay-safe) instead of a local activity each.
 	ChangeInlineLogNotifications = "inline-log-notifications"
+	// ChangeReprotectedOutcome: a failed step marked milestone: reprotected ends the run
+	// succeeded_unprotected instead of applying its on_failure (workflows/protect.go).
+	ChangeReprotectedOutcome = "reprotected-outcome"
 )
 
 // Update, signal and query names.

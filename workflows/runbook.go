@@ -436,6 +436,9 @@ func (r *run) fail(ctx workflow.Context, st *StepState, s *runbook.Step, err err
 	if r.in.Mode == ModePlan {
 		return nil // a plan reports every failing check instead of stopping at the first
 	}
+	if r.unprotectedBy(ctx, st, s, err) {
+		return nil
+	}
 	switch s.OnFailure {
 	case runbook.OnFailureContinue:
 		return nil
@@ -819,6 +822,7 @@ func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) st
 	if err != nil {
 		return stepOutcome{Status: StatusFailed, Err: err}
 	}
+	r.inheritUnprotected(&res)
 	out := map[string]any{"outcome": res.Outcome}
 	steps := map[string]any{}
 	for _, id := range workflow.DeterministicKeys(res.StepResults) {
@@ -870,6 +874,8 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 	switch {
 	case err == nil && r.in.Mode == ModePlan:
 		r.progress.Outcome = OutcomePlanned
+	case err == nil && r.progress.Unprotected != "":
+		r.progress.Outcome = OutcomeSucceededUnprotected
 	case err == nil:
 		r.progress.Outcome = OutcomeSucceeded
 	case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
@@ -894,6 +900,9 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 	summary := fmt.Sprintf("%s on %s: %s", r.in.Runbook, r.in.Environment, r.progress.Outcome)
 	if r.progress.Error != "" {
 		summary += ": " + r.progress.Error
+	}
+	if r.progress.Unprotected != "" {
+		summary += ": not re-protected: " + r.progress.Unprotected
 	}
 	if ms := m.String(); ms != "" {
 		summary += " — " + ms

@@ -136,6 +136,9 @@ type Progress struct {
 	// Ignored lists decisions that arrived by signal and were refused, so they are visible.
 	Ignored []string `json:"ignored,omitempty"`
 	Error   string   `json:"error,omitempty"`
+	// Unprotected says what re-protection lacks when the run ends succeeded_unprotected (the
+	// failed step marked milestone: reprotected, and why).
+	Unprotected string `json:"unprotected,omitempty"`
 	// Alarms are the alarms attached to the run by the alarm signal, one entry per alarm name.
 	Alarms []AttachedAlarm `json:"alarms,omitempty"`
 	// Measures are the run's RTO and RPO evidence, filled in when the run ends.

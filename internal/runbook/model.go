@@ -94,6 +94,10 @@ const (
 	MilestoneTrafficVerified Milestone = "traffic_verified"
 	// MilestoneBackfillVerified: the recovered Region is proven to hold every document.
 	MilestoneBackfillVerified Milestone = "backfill_verified"
+	// MilestoneReprotected: replication runs both ways again and the environment is ready for
+	// the next failover. Traffic has already moved when this step runs, so its failure does not
+	// fail the run: it ends succeeded_unprotected, saying what is missing.
+	MilestoneReprotected Milestone = "reprotected"
 )
 
 // Step is one entry of a runbook's ordered steps. Exactly one of the kind fields (Action, Check,

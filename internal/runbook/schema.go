@@ -37,7 +37,7 @@ var schemaDescriptions = map[string]string{
 	"Step.on_failure":          fmt.Sprintf("What a failure does: %s (default), continue, or rollback (run compensations, newest first).", DefaultOnFailure),
 	"Step.compensate":          "Steps that undo this one during rollback.",
 	"Step.local":               "Run this action or check as a local activity (~1 ms overhead) or not; default: the catalog's choice (short single calls run locally). On wait_until: check once as a local activity first, and wait (a scheduled, heartbeating activity) only when the condition is not yet met.",
-	"Step.milestone":           "Marks a moment the run report measures: traffic_shifted, traffic_verified (RTO ends when this step succeeds) or backfill_verified.",
+	"Step.milestone":           "Marks a moment the run report measures: traffic_shifted, traffic_verified (RTO ends when this step succeeds), backfill_verified, or reprotected (protection is back; its failure ends the run succeeded_unprotected instead of failing it).",
 	"Step.action":              "Catalog action to run.",
 	"Step.check":               "Catalog check to run once; not ok fails the step.",
 	"Step.with":                "Arguments of the action or check, params of the nested runbook, or input of the workflow. Strings may contain ${{ expression }}.",
@@ -61,7 +61,7 @@ var schemaEnums = map[string][]string{
 	"Step.workflow": {WorkflowBackfillVerification},
 	"ParamType":     {string(TypeString), string(TypeRegion), string(TypeDuration), string(TypeInt), string(TypeBool)},
 	"FailurePolicy": {string(OnFailureAbort), string(OnFailureContinue), string(OnFailureRollback)},
-	"Milestone":     {string(MilestoneTrafficShifted), string(MilestoneTrafficVerified), string(MilestoneBackfillVerified)},
+	"Milestone":     {string(MilestoneTrafficShifted), string(MilestoneTrafficVerified), string(MilestoneBackfillVerified), string(MilestoneReprotected)},
 	"TimeoutAction": {string(TimeoutAbort), string(TimeoutProceed)},
 }
 

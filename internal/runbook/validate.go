@@ -290,10 +290,10 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		c.add(c.pos.key(s, "local"), "%s: local: applies to action, check and wait_until steps only", label)
 	}
 	switch s.Milestone {
-	case "", MilestoneTrafficShifted, MilestoneTrafficVerified, MilestoneBackfillVerified:
+	case "", MilestoneTrafficShifted, MilestoneTrafficVerified, MilestoneBackfillVerified, MilestoneReprotected:
 	default:
-		c.add(c.pos.val(s, "milestone"), "%s: milestone must be traffic_shifted, traffic_verified or backfill_verified, got %q%s", label, s.Milestone,
-			didYouMean(string(s.Milestone), []string{"traffic_shifted", "traffic_verified", "backfill_verified"}))
+		c.add(c.pos.val(s, "milestone"), "%s: milestone must be traffic_shifted, traffic_verified, backfill_verified or reprotected, got %q%s", label, s.Milestone,
+			didYouMean(string(s.Milestone), []string{"traffic_shifted", "traffic_verified", "backfill_verified", "reprotected"}))
 	}
 	if r := s.Retry; r != nil {
 		if c.pos.has(r, "attempts") && r.Attempts < 1 {
