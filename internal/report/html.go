@@ -24,7 +24,7 @@ main{max-width:1200px;margin:0 auto;padding:24px}
 h1{font-size:24px;margin:0 0 8px}h2{font-size:18px;margin:32px 0 10px}
 .badge{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-size:14px;vertical-align:middle;background:#8a8f98}
 .outcome-succeeded{background:#2f9e5b}.outcome-failed{background:#d0373f}.outcome-running{background:#2f6fd0}
-.outcome-canceled,.outcome-rolled_back{background:#8a8f98}
+.outcome-canceled,.outcome-rolled_back{background:#8a8f98}.outcome-succeeded_unprotected{background:#c98a12}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:12px 0}dl.meta dt{color:#5c636e}dl.meta dd{margin:0}
 .cards{display:flex;gap:16px;flex-wrap:wrap;margin:20px 0}
 .card{background:#fff;border:1px solid #dfe2e6;border-radius:8px;padding:14px 18px;min-width:240px}
@@ -62,6 +62,9 @@ code{font-size:13px}.err{color:#8c1d26}.ms{color:#6b3fa0;font-style:italic}.warn
 </dl>
 {{- if .R.Error}}
 <div class="error">{{.R.Error}}</div>
+{{- end}}
+{{- if .R.Unprotected}}
+<div class="error">Not re-protected: {{.R.Unprotected}}</div>
 {{- end}}
 <div class="cards">
 {{- if .RTO}}

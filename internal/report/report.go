@@ -15,12 +15,14 @@ import (
 
 // Report is a run's report; its JSON form is what `--json` prints.
 type Report struct {
-	WorkflowID  string            `json:"workflow_id"`
-	Runbook     string            `json:"runbook"`
-	Environment string            `json:"environment"`
-	Mode        string            `json:"mode"`
-	Outcome     string            `json:"outcome"`
-	Error       string            `json:"error,omitempty"`
+	WorkflowID  string `json:"workflow_id"`
+	Runbook     string `json:"runbook"`
+	Environment string `json:"environment"`
+	Mode        string `json:"mode"`
+	Outcome     string `json:"outcome"`
+	Error       string `json:"error,omitempty"`
+	// Unprotected says what re-protection lacks (outcome succeeded_unprotected).
+	Unprotected string            `json:"unprotected,omitempty"`
 	RequestedBy string            `json:"requested_by,omitempty"`
 	Trigger     workflows.Trigger `json:"trigger"`
 	StartedAt   time.Time         `json:"started_at"`
@@ -87,7 +89,7 @@ func FromProgress(id string, p *workflows.Progress) *Report {
 		m = *p.Measures
 	}
 	r := &Report{WorkflowID: id, Runbook: p.Runbook, Environment: p.Environment, Mode: string(p.Mode), Outcome: p.Outcome,
-		Error: p.Error, RequestedBy: p.RequestedBy, Trigger: p.Trigger, StartedAt: p.StartedAt, EndedAt: p.EndedAt,
+		Error: p.Error, Unprotected: p.Unprotected, RequestedBy: p.RequestedBy, Trigger: p.Trigger, StartedAt: p.StartedAt, EndedAt: p.EndedAt,
 		RTOSeconds: m.RTOSeconds, RTOFrom: m.RTOFrom, MissingDocs: m.MissingDocs, DuplicateDocs: m.DuplicateDocs,
 		SHA256: p.SHA256, Steps: []Step{}, Alarms: p.Alarms}
 	if p.EndedAt != nil {
@@ -130,6 +132,9 @@ func (r *Report) Markdown() string {
 	}
 	if r.Error != "" {
 		fmt.Fprintf(&b, "- Error: %s\n", r.Error)
+	}
+	if r.Unprotected != "" {
+		fmt.Fprintf(&b, "- **Not re-protected:** %s\n", r.Unprotected)
 	}
 	if r.SHA256 != "" {
 		fmt.Fprintf(&b, "- Runbook sha256: `%s`\n", r.SHA256)

@@ -54,3 +54,15 @@ func TestReportWithoutMeasurementsSaysNull(t *testing.T) {
 		t.Errorf("markdown:\n%s", md)
 	}
 }
+
+func TestReportSaysWhatReprotectionLacks(t *testing.T) {
+	r := FromProgress("x", &workflows.Progress{Runbook: "failback", Outcome: workflows.OutcomeSucceededUnprotected,
+		Unprotected: "reprotect: replicator into us-west-2 lags", StartedAt: time.Unix(0, 0)})
+	if md := r.Markdown(); !strings.Contains(md, "succeeded_unprotected") || !strings.Contains(md, "**Not re-protected:** reprotect: replicator into us-west-2 lags") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	html, err := r.HTML()
+	if err != nil || !strings.Contains(string(html), "Not re-protected: reprotect: replicator into us-west-2 lags") {
+		t.Errorf("html (%v):\n%s", err, html)
+	}
+}
