@@ -157,11 +157,14 @@ func (o *osisBackend) pipeline() awstwin.Pipeline {
 	p := o.rg.pipeline
 	return awstwin.Pipeline{
 		Name: p.Name(), ARN: fmt.Sprintf("arn:aws:osis:%s:%s:pipeline/%s", o.rg.name, AccountID, p.Name()),
-		Status: cmp.Or(o.l.reportedState(o.rg.name, StatePipeline), string(p.Status())), MinUnits: 1, MaxUnits: 4, CreatedAt: o.l.started, LastUpdatedAt: updated,
-		ConfigurationBody:  o.configurationBody(),
-		IngestEndpointURLs: []string{p.Name() + "-lab." + o.rg.name + ".osis.amazonaws.com"},
-		Destinations:       []awstwin.PipelineDestination{{ServiceName: "OpenSearch_Serverless", Endpoint: o.rg.osGW.URL()}},
-		Tags:               map[string]string{"switchyard:lab": "true"},
+		Status: cmp.Or(o.l.reportedState(o.rg.name, StatePipeline), string(p.Status())), MinUnits: labMinUnits, MaxUnits: labMaxUnits, CreatedAt: o.l.started, LastUpdatedAt: updated,
+		// Persistent buffering and log publishing as the seed recommends (readiness checks them).
+		PersistentBufferEnabled: true,
+		LogPublishing:           &awstwin.PipelineLogPublishing{IsLoggingEnabled: true, LogGroup: "/aws/vendedlogs/OpenSearchIngestion/" + p.Name() + "/audit-logs"},
+		ConfigurationBody:       o.configurationBody(),
+		IngestEndpointURLs:      []string{p.Name() + "-lab." + o.rg.name + ".osis.amazonaws.com"},
+		Destinations:            []awstwin.PipelineDestination{{ServiceName: "OpenSearch_Serverless", Endpoint: o.rg.osGW.URL()}},
+		Tags:                    map[string]string{"switchyard:lab": "true"},
 	}
 }
 

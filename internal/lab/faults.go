@@ -85,7 +85,8 @@ const (
 // FaultKinds lists every kind, for usage messages.
 var FaultKinds = []FaultKind{FaultImpairRegion, FaultStopReplicator, FaultSlowReplicator, FaultPartition, FaultDLQShare,
 	FaultThrottle, FaultFail, FaultTimeout, FaultDeny, FaultLatency, FaultZoneOutage, FaultLostAnswer,
-	FaultStrandChange}
+	FaultStrandChange, FaultNoPersistentBuffer, FaultNoDLQ, FaultCapPipeline, FaultCapCollection, FaultLowQuota,
+	FaultIAMDeny, FaultDeleteAlarm, FaultTrafficDrift}
 
 // Fault is one injected fault: what the fault API takes and lists.
 type Fault struct {
@@ -160,7 +161,8 @@ func (r cpRule) matches(fc awstwin.FaultContext) bool {
 }
 
 var knownServices = []string{awstwin.ServiceKafka, awstwin.ServiceOSIS, awstwin.ServiceAOSS, awstwin.ServiceOpenSearch,
-	awstwin.ServiceRoute53, awstwin.ServiceCloudWatch, awstwin.ServiceS3, awstwin.ServiceSQS, awstwin.ServiceSSM}
+	awstwin.ServiceRoute53, awstwin.ServiceCloudWatch, awstwin.ServiceS3, awstwin.ServiceSQS, awstwin.ServiceSSM,
+	awstwin.ServiceIAM, awstwin.ServiceSTS, awstwin.ServiceServiceQuotas}
 
 // normalize validates f, fills defaults and derives its ID.
 func (l *Lab) normalize(f Fault) (Fault, error) {
@@ -258,6 +260,9 @@ func (l *Lab) normalize(f Fault) (Fault, error) {
 		}
 		f.ID = string(f.Kind) + ":" + f.Zone
 	default:
+		if isReadinessFault(f.Kind) {
+			return l.normalizeReadinessFault(f) // readiness.go
+		}
 		kinds := make([]string, len(FaultKinds))
 		for i, k := range FaultKinds {
 			kinds[i] = string(k)
@@ -415,6 +420,10 @@ func (l *Lab) apply(ctx context.Context, f Fault, on bool) error {
 		// The zone's nodes of both three-zone clusters go down; the managed domain then
 		// activates its standby by itself.
 		return errors.Join(l.zonal.SetZoneAvailable(f.Zone, !on), l.domain.SetZoneAvailable(f.Zone, !on))
+	default:
+		if isReadinessFault(f.Kind) {
+			return l.applyReadinessFault(f, on) // readiness.go
+		}
 	}
 	return nil
 }

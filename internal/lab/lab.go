@@ -212,6 +212,9 @@ type Options struct {
 	// control is On (and whether that is known); nil means unknown. See
 	// [Lab.SetRoutingControlState].
 	RoutingControlState func(arn string) (on, known bool)
+	// IAMPolicyFiles names, per Region, the policy file of the worker's role there, which IAM
+	// policy simulation answers from; a Region not named gets DefaultWorkerPolicy (readiness.go).
+	IAMPolicyFiles map[string]string
 
 	// Credentials are key pairs the lab's OpenSearch endpoints accept besides AccessKeyID (access
 	// key id to secret): the signatures are verified, so a client must sign with a pair the lab
@@ -343,6 +346,8 @@ type Lab struct {
 	faults   map[string]Fault
 	impaired map[string]bool
 	rules    []cpRule
+	// deletedAlarms keeps the alarms the delete-alarm fault removed, by Region (readiness.go).
+	deletedAlarms map[string]awstwin.Alarm
 
 	smu    sync.Mutex        // guards states
 	states map[string]string // by "<region>/<resource>": what SetReportedState told the control plane to report
@@ -494,6 +499,9 @@ func (l *Lab) build() error {
 		}
 	}
 	l.twin.SetFaultHook(l.controlPlaneFault)
+	if err := l.seedIdentity(); err != nil { // readiness.go
+		return err
+	}
 	if err := l.startARC(); err != nil {
 		return err
 	}

@@ -151,6 +151,7 @@ func (m *monitor) tick(ctx context.Context, rg *region, st *regionMonitor) {
 	}
 	progressed := pm.DocumentsSuccess > st.lastPipeline.DocumentsSuccess
 	st.lastPipeline = pm
+	l.publishUsage(ctx, rg, put) // readiness.go: computeUnits, IndexingOCU, SearchOCU
 
 	// MSK consumer lag of the pipeline's group (SumOffsetLag), which also tells the alarm
 	// whether an idle pipeline has anything to do.

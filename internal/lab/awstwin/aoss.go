@@ -19,6 +19,9 @@ func aossService() *service {
 		ops: map[string]func(*call) error{
 			"BatchGetCollection": aossBatchGetCollection,
 			"ListCollections":    aossListCollections,
+			// Account capacity limits: aoss_account.go.
+			"GetAccountSettings":    aossGetAccountSettings,
+			"UpdateAccountSettings": aossUpdateAccountSettings,
 		},
 		throttle: apiError{Status: http.StatusBadRequest, Code: "ThrottlingException", Message: "Rate exceeded"},
 		internal: apiError{Status: http.StatusInternalServerError, Code: "InternalServerException", Receiver: true},

@@ -156,6 +156,12 @@ type Pipeline struct {
 	IngestEndpointURLs []string
 	Destinations       []PipelineDestination
 	Tags               map[string]string
+	// PersistentBufferEnabled is BufferOptions.PersistentBufferEnabled; LogPublishing is
+	// LogPublishingOptions (nil: none configured); KMSKeyARN is EncryptionAtRestOptions.KmsKeyArn.
+	// The twin's UpdatePipeline overrides them (osis_settings.go).
+	PersistentBufferEnabled bool
+	LogPublishing           *PipelineLogPublishing
+	KMSKeyARN               string
 }
 
 // PipelineDestination mirrors osis types.PipelineDestination.

@@ -24,6 +24,8 @@ func osisService() *service {
 			"ListPipelines": osisListPipelines,
 			"StartPipeline": osisStartPipeline,
 			"StopPipeline":  osisStopPipeline,
+			// UpdatePipeline: osis_settings.go.
+			"UpdatePipeline": osisUpdatePipeline,
 		},
 		throttle: apiError{Status: http.StatusTooManyRequests, Code: "ThrottlingException", Message: "Rate exceeded"},
 		internal: apiError{Status: http.StatusInternalServerError, Code: "InternalException", Receiver: true},
@@ -46,6 +48,9 @@ func resolveOSIS(c *call) *apiError {
 			return nil
 		case m == http.MethodPut && len(seg) == 4 && seg[2] == "stopPipeline":
 			c.op, c.labels = "StopPipeline", seg[3:]
+			return nil
+		case m == http.MethodPut && len(seg) == 4 && seg[2] == "updatePipeline":
+			c.op, c.labels = "UpdatePipeline", seg[3:]
 			return nil
 		}
 	}
@@ -97,6 +102,7 @@ func osisDetail(p Pipeline) map[string]any {
 	m := osisSummary(p)
 	m["PipelineConfigurationBody"] = p.ConfigurationBody
 	m["IngestEndpointUrls"] = nonNil(p.IngestEndpointURLs)
+	osisOptions(p, m)
 	return m
 }
 
@@ -107,7 +113,7 @@ func findPipeline(c *call, name string) (Pipeline, error) {
 	}
 	for _, p := range all {
 		if p.Name == name {
-			return p, nil
+			return c.overlayPipeline(p), nil
 		}
 	}
 	return Pipeline{}, osisNotFound(name)
@@ -138,7 +144,7 @@ func osisListPipelines(c *call) error {
 	}
 	out := make([]map[string]any, 0, len(page))
 	for _, p := range page {
-		out = append(out, osisSummary(p))
+		out = append(out, osisSummary(c.overlayPipeline(p)))
 	}
 	return c.replyJSON(dropNil(map[string]any{"Pipelines": out, "NextToken": omitEmpty(next)}))
 }
@@ -204,5 +210,5 @@ func osisTransition(c *call, do func(ctx context.Context, name string) (Pipeline
 	case err != nil:
 		return fmt.Errorf("%s %s: %w", c.op, name, err)
 	}
-	return c.replyJSON(map[string]any{"Pipeline": osisDetail(p)})
+	return c.replyJSON(map[string]any{"Pipeline": osisDetail(c.overlayPipeline(p))})
 }

@@ -410,7 +410,8 @@ var services map[string]*service
 
 func init() {
 	services = map[string]*service{}
-	for _, s := range []*service{kafkaService(), osisService(), aossService(), route53Service(), cloudwatchService(), s3Service(), sqsService(), esService(), ssmService()} {
+	for _, s := range []*service{kafkaService(), osisService(), aossService(), route53Service(), cloudwatchService(), s3Service(), sqsService(), esService(), ssmService(),
+		iamService(), stsService(), serviceQuotasService()} {
 		services[s.name] = s
 	}
 }

@@ -183,6 +183,9 @@ func (t *Twin) Route53Home() string {
 // faultRegion is the Region a call is made into: the control plane's home for a global
 // service that has one, otherwise the Region of the endpoint that received the call.
 func (t *Twin) faultRegion(svc *service, endpoint string) string {
+	if svc.name == ServiceIAM {
+		return IAMHome // iam.go: IAM's control plane is in us-east-1
+	}
 	if svc.name == ServiceRoute53 {
 		if home := t.Route53Home(); home != "" {
 			return home

@@ -96,6 +96,9 @@ type Twin struct {
 	regions map[string]*regionState
 	r53     *route53State
 	plog    pipelineLog
+	// iam and sts are global / per-Region identity state (iam.go, sts.go).
+	iam *iamState
+	sts *stsState
 }
 
 type regionState struct {
@@ -105,6 +108,11 @@ type regionState struct {
 	s3       *s3State
 	sqs      *sqsState
 	ssm      *ssmState
+	// osis, aossAccount and quotas: readiness and pre-scaling state (osis_settings.go,
+	// aoss_account.go, servicequotas.go).
+	osis        *osisState
+	aossAccount *aossAccountState
+	quotas      *quotaState
 }
 
 // New returns a Twin with no hosted zones, metrics, buckets or queues.
@@ -126,6 +134,8 @@ func New(opts Options) *Twin {
 		t.now = time.Now
 	}
 	t.r53 = newRoute53State()
+	t.iam = newIAMState()
+	t.sts = &stsState{callers: map[string]string{}}
 	t.r53.processing = opts.Route53ProcessingTime
 	return t
 }
@@ -196,6 +206,10 @@ func (t *Twin) region(name string) *regionState {
 		s3:       newS3State(),
 		sqs:      newSQSState(),
 		ssm:      newSSMState(),
+
+		osis:        newOSISState(),
+		aossAccount: newAOSSAccountState(),
+		quotas:      newQuotaState(),
 	}
 	t.regions[name] = rs
 	return rs
