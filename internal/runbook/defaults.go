@@ -65,12 +65,17 @@ func fillReadOnly(s *Step, cat *catalog.Catalog) bool {
 	switch s.Kind() {
 	case KindWaitUntil, KindWorkflow:
 		ro = true // a child workflow step names only read-only workflows (ChildWorkflows)
+		if cat != nil && s.WaitUntil != nil {
+			spec, _ := cat.Lookup(s.WaitUntil.Check)
+			s.ArgTypes = argTypes(spec)
+		}
 	case KindCheck:
 		ro = true
 		if cat != nil {
 			spec, ok := cat.Lookup(s.Check)
 			s.RunLocal = ok && spec.Local
 			s.Bounds = spec.Bounds()
+			s.ArgTypes = argTypes(spec)
 		}
 	case KindAction:
 		if cat != nil {
@@ -78,6 +83,7 @@ func fillReadOnly(s *Step, cat *catalog.Catalog) bool {
 			ro = ok && spec.ReadOnly
 			s.RunLocal = ok && spec.Local
 			s.Bounds = spec.Bounds()
+			s.ArgTypes = argTypes(spec)
 		}
 	case KindParallel, KindSequence:
 		ro = true
@@ -94,6 +100,36 @@ func fillReadOnly(s *Step, cat *catalog.Catalog) bool {
 	// approval and notify have effects on people; a nested runbook decides for its own steps.
 	s.ReadOnly = ro
 	return ro
+}
+
+// argTypes maps a catalog entry's arguments to their types (nil for an unknown entry, which the
+// validator reports).
+func argTypes(spec catalog.Spec) map[string]catalog.Type {
+	if len(spec.Args) == 0 {
+		return nil
+	}
+	out := make(map[string]catalog.Type, len(spec.Args))
+	for _, f := range spec.Args {
+		out[f.Name] = f.Type
+	}
+	return out
+}
+
+// CanSkip reports whether an operator may skip the step after it failed: every step may, except
+// those marked skippable: false (interlocks such as failover's pre-flight verdict).
+func (s *Step) CanSkip() bool { return s.Skippable == nil || *s.Skippable }
+
+// PausesOnFailure reports whether a failure of the step waits for an operator's decision: its
+// own on_failure: pause, or the environment's on_failure: pause for a step whose failure would
+// stop the run (abort or rollback; continue already lets the run go on).
+func (s *Step) PausesOnFailure(env *Environment) bool {
+	switch s.OnFailure {
+	case OnFailurePause:
+		return true
+	case OnFailureAbort, OnFailureRollback, "":
+		return env != nil && env.OnFailure == OnFailurePause
+	}
+	return false
 }
 
 // SelfApprovalAllowed reports whether the person who requested the run counts towards the quorum:

@@ -22,6 +22,10 @@ func checkEnvironment(env *Environment, name string, pos posTable, errs *ErrorLi
 			errs.add(pos.val(env, "name"), "name %q must equal the file name %q: environments are referred to by file name", env.Name, name)
 		}
 	}
+	if pos.has(env, "on_failure") && env.OnFailure != OnFailurePause {
+		errs.add(pos.val(env, "on_failure"), "on_failure must be pause (or left out, so that each step's own on_failure applies), got %q%s",
+			env.OnFailure, didYouMean(string(env.OnFailure), []string{string(OnFailurePause)}))
+	}
 	regions := sortedKeys(env.Regions)
 	for _, r := range regions {
 		if !catalog.LooksLikeRegion(r) {

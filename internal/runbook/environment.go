@@ -33,6 +33,10 @@ type Environment struct {
 	Slack   *Slack                  `yaml:"slack,omitempty" json:"slack,omitempty"`
 	// Approvers are the user or group ids who may approve steps that name no approvers.
 	Approvers []string `yaml:"approvers,omitempty" json:"approvers,omitempty"`
+	// OnFailure pause makes every step of a DR runbook (lock: environment) whose failure would stop
+	// the run (on_failure abort or rollback) pause instead, for an operator to retry, skip or abort
+	// (with or without rollback). Empty: each step's own on_failure applies.
+	OnFailure FailurePolicy `yaml:"on_failure,omitempty" json:"on_failure,omitempty"`
 
 	Pos Pos `yaml:"-" json:"-"`
 }

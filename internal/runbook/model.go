@@ -81,6 +81,10 @@ const (
 	OnFailureAbort    FailurePolicy = "abort"
 	OnFailureContinue FailurePolicy = "continue"
 	OnFailureRollback FailurePolicy = "rollback"
+	// OnFailurePause waits for an operator's decision instead of stopping: retry the step (with
+	// changed with: values if need be), skip it (its result null), or abort the run with or
+	// without rollback (the workflow's control update; starter retry|skip|abort).
+	OnFailurePause FailurePolicy = "pause"
 )
 
 // Milestone names a moment of a DR operation that reports measure.
@@ -110,6 +114,9 @@ type Step struct {
 	Timeout   Duration      `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	Retry     *Retry        `yaml:"retry,omitempty" json:"retry,omitempty"`
 	OnFailure FailurePolicy `yaml:"on_failure,omitempty" json:"on_failure,omitempty"`
+	// Skippable false marks an interlock: an operator's skip control is refused for it (retry
+	// and abort stay possible). Unset means skippable; read it with CanSkip.
+	Skippable *bool `yaml:"skippable,omitempty" json:"skippable,omitempty"`
 	// Compensate runs during rollback, newest completed step first, to undo this step.
 	Compensate []Step `yaml:"compensate,omitempty" json:"compensate,omitempty"`
 	// Milestone marks the step whose success is a moment the run report measures: RTO runs from
@@ -153,6 +160,10 @@ type Step struct {
 	// by the loader from the catalog: a step without a timeout gets at least the bound plus
 	// catalog.BoundMargin, from its rendered arguments.
 	Bounds []catalog.Bound `yaml:"-" json:"bounds,omitempty"`
+	// ArgTypes are the catalog's argument types of the step's action or check (of the waited-for
+	// check for wait_until), filled in by the loader, so an operator's retry with changed with:
+	// values is checked against the catalog inside the workflow, which has no catalog.
+	ArgTypes map[string]catalog.Type `yaml:"-" json:"arg_types,omitempty"`
 
 	Pos Pos `yaml:"-" json:"-"`
 }

@@ -34,7 +34,8 @@ var schemaDescriptions = map[string]string{
 	"Step.id":                  "Unique id in the runbook, referenced as steps.<id>.",
 	"Step.if":                  "Expression; when false the step is skipped.",
 	"Step.timeout":             "Go duration like 30s or 5m.",
-	"Step.on_failure":          fmt.Sprintf("What a failure does: %s (default), continue, or rollback (run compensations, newest first).", DefaultOnFailure),
+	"Step.on_failure":          fmt.Sprintf("What a failure does: %s (default), continue, rollback (run compensations, newest first), or pause (wait for an operator to retry, skip or abort).", DefaultOnFailure),
+	"Step.skippable":           "false marks an interlock: an operator's skip control is refused (retry and abort stay possible). Default true.",
 	"Step.compensate":          "Steps that undo this one during rollback.",
 	"Step.local":               "Run this action or check as a local activity (~1 ms overhead) or not; default: the catalog's choice (short single calls run locally). On wait_until: check once as a local activity first, and wait (a scheduled, heartbeating activity) only when the condition is not yet met.",
 	"Step.milestone":           "Marks a moment the run report measures: traffic_shifted, traffic_verified (RTO ends when this step succeeds), backfill_verified, or reprotected (protection is back; its failure ends the run succeeded_unprotected instead of failing it).",
@@ -60,7 +61,7 @@ var schemaEnums = map[string][]string{
 	"Runbook.lock":  {LockEnvironment, LockNone},
 	"Step.workflow": {WorkflowBackfillVerification},
 	"ParamType":     {string(TypeString), string(TypeRegion), string(TypeDuration), string(TypeInt), string(TypeBool)},
-	"FailurePolicy": {string(OnFailureAbort), string(OnFailureContinue), string(OnFailureRollback)},
+	"FailurePolicy": {string(OnFailureAbort), string(OnFailureContinue), string(OnFailureRollback), string(OnFailurePause)},
 	"Milestone":     {string(MilestoneTrafficShifted), string(MilestoneTrafficVerified), string(MilestoneBackfillVerified), string(MilestoneReprotected)},
 	"TimeoutAction": {string(TimeoutAbort), string(TimeoutProceed)},
 }

@@ -281,10 +281,13 @@ func (c *checker) checkStep(s *Step, ctx refCtx) {
 		c.add(c.pos.key(s, "with"), "%s", msg)
 	}
 	switch s.OnFailure {
-	case OnFailureAbort, OnFailureContinue, OnFailureRollback:
+	case OnFailureAbort, OnFailureContinue, OnFailureRollback, OnFailurePause:
 	default:
-		c.add(c.pos.val(s, "on_failure"), "%s: on_failure must be abort, continue or rollback, got %q%s", label, s.OnFailure,
-			didYouMean(string(s.OnFailure), []string{"abort", "continue", "rollback"}))
+		c.add(c.pos.val(s, "on_failure"), "%s: on_failure must be abort, continue, rollback or pause, got %q%s", label, s.OnFailure,
+			didYouMean(string(s.OnFailure), []string{"abort", "continue", "rollback", "pause"}))
+	}
+	if s.Skippable != nil && !*s.Skippable && s.OnFailure == OnFailureContinue {
+		c.add(c.pos.val(s, "skippable"), "%s: skippable: false with on_failure: continue is a contradiction: the run already goes on past its failure; make the step stop the run (abort, rollback or pause) or drop skippable", label)
 	}
 	if s.Local != nil && kind != KindAction && kind != KindCheck && kind != KindWaitUntil {
 		c.add(c.pos.key(s, "local"), "%s: local: applies to action, check and wait_until steps only", label)
