@@ -76,8 +76,25 @@ func (s Scope) vars() map[string]any {
 	return map[string]any{"params": s.Params, "env": s.Env, "steps": s.Steps, "run": s.Run}
 }
 
-// compile compiles src against the scope's variables, peer() and the allowed builtins.
+// compile compiles src against the scope's variables, peer() and the allowed builtins, with
+// integer overflow checked (overflow.go). The plain program is compiled first, for its type
+// checks; the checked one is what runs.
 func compile(src string, s Scope, asBool bool) (*vm.Program, error) {
+	opts := compileOptions(s, asBool)
+	if _, err := expr.Compile(src, opts...); err != nil {
+		return nil, err
+	}
+	patch := &checkedArith{}
+	prog, err := expr.Compile(src, append(opts, checkedOptions(patch)...)...)
+	if patch.err != nil {
+		// A constant overflow: reported at validation with the operator's column.
+		return nil, patch.err.Bind(file.NewSource(src))
+	}
+	return prog, err
+}
+
+// compileOptions are the options every expression compiles with.
+func compileOptions(s Scope, asBool bool) []expr.Option {
 	peers := s.Peers
 	opts := []expr.Option{
 		expr.Env(s.vars()),
@@ -97,7 +114,7 @@ func compile(src string, s Scope, asBool bool) (*vm.Program, error) {
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
-	return expr.Compile(src, opts...)
+	return opts
 }
 
 // exprMessage flattens an expr error to one line: expr's own format adds a multi-line snippet
