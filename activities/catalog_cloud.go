@@ -42,6 +42,7 @@ func RegisterCloud(r *Registry, c *Cloud) {
 	Register(r, check("osi.pipeline_status", "Check an OSI pipeline's status (default: ACTIVE, which UPDATING meets with a warning); with wait_until, wait for a status.", "osis:GetPipeline"), c.PipelineStatus)
 	Register(r, act("osi.start_pipeline", "Bring an OSI pipeline to ACTIVE (no-op when ACTIVE or STARTING), optionally waiting.", "osis:GetPipeline", "osis:StartPipeline"), c.StartPipeline)
 	Register(r, act("osi.stop_pipeline", "Bring an OSI pipeline to STOPPED (no-op when STOPPED or STOPPING), optionally waiting.", "osis:GetPipeline", "osis:StopPipeline"), c.StopPipeline)
+	registerPrescale(r, c) // capacity.prescale, capacity.restore (prescale.go)
 	Register(r, check("osi.pipeline_metrics", "Check an OSI pipeline's documentsSuccess, documentErrors and DLQ records over a window (AWS/OSIS).", "cloudwatch:GetMetricData"), c.PipelineMetrics)
 
 	// OpenSearch

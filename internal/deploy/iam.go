@@ -63,15 +63,19 @@ var (
 // catalog names that is missing here makes WorkerPolicy fail: granting it on "*" by default
 // would defeat the point of the policy.
 var actionResources = map[string]resourceKind{
-	"kafka:DescribeClusterV2":                             mskClusters,
-	"kafka:DescribeReplicator":                            mskReplicators,
-	"kafka-cluster:Connect":                               kafkaData,
-	"kafka-cluster:DescribeGroup":                         kafkaData,
-	"kafka-cluster:DescribeTopic":                         kafkaData,
-	"osis:GetPipeline":                                    osisPipelines,
-	"osis:StartPipeline":                                  osisPipelines,
-	"osis:StopPipeline":                                   osisPipelines,
-	"aoss:BatchGetCollection":                             aossControl,
+	"kafka:DescribeClusterV2":     mskClusters,
+	"kafka:DescribeReplicator":    mskReplicators,
+	"kafka-cluster:Connect":       kafkaData,
+	"kafka-cluster:DescribeGroup": kafkaData,
+	"kafka-cluster:DescribeTopic": kafkaData,
+	"osis:GetPipeline":            osisPipelines,
+	"osis:StartPipeline":          osisPipelines,
+	"osis:StopPipeline":           osisPipelines,
+	"osis:UpdatePipeline":         osisPipelines,
+	"aoss:BatchGetCollection":     aossControl,
+	// Account settings (capacity limits) are account-level in a Region: no resource ARN.
+	"aoss:GetAccountSettings":                             aossControl,
+	"aoss:UpdateAccountSettings":                          aossControl,
 	"aoss:APIAccessAll":                                   aossData,
 	"es:DescribeDomain":                                   esDomains,
 	"es:DescribeDomainHealth":                             esDomains,
