@@ -9,13 +9,7 @@ package triggers
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -151,28 +145,15 @@ func FuzzSNSHandler(f *testing.F) {
 // SubscribeURL that counts confirmations, served over TLS.
 func fuzzSNSTwin(tb testing.TB) *snsTwin {
 	tb.Helper()
-	cert := func(notBefore, notAfter time.Time) (*rsa.PrivateKey, []byte) {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sns.amazonaws.com"},
-			NotBefore: notBefore, NotAfter: notAfter}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		return key, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	}
-	key, certPEM := cert(time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
-	_, expiredPEM := cert(time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
-	tw := &snsTwin{key: key, certPath: "/SimpleNotificationService-0123456789abcdef.pem"}
+	tw := &snsTwin{certPath: "/SimpleNotificationService-0123456789abcdef.pem"}
+	var certPEM, expiredPEM []byte
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+tw.certPath, func(w http.ResponseWriter, _ *http.Request) {
 		tw.certHits.Add(1)
 		_, _ = w.Write(certPEM)
 	})
 	mux.HandleFunc("GET /SimpleNotificationService-00ff.pem", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(expiredPEM) })
+	mux.HandleFunc("GET "+issuerPath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(tw.pki.inter.Raw) })
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("Action") == "ConfirmSubscription" {
 			tw.confirmed.Add(1)
@@ -182,5 +163,8 @@ func fuzzSNSTwin(tb testing.TB) *snsTwin {
 	})
 	tw.srv = httptest.NewTLSServer(mux)
 	tb.Cleanup(tw.srv.Close)
+	tw.pki = newTestPKI(tb, tw.srv.URL+issuerPath)
+	tw.key, certPEM = tw.pki.leaf(tb, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+	_, expiredPEM = tw.pki.leaf(tb, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
 	return tw
 }

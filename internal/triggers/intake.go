@@ -49,7 +49,18 @@ type Options struct {
 	DedupeSize int
 	// RecentSize is how many decisions Recent keeps; 0 means 200.
 	RecentSize int
+	// MaxAge is the age past which an alarm event is stale: recorded (Stats.Stale, the log,
+	// Recent) but not acted on. Its age is from the alarm's state change (StateChangeTime, the
+	// EventBridge state timestamp) or, when older, the SNS message's Timestamp. 0 means
+	// DefaultMaxAge; a negative value acts on events of any age.
+	MaxAge time.Duration
 }
+
+// DefaultMaxAge is the default Options.MaxAge. An alarm is acted on when it fires: an event that
+// arrives a quarter of an hour late (a queue drained after an outage, an SNS retry, a replayed
+// message) describes a state that may be long gone, and failing over on it could move traffic
+// away from a Region that has recovered. A human reads the record and decides.
+const DefaultMaxAge = 15 * time.Minute
 
 // Stats are the intake's counters since it started, for export as Prometheus counters.
 type Stats struct {
@@ -68,10 +79,16 @@ type Stats struct {
 	// Failed counts events whose handling failed on Temporal; they are retried (SQS redelivers,
 	// SNS retries on a 5xx).
 	Failed int64 `json:"failed"`
+	// Stale counts alarm events older than the intake's max age: recorded and not acted on
+	// (they are counted among Ignored too).
+	Stale int64 `json:"stale"`
+	// RateLimited counts requests to POST /alarms/sns refused with 429 because their source
+	// sent too many (SNS delivers them again later); they are not counted as received.
+	RateLimited int64 `json:"rate_limited"`
 }
 
 type counters struct {
-	received, invalid, started, attached, notified, ignored, deduped, failed atomic.Int64
+	received, invalid, started, attached, notified, ignored, deduped, failed, stale, limited atomic.Int64
 }
 
 // Intake decides and acts on alarms. It is safe for concurrent use.
@@ -82,6 +99,7 @@ type Intake struct {
 	log      *slog.Logger
 	now      func() time.Time
 	dedupe   *dedupe
+	maxAge   time.Duration
 	c        counters
 
 	envMu sync.Mutex
@@ -121,7 +139,10 @@ func New(opts Options) (*Intake, error) {
 	if opts.RecentSize <= 0 {
 		opts.RecentSize = 200
 	}
-	return &Intake{
+	if opts.MaxAge == 0 {
+		opts.MaxAge = DefaultMaxAge
+	}
+	return &Intake{maxAge: opts.MaxAge,
 		rules: opts.Rules, temporal: opts.Temporal, notifier: opts.Notifier, log: opts.Logger, now: opts.Now,
 		dedupe: newDedupe(opts.DedupeWindow, opts.DedupeSize), envs: map[string]*sync.Mutex{}, recentSize: opts.RecentSize,
 	}, nil
@@ -135,7 +156,7 @@ func (in *Intake) Stats() Stats {
 	return Stats{
 		Received: in.c.received.Load(), Invalid: in.c.invalid.Load(), Started: in.c.started.Load(),
 		Attached: in.c.attached.Load(), Notified: in.c.notified.Load(), Ignored: in.c.ignored.Load(),
-		Deduped: in.c.deduped.Load(), Failed: in.c.failed.Load(),
+		Deduped: in.c.deduped.Load(), Failed: in.c.failed.Load(), Stale: in.c.stale.Load(), RateLimited: in.c.limited.Load(),
 	}
 }
 
@@ -183,8 +204,24 @@ func (in *Intake) NotAlarm(err error) {
 // not be reached for some environment; the event is then forgotten by the dedupe so that its
 // redelivery is handled.
 func (in *Intake) Handle(ctx context.Context, a Alarm) ([]Decision, error) {
+	return in.handle(ctx, a, time.Time{})
+}
+
+// RateLimited counts (as rate_limited, not received) a request refused because its source sent
+// too many.
+func (in *Intake) RateLimited(source string) {
+	in.c.limited.Add(1)
+	in.log.Debug("alarm intake: request refused: too many from its source", "source", source)
+}
+
+// handle is Handle for an alarm that was published (an SNS message's Timestamp) at published;
+// zero when unknown.
+func (in *Intake) handle(ctx context.Context, a Alarm, published time.Time) ([]Decision, error) {
 	in.c.received.Add(1)
 	now := in.now()
+	if reason, stale := in.stale(a, published, now); stale {
+		return in.recordStale(a, reason, now), nil
+	}
 	key := a.Key()
 	if !in.dedupe.claim(key, now) {
 		in.c.ignored.Add(1)
@@ -217,6 +254,44 @@ func (in *Intake) Handle(ctx context.Context, a Alarm) ([]Decision, error) {
 		return decisions, err
 	}
 	return decisions, nil
+}
+
+// stale reports whether a is older than the max age, from the older of its state change and its
+// publication, and says why.
+func (in *Intake) stale(a Alarm, published, now time.Time) (string, bool) {
+	if in.maxAge < 0 {
+		return "", false
+	}
+	at, what := a.At, "changed state"
+	if !published.IsZero() && (at.IsZero() || published.Before(at)) {
+		at, what = published, "was published"
+	}
+	if at.IsZero() {
+		return "", false
+	}
+	age := now.Sub(at)
+	if age <= in.maxAge {
+		return "", false
+	}
+	return fmt.Sprintf("stale: alarm %s %s at %s, %s ago, longer than the intake's max age %s; recorded, not acted on",
+		a.Name, what, at.UTC().Format(time.RFC3339), age.Round(time.Second), in.maxAge), true
+}
+
+// recordStale records a stale event: what the rules would have decided, each turned into an
+// ignore that says why, so that the record shows which runbook a late alarm would have started.
+func (in *Intake) recordStale(a Alarm, reason string, now time.Time) []Decision {
+	in.c.stale.Add(1)
+	in.log.Warn("alarm intake: stale alarm event recorded, not acted on", "alarm", a.Name, "state", a.State, "at", a.At,
+		"max_age", in.maxAge, "reason", reason)
+	decisions := in.rules.Match(a)
+	for i := range decisions {
+		d := &decisions[i]
+		d.DecidedAt = now
+		d.Reason = reason + "; the rules say: " + d.Reason
+		d.Action = ActionIgnore
+		in.record(*d)
+	}
+	return decisions
 }
 
 func (in *Intake) record(d Decision) {

@@ -97,16 +97,33 @@ func IsSNSHost(host string) bool { return snsHostRe.MatchString(host) || snsHost
 const maxCertSize = 16 << 10
 
 // Verifier checks SNS message signatures. Certificates are fetched over https from SNS hosts of
-// AWS only, with a short timeout, and cached by URL.
+// AWS only, with a short timeout, and cached by URL. A certificate is used only when its chain
+// verifies against the system's roots as well: the host rule says where it came from, the chain
+// says who issued it, so a certificate planted on an SNS host (or served by a host that merely
+// matches the rule) is refused unless a public CA issued it.
+//
+// SNS serves the leaf certificate alone, without the intermediate that issued it (a chain check
+// that only uses the file fails: see github.com/robbiet480/go.sns issue 8), so the intermediates
+// are fetched the way browsers do, from the leaf's Authority Information Access URL, and only
+// from Amazon Trust Services' hosts (*.amazontrust.com, where AWS publishes its CAs:
+// https://www.amazontrust.com/repository/). They are trusted for nothing by themselves: the
+// chain through them must still end at a system root.
 type Verifier struct {
 	client *http.Client
 	now    func() time.Time
 	// allowHost decides which URL hosts (host[:port]) may serve certificates and subscription
 	// confirmations. Production always uses the AWS rule; only this package's tests replace it.
 	allowHost func(hostport string) bool
+	// roots are the CAs a certificate's chain must end at; nil means the system's roots.
+	// Production always uses the system's; only tests give their own CA.
+	roots *x509.CertPool
+	// allowIssuerURL decides which Authority Information Access URLs intermediates may be
+	// fetched from; production allows Amazon Trust Services' hosts only.
+	allowIssuerURL func(u *url.URL) bool
 
-	mu    sync.Mutex
-	certs map[string]*x509.Certificate
+	mu      sync.Mutex
+	certs   map[string]*x509.Certificate
+	issuers map[string]*x509.Certificate
 }
 
 // NewVerifier returns a Verifier; a nil client means one with a 5 s timeout.
@@ -114,7 +131,16 @@ func NewVerifier(client *http.Client) *Verifier {
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
 	}
-	return &Verifier{client: client, now: time.Now, allowHost: awsHost, certs: map[string]*x509.Certificate{}}
+	return &Verifier{client: client, now: time.Now, allowHost: awsHost, allowIssuerURL: amazonTrustURL,
+		certs: map[string]*x509.Certificate{}, issuers: map[string]*x509.Certificate{}}
+}
+
+// amazonTrustURL accepts http(s) URLs on Amazon Trust Services' hosts, where the intermediates of
+// AWS's certificates are published (the AIA URLs of SNS certificates name
+// crt.r2m0N.amazontrust.com).
+func amazonTrustURL(u *url.URL) bool {
+	return (u.Scheme == "http" || u.Scheme == "https") && u.User == nil && u.Port() == "" &&
+		(u.Hostname() == "amazontrust.com" || strings.HasSuffix(u.Hostname(), ".amazontrust.com"))
 }
 
 func awsHost(hostport string) bool {
@@ -212,7 +238,7 @@ func (v *Verifier) cert(ctx context.Context, certURL string) (*x509.Certificate,
 	if len(body) > maxCertSize {
 		return nil, fmt.Errorf("%w: certificate at %s is larger than %d bytes", ErrUnverified, certURL, maxCertSize)
 	}
-	block, _ := pem.Decode(body)
+	block, rest := pem.Decode(body)
 	if block == nil || block.Type != "CERTIFICATE" {
 		return nil, fmt.Errorf("%w: %s holds no PEM certificate", ErrUnverified, certURL)
 	}
@@ -224,6 +250,9 @@ func (v *Verifier) cert(ctx context.Context, certURL string) (*x509.Certificate,
 		return nil, fmt.Errorf("%w: certificate %s is not valid now (valid %s to %s)", ErrUnverified, certURL,
 			c.NotBefore.Format(time.RFC3339), c.NotAfter.Format(time.RFC3339))
 	}
+	if err := v.verifyChain(ctx, c, rest, now); err != nil {
+		return nil, fmt.Errorf("%w: certificate %s: %w", ErrUnverified, certURL, err)
+	}
 	v.mu.Lock()
 	if len(v.certs) >= 64 {
 		clear(v.certs) // AWS rotates few certificates; a full cache means something odd, start over
@@ -231,6 +260,87 @@ func (v *Verifier) cert(ctx context.Context, certURL string) (*x509.Certificate,
 	v.certs[certURL] = c
 	v.mu.Unlock()
 	return c, nil
+}
+
+// maxChain bounds the intermediates fetched for one certificate.
+const maxChain = 3
+
+// verifyChain checks that c chains to the verifier's roots, through the certificates that came
+// after it in its file and the intermediates its AIA URLs name.
+func (v *Verifier) verifyChain(ctx context.Context, c *x509.Certificate, rest []byte, now time.Time) error {
+	inter := x509.NewCertPool()
+	for {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if ic, err := x509.ParseCertificate(b.Bytes); err == nil && b.Type == "CERTIFICATE" {
+			inter.AddCert(ic)
+		}
+	}
+	opts := x509.VerifyOptions{Roots: v.roots, Intermediates: inter, CurrentTime: now,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
+	last := c
+	var err error
+	for range maxChain + 1 {
+		if _, err = c.Verify(opts); err == nil {
+			return nil
+		}
+		var ua x509.UnknownAuthorityError
+		if !errors.As(err, &ua) || len(last.IssuingCertificateURL) == 0 {
+			break
+		}
+		issuer, ferr := v.issuer(ctx, last.IssuingCertificateURL)
+		if ferr != nil {
+			return fmt.Errorf("chain not verified against the system's roots (%v): %w", err, ferr)
+		}
+		inter.AddCert(issuer)
+		last = issuer
+	}
+	return fmt.Errorf("chain not verified against the system's roots: %w", err)
+}
+
+// issuer fetches an intermediate from the first allowed AIA URL (DER, or PEM).
+func (v *Verifier) issuer(ctx context.Context, urls []string) (*x509.Certificate, error) {
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || !v.allowIssuerURL(u) {
+			continue
+		}
+		v.mu.Lock()
+		c, ok := v.issuers[raw]
+		v.mu.Unlock()
+		if ok {
+			return c, nil
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := v.client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("fetch issuer %s: %w", raw, err)
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxCertSize+1))
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || len(body) > maxCertSize {
+			return nil, fmt.Errorf("fetch issuer %s: HTTP %d, %d bytes, %v", raw, resp.StatusCode, len(body), err)
+		}
+		if b, _ := pem.Decode(body); b != nil {
+			body = b.Bytes
+		}
+		if c, err = x509.ParseCertificate(body); err != nil {
+			return nil, fmt.Errorf("parse issuer %s: %w", raw, err)
+		}
+		v.mu.Lock()
+		if len(v.issuers) >= 64 {
+			clear(v.issuers)
+		}
+		v.issuers[raw] = c
+		v.mu.Unlock()
+		return c, nil
+	}
+	return nil, fmt.Errorf("no issuer URL on Amazon Trust Services' hosts among %q", urls)
 }
 
 // confirm confirms a subscription by visiting its SubscribeURL, which must be on an SNS host.
@@ -366,7 +476,10 @@ func (h *SNSHandler) notification(w http.ResponseWriter, r *http.Request, m *SNS
 	if a.EventID == "" {
 		a.EventID = m.MessageID
 	}
-	decisions, err := h.intake.Handle(r.Context(), a)
+	// The message's Timestamp (when SNS published it; signed) bounds the event's age too: a
+	// message SNS kept retrying, or one replayed, is stale when either time is too old.
+	published, _ := time.Parse(time.RFC3339Nano, m.Timestamp)
+	decisions, err := h.intake.handle(r.Context(), a, published)
 	if err != nil {
 		// A 5xx makes SNS deliver again, by which time Temporal may be back.
 		http.Error(w, "alarm not handled; retry", http.StatusInternalServerError)

@@ -29,13 +29,18 @@ import (
 const testTopic = "arn:aws:sns:us-east-1:111122223333:production-dr-alarms"
 
 // snsTwin serves a signing certificate and a SubscribeURL over TLS, the two things SNS hosts,
-// and signs messages with the certificate's key.
+// and signs messages with the certificate's key. Like AWS's, the certificate is a leaf issued by
+// an intermediate CA that the file leaves out and the leaf's AIA URL names (served by the twin
+// too); the intermediate is issued by the twin's root, which the twin's verifiers trust in
+// place of the system's roots.
 type snsTwin struct {
 	srv       *httptest.Server
 	key       *rsa.PrivateKey
 	certPath  string
 	certHits  atomic.Int64
 	confirmed atomic.Int64
+	pki       *testPKI
+	selfKey   *rsa.PrivateKey // the key of the self-signed certificate at /SimpleNotificationService-5e1f.pem
 }
 
 func selfSigned(t *testing.T, notBefore, notAfter time.Time) (*rsa.PrivateKey, []byte) {
@@ -51,16 +56,17 @@ func selfSigned(t *testing.T, notBefore, notAfter time.Time) (*rsa.PrivateKey, [
 
 func newSNSTwin(t *testing.T) *snsTwin {
 	t.Helper()
-	key, certPEM := selfSigned(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
-	tw := &snsTwin{key: key, certPath: "/SimpleNotificationService-0123456789abcdef.pem"}
-	_, expiredPEM := selfSigned(t, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	tw := &snsTwin{certPath: "/SimpleNotificationService-0123456789abcdef.pem"}
+	var certPEM, expiredPEM, selfPEM []byte
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+tw.certPath, func(w http.ResponseWriter, _ *http.Request) {
 		tw.certHits.Add(1)
 		_, _ = w.Write(certPEM)
 	})
 	mux.HandleFunc("GET /SimpleNotificationService-00ff.pem", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(expiredPEM) })
+	mux.HandleFunc("GET /SimpleNotificationService-5e1f.pem", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(selfPEM) })
 	mux.HandleFunc("GET /other.pem", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(certPEM) })
+	mux.HandleFunc("GET "+issuerPath, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(tw.pki.inter.Raw) })
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("Action") == "ConfirmSubscription" && r.URL.Query().Get("Token") == "tok" {
 			tw.confirmed.Add(1)
@@ -70,15 +76,21 @@ func newSNSTwin(t *testing.T) *snsTwin {
 	})
 	tw.srv = httptest.NewTLSServer(mux)
 	t.Cleanup(tw.srv.Close)
+	tw.pki = newTestPKI(t, tw.srv.URL+issuerPath)
+	tw.key, certPEM = tw.pki.leaf(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	_, expiredPEM = tw.pki.leaf(t, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+	tw.selfKey, selfPEM = selfSigned(t, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
 	return tw
 }
 
 func (tw *snsTwin) host() string { return strings.TrimPrefix(tw.srv.URL, "https://") }
 
-// verifier trusts the twin's TLS certificate and host; production code cannot do this.
+// verifier trusts the twin's TLS certificate, host and root CA; production code cannot do this.
 func (tw *snsTwin) verifier() *Verifier {
 	v := NewVerifier(tw.srv.Client())
 	v.allowHost = func(h string) bool { return h == tw.host() }
+	v.allowIssuerURL = func(u *url.URL) bool { return u.Host == tw.host() }
+	v.roots = tw.pki.roots()
 	return v
 }
 
