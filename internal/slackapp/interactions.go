@@ -29,8 +29,11 @@ func (h *Handler) interaction(cb slack.InteractionCallback) any {
 			h.blockAction(cb, *act)
 		}
 	case slack.InteractionTypeViewSubmission:
-		if cb.View.CallbackID == viewReject {
+		switch cb.View.CallbackID {
+		case viewReject:
 			return h.rejectSubmitted(cb)
+		case viewControl:
+			return h.controlSubmitted(cb)
 		}
 	}
 	return nil
@@ -54,6 +57,16 @@ func (h *Handler) blockAction(cb slack.InteractionCallback, act slack.BlockActio
 				updateID: fmt.Sprintf("slack/%s/%s/%s", ref.Step, cb.User.ID, act.ActionTs)}
 			h.finishDecision(ctx, d, messageOf(cb), cb.ResponseURL)
 		})
+	case actionControlRetry, actionControlSkip, actionControlAbort:
+		var ref buttonRef
+		if err := json.Unmarshal([]byte(act.Value), &ref); err != nil || ref.WorkflowID == "" || ref.Step == "" {
+			log.Warn("control button with a bad value", "value", act.Value, "err", err)
+			return
+		}
+		// Every control needs a comment, so each button opens the modal first (its trigger id
+		// expires 3 seconds after the click).
+		action := controlOfButton(act.ActionID)
+		h.background("open control modal", func(ctx context.Context) { h.openControl(ctx, cb, ref, action) })
 	case actionConfirm:
 		var req planRequest
 		if err := json.Unmarshal([]byte(act.Value), &req); err != nil || req.Runbook == "" || req.Environment == "" {

@@ -23,6 +23,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/switchyard-dr/switchyard/activities"
 	"github.com/switchyard-dr/switchyard/internal/devserver"
@@ -177,6 +178,7 @@ func teardown() {
 func startWorker() error {
 	w := worker.New(env.tc, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w)
+	w.RegisterWorkflowWithOptions(pausedFake, workflow.RegisterOptions{Name: pausedFakeType})
 	activities.RegisterAll(w, activities.Options{RunbookDir: env.dir, Notifier: env.notifier,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := w.Start(); err != nil {

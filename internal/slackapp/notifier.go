@@ -112,6 +112,17 @@ func (s *Notifier) Notify(ctx context.Context, n workflows.Notification) (workfl
 			return s.post(ctx, n, n.ThreadTS, opts...)
 		}
 		return s.update(ctx, n, opts...)
+	case workflows.NotifyPaused:
+		ps := pauseOf(n)
+		return s.post(ctx, n, n.ThreadTS, slack.MsgOptionText(pausedFallback(meta, ps), false),
+			slack.MsgOptionBlocks(pausedBlocks(s.cfg, meta, ps)...))
+	case workflows.NotifyPauseUpdate:
+		ps := pauseOf(n)
+		opts := []slack.MsgOption{slack.MsgOptionText(pausedFallback(meta, ps), false), slack.MsgOptionBlocks(pausedBlocks(s.cfg, meta, ps)...)}
+		if n.MessageTS == "" {
+			return s.post(ctx, n, n.ThreadTS, opts...)
+		}
+		return s.update(ctx, n, opts...)
 	case workflows.NotifyApprovalEscalation:
 		var who []string
 		if n.Approval != nil {
