@@ -65,7 +65,7 @@ func NewCloud(opts CloudOptions) *Cloud {
 	if opts.AWS == nil {
 		opts.AWS = awsclients.New(awsclients.Options{Logger: opts.Logger})
 	}
-	opts.PollInterval = cmp.Or(opts.PollInterval, 5*time.Second)
+	opts.PollInterval = cmp.Or(opts.PollInterval, DefaultPollInterval)
 	return &Cloud{opts: opts, envs: newEnvLoader(cmp.Or(opts.Store, runbook.NewStore(opts.RunbookDir))), osClients: map[osClientKey]*opensearch.Client{}}
 }
 
@@ -143,7 +143,7 @@ type pollOptions struct {
 func poll(ctx context.Context, o pollOptions, read func(context.Context) (done bool, detail string, err error)) error {
 	deadline := time.Now().Add(o.timeout)
 	last := ""
-	wait := min(100*time.Millisecond, o.interval)
+	wait := FirstPollPause(o.interval)
 	for {
 		done, detail, err := read(ctx)
 		if err != nil {
@@ -163,14 +163,10 @@ func poll(ctx context.Context, o pollOptions, read func(context.Context) (done b
 		if !time.Now().Add(wait).Before(deadline) {
 			return &pollTimeout{msg: fmt.Sprintf("timed out after %s waiting for %s: %s", o.timeout, o.what, last)}
 		}
-		t := time.NewTimer(wait)
-		wait = min(2*wait, o.interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := pause(ctx, wait); err != nil {
+			return err
 		}
+		wait = NextPollPause(wait, o.interval)
 	}
 }
 

@@ -137,12 +137,8 @@ func (e *Engine) WaitUntil(ctx context.Context, req wire.WaitRequest) (map[strin
 			}
 			return map[string]any{"ok": false, "polls": polls, "reason": reason}, nil
 		}
-		t := time.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		if err := pause(ctx, interval); err != nil {
+			return nil, err
 		}
 	}
 }
