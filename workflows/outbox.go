@@ -21,6 +21,9 @@ type outbox struct {
 	threadChannel string
 	// approvalTS maps an approval step to its request message, for edits.
 	approvalTS map[string]string
+	// pausedTS maps a step paused on its failure to its paused message, for the edit that says
+	// which control ended the pause (no stale buttons).
+	pausedTS map[string]string
 	// stepUpdates posts each step's start and end (only when Slack is configured, to keep
 	// histories of unconfigured runs small).
 	stepUpdates bool
@@ -44,7 +47,7 @@ func (o *outbox) inlineLog(ctx workflow.Context) bool {
 const notifyTimeout = 30 * time.Minute
 
 func startOutbox(ctx workflow.Context, r *run) *outbox {
-	o := &outbox{r: r, ch: workflow.NewBufferedChannel(ctx, 100000), approvalTS: map[string]string{}}
+	o := &outbox{r: r, ch: workflow.NewBufferedChannel(ctx, 100000), approvalTS: map[string]string{}, pausedTS: map[string]string{}}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		// A disconnected context: the messages of a canceled run (its summary above all) still go out.
 		ctx, _ = workflow.NewDisconnectedContext(ctx)
@@ -76,6 +79,9 @@ func (o *outbox) send(ctx workflow.Context, n Notification) {
 	}
 	if n.Kind == NotifyApprovalUpdate {
 		n.MessageTS = o.approvalTS[n.Step]
+	}
+	if n.Kind == NotifyPauseUpdate {
+		n.MessageTS = o.pausedTS[n.Step]
 	}
 	var res NotifyResult
 	var err error
@@ -110,6 +116,8 @@ func (o *outbox) send(ctx workflow.Context, n Notification) {
 		o.thread, o.threadChannel = res.TS, res.Channel
 	case NotifyApprovalRequest:
 		o.approvalTS[n.Step] = res.TS
+	case NotifyPaused:
+		o.pausedTS[n.Step] = res.TS
 	}
 }
 

@@ -77,8 +77,10 @@ type run struct {
 	rollback bool
 	// approvals by step id; only steps currently waiting are decidable.
 	approvals map[string]*approval
-	out       *outbox
-	logger    interface {
+	// ctl is the state of operators' controls (controls.go).
+	ctl    controlState
+	out    *outbox
+	logger interface {
 		Info(string, ...any)
 		Warn(string, ...any)
 	}
@@ -146,6 +148,9 @@ func (r *run) registerHandlers(ctx workflow.Context) error {
 			r.decide(ctx, d)
 		}
 	})
+	if err := r.registerControls(ctx); err != nil {
+		return err
+	}
 	alarms := workflow.GetSignalChannel(ctx, AlarmSignal)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
@@ -232,9 +237,16 @@ func (r *run) execute(ctx workflow.Context) error {
 	}
 	r.out.post(Notification{Kind: NotifyRunStarted, Text: started})
 
-	err = r.runSteps(ctx, "", r.rb.Steps)
+	// An operator's abort cancels the steps, not the rollback that may follow.
+	sctx, cancel := workflow.WithCancel(ctx)
+	r.ctl.cancelRun = cancel
+	err = r.runSteps(sctx, "", r.rb.Steps)
+	if a := r.ctl.abort; a != nil {
+		err, r.rollback = r.abortError(), a.Rollback
+	}
 	if err != nil && r.rollback && r.in.Mode == ModeExecute {
 		r.progress.Outcome = OutcomeRolledBack
+		r.ctl.compensating = true
 		if cerr := r.compensate(ctx); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("rollback incomplete: %w", cerr))
 			r.progress.Outcome = OutcomeFailed
@@ -366,6 +378,9 @@ func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) erro
 	path := join(prefix, s.ID)
 	st := r.state(path)
 	st.ID, st.Kind, st.Name, st.What = s.ID, s.Kind(), s.Name, what(s)
+	if err := r.holdBeforeStep(ctx); err != nil {
+		return err // aborted (or canceled) while held: the step never started
+	}
 
 	if s.If != "" {
 		ok, err := runbook.EvalBool(s.If, r.scope)
@@ -383,29 +398,63 @@ func (r *run) runStep(ctx workflow.Context, prefix string, s *runbook.Step) erro
 			return nil
 		}
 	}
+	if r.skipsForUngraceful(ctx, st, s) {
+		r.skipChildren(path, s)
+		return nil
+	}
 
 	now := workflow.Now(ctx)
 	st.StartedAt, st.Status = &now, StatusRunning
 	r.setCurrent(ctx)
 	r.out.step(st)
 
-	sctx, cancel := workflow.WithCancel(ctx)
-	defer cancel()
-	if s.Timeout > 0 && (s.Parallel != nil || s.Steps != nil || s.Runbook != "" || s.Workflow != "") {
-		// Composite steps have no activity timeout to bound them, so a timer cancels them.
-		workflow.Go(ctx, func(gctx workflow.Context) {
-			if workflow.NewTimer(gctx, s.Timeout.D()).Get(gctx, nil) == nil {
-				cancel()
-			}
-		})
-	}
+	var cancels []workflow.CancelFunc
+	defer func() {
+		for _, cancel := range cancels {
+			cancel()
+		}
+	}()
+	cur := s // the step as it runs: a retry may change its with: values
+	var out stepOutcome
+	for {
+		sctx, cancel := workflow.WithCancel(ctx)
+		cancels = append(cancels, cancel)
+		if s.Timeout > 0 && (s.Parallel != nil || s.Steps != nil || s.Runbook != "" || s.Workflow != "") {
+			// Composite steps have no activity timeout to bound them, so a timer cancels them.
+			workflow.Go(ctx, func(gctx workflow.Context) {
+				if workflow.NewTimer(gctx, s.Timeout.D()).Get(gctx, nil) == nil {
+					cancel()
+				}
+			})
+		}
 
-	out := r.exec(sctx, path, st, s)
-	if err := out.Err; err != nil {
+		out = r.exec(sctx, path, st, cur)
+		err := out.Err
+		if err == nil {
+			break
+		}
 		if s.Timeout > 0 && sctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("timed out after %s: %w", s.Timeout, err)
 		}
-		return r.fail(ctx, st, s, err)
+		if !r.pausesOn(s) || ctx.Err() != nil {
+			return r.fail(ctx, st, s, err)
+		}
+		d := r.pauseOnFailure(ctx, path, st, s, err)
+		if d == nil { // aborted while paused: the step stays failed
+			r.finishStep(ctx, st, s, stepOutcome{Status: StatusFailed, Err: err})
+			return fmt.Errorf("step %q failed: %w", st.Path, err)
+		}
+		if d.Action == ControlSkip {
+			st.Error, st.Result = "", nil
+			delete(r.results, s.ID)
+			r.finishStep(ctx, st, s, stepOutcome{Status: StatusSkipped, Summary: fmt.Sprintf("skipped by %s after it failed: %s", d.By, d.Comment)})
+			return nil
+		}
+		// Retry: the step runs again now, with the control's with: values over its own.
+		cur = retried(cur, d.With)
+		st.Error, st.Result, st.Summary, st.EndedAt, st.Status = "", nil, "", nil, StatusRunning
+		r.setCurrent(ctx)
+		r.out.step(st)
 	}
 	r.finishStep(ctx, st, s, out)
 	if s.Compensate != nil && out.Status == StatusSucceeded {
@@ -524,7 +573,7 @@ func errorMessage(err error) string {
 func (r *run) setCurrent(ctx workflow.Context) {
 	var cur []string
 	for _, s := range r.progress.Steps {
-		if s.Status == StatusRunning || s.Status == StatusWaiting {
+		if s.Status == StatusRunning || s.Status == StatusWaiting || s.Status == StatusPaused {
 			cur = append(cur, s.Path)
 		}
 	}
@@ -664,7 +713,12 @@ func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, n
 	if s.Retry != nil && s.Retry.Backoff > 0 {
 		backoff = s.Retry.Backoff.D()
 	}
-	call := func(result *map[string]any) error { return workflow.ExecuteActivity(actx, name, args).Get(ctx, result) }
+	// An operator's retry control cuts the step's wait short (retry now): see runningStep.
+	rs, untrack := r.track(st.Path, s)
+	defer untrack()
+	call := func(result *map[string]any) error {
+		return rs.retryable(actx, func(c workflow.Context) workflow.Future { return workflow.ExecuteActivity(c, name, args) }, result)
+	}
 	if s.RunLocal {
 		// Local first: one short call costs ~1 ms of overhead instead of a scheduled task's tens,
 		// and its result is still recorded in history. While it runs the workflow task stays open
@@ -705,7 +759,7 @@ func (r *run) execAction(ctx workflow.Context, st *StepState, s *runbook.Step, n
 			return stepOutcome{Result: result, Summary: reason, Status: StatusFailed, Err: temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("check %s not ok: %s", name, reason), ErrCheckFailed, nil)}
 		}
-		if err := workflow.Sleep(ctx, backoff); err != nil {
+		if err := rs.sleep(ctx, backoff); err != nil {
 			return stepOutcome{Status: StatusCanceled, Err: err}
 		}
 	}
@@ -753,8 +807,11 @@ func (r *run) execWait(ctx workflow.Context, st *StepState, s *runbook.Step) ste
 		Summary:             s.ID + ": wait until " + w.Check,
 	}
 	var result map[string]any
-	err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), WaitUntilActivity,
-		WaitRequest{Check: w.Check, Args: args, Interval: interval, Timeout: timeout}).Get(ctx, &result)
+	rs, untrack := r.track(st.Path, s)
+	defer untrack()
+	err = rs.retryable(workflow.WithActivityOptions(ctx, opts), func(c workflow.Context) workflow.Future {
+		return workflow.ExecuteActivity(c, WaitUntilActivity, WaitRequest{Check: w.Check, Args: args, Interval: interval, Timeout: timeout})
+	}, &result)
 	st.Attempts = 1
 	if err != nil {
 		return stepOutcome{Status: StatusFailed, Err: err}
@@ -881,6 +938,8 @@ func (r *run) finish(ctx workflow.Context, err error) (*Result, error) {
 	case temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled):
 		r.progress.Outcome = OutcomeCanceled
 	case r.progress.Outcome == OutcomeRolledBack:
+	case r.expired(ctx, err):
+		r.progress.Outcome = OutcomeExpired
 	default:
 		r.progress.Outcome = OutcomeFailed
 	}

@@ -143,6 +143,15 @@ type Progress struct {
 	Alarms []AttachedAlarm `json:"alarms,omitempty"`
 	// Measures are the run's RTO and RPO evidence, filled in when the run ends.
 	Measures *Measures `json:"measures,omitempty"`
+	// Hold is an operator's pause between steps while it lasts (steps paused on their failure
+	// show as steps with status paused and their Pause).
+	Hold *Hold `json:"hold,omitempty"`
+	// Controls are the operators' controls applied to the run, in the order applied.
+	Controls []AppliedControl `json:"controls,omitempty"`
+	// Ungraceful: an operator switched the run to ungraceful; from then on steps that call
+	// SourceRegion (the peer of the run's target Region) are skipped.
+	Ungraceful   bool   `json:"ungraceful,omitempty"`
+	SourceRegion string `json:"source_region,omitempty"`
 }
 
 // Result is a run's final report.
@@ -186,6 +195,17 @@ type Control struct {
 	Rollback bool `json:"rollback,omitempty"`
 	// Source is slack, cli or ui.
 	Source string `json:"source,omitempty"`
+}
+
+// AppliedControl is a Control the run applied, as Progress, the report and the control update's
+// answer show it.
+type AppliedControl struct {
+	Control
+	// Path is the step the control was about, resolved from Control.Step (retry, skip).
+	Path string    `json:"path,omitempty"`
+	At   time.Time `json:"at"`
+	// Result says what the control did ("step verify_writes runs again", "run paused").
+	Result string `json:"result"`
 }
 
 // Approval step statuses.
