@@ -76,4 +76,3 @@ func TestEnvironmentOnFailurePause(t *testing.T) {
 		t.Errorf("got %v\nwant %s", err, want)
 	}
 }
-
