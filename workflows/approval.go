@@ -75,7 +75,7 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 	if !ok {
 		a.decided = true
 		a.state.Status = ApprovalTimedOut
-		r.observeApproval(ctx, s.ID, ApprovalTimedOut, asked)
+		r.observeApproval(ctx, s.ID, OutcomeExpired, asked)
 		final := a.state
 		r.out.post(Notification{Kind: NotifyApprovalUpdate, Step: s.ID, Approval: &final,
 			Text: fmt.Sprintf("No decision within %s: %s", spec.Timeout, onTimeoutText(onTimeout))})
@@ -226,4 +226,16 @@ func (r *run) decide(ctx workflow.Context, d Decision) ApprovalState {
 		a.decided = true
 	}
 	return a.state
+}
+
+// expired reports whether err, a run's failure, is an approval nobody decided in time (its
+// on_timeout is abort): the run then ends expired, which an operator reads apart from rejected
+// (someone said no) and failed (something broke). Histories recorded before the outcome existed
+// ended failed, and replay so.
+func (r *run) expired(ctx workflow.Context, err error) bool {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrApprovalTimeout {
+		return false
+	}
+	return workflow.GetVersion(ctx, ChangeApprovalExpired, workflow.DefaultVersion, 1) == 1
 }

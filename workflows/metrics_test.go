@@ -116,7 +116,7 @@ func TestMetricsOfARunWithApprovals(t *testing.T) {
 	require.Len(t, approved, 1)
 	require.GreaterOrEqual(t, approved[0], 5*time.Minute)
 	require.Less(t, approved[0], 6*time.Minute)
-	timedOut := rec.timings[workflows.MetricApprovalLatency+"{decision=timed_out,runbook=appr,step=cooldown}"]
+	timedOut := rec.timings[workflows.MetricApprovalLatency+"{decision=expired,runbook=appr,step=cooldown}"]
 	require.Equal(t, []time.Duration{time.Hour}, timedOut, "a timeout is decided exactly at the step's timeout")
 	require.Len(t, rec.timingKeys(workflows.MetricApprovalLatency), 2)
 }

@@ -43,6 +43,9 @@ const (
 	// ChangeInlineLogNotifications: when the worker has no Slack, the run writes its
 	// notifications to the workflow log itself (replay-safe) instead of a local activity each.
 	ChangeInlineLogNotifications = "inline-log-notifications"
+	// ChangeApprovalExpired: a run whose approval timed out with nobody deciding ends expired,
+	// not failed.
+	ChangeApprovalExpired = "approval-expired"
 	// ChangeReprotectedOutcome: a failed step marked milestone: reprotected ends the run
 	// succeeded_unprotected instead of applying its on_failure (workflows/protect.go).
 	ChangeReprotectedOutcome = "reprotected-outcome"
@@ -123,7 +126,8 @@ const (
 	// failed, skipped, planned, canceled); a step waiting for approval includes the wait.
 	MetricStepDuration = "switchyard_step_duration_seconds"
 	// MetricApprovalLatency is the time from an approval step asking to its decision, by
-	// runbook, step and decision (approved, rejected, timed_out). Policy approvals are not counted.
+	// runbook, step and decision (approved, rejected, expired: nobody decided in time). Policy
+	// approvals are not counted.
 	MetricApprovalLatency = "switchyard_approval_latency_seconds"
 )
 
