@@ -68,6 +68,9 @@ func commands() map[string]command {
 		"schedule": {"manage drill and plan-evaluation schedules: schedule create drill|plan, list, trigger, delete", runSchedule},
 		"prod":     {"run the production topology on this machine (PostgreSQL, Temporal's services, UI, workers, intake): prod up|status|down", runProd},
 	}
+	for name, c := range controlCommands() {
+		cmds[name] = c
+	}
 	for name, c := range devCommands() {
 		cmds[name] = c
 	}

@@ -12,7 +12,7 @@ import (
 
 // The page is one file with its styles inline and no scripts, so it can be attached to a
 // ticket, mailed, or opened from an air-gapped bastion and look the same everywhere.
-var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{"stamp": stamp}).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -115,6 +115,18 @@ code{font-size:13px}.err{color:#8c1d26}.ms{color:#6b3fa0;font-style:italic}.warn
 <tbody>
 {{- range .Votes}}
 <tr><td>{{.Step}}</td><td><span class="pill st-{{.Status}}">{{.Status}}</span></td><td>{{.By}}</td><td>{{.Decision}}</td><td>{{.Source}}</td><td>{{.When}}</td><td>{{.Comment}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+{{- end}}
+{{- if .R.Controls}}
+
+<h2>Controls</h2>
+<table class="controls">
+<thead><tr><th>when</th><th>control</th><th>step</th><th>who</th><th>via</th><th>what it did</th><th>comment</th></tr></thead>
+<tbody>
+{{- range .R.Controls}}
+<tr><td>{{stamp .At}}</td><td>{{.Action}}</td><td class="path">{{.Path}}</td><td>{{.By}}</td><td>{{.Source}}</td><td>{{.Result}}</td><td>{{.Comment}}</td></tr>
 {{- end}}
 </tbody>
 </table>

@@ -38,6 +38,9 @@ type Report struct {
 	SHA256        string     `json:"runbook_sha256,omitempty"`
 	// Alarms are the alarms attached to the run, so the timeline shows what fired and when.
 	Alarms []workflows.AttachedAlarm `json:"alarms,omitempty"`
+	// Controls are the operators' controls applied to the run (pause, retry, skip, abort,
+	// ungraceful ...), in order: every override of the runbook, with who, when and why.
+	Controls []workflows.AppliedControl `json:"controls,omitempty"`
 	// Backfill lists every step whose result carries backfill verification figures, not only
 	// the milestone step the RPO evidence comes from: a drill may verify before and after.
 	Backfill []Backfill `json:"backfill,omitempty"`
@@ -91,7 +94,7 @@ func FromProgress(id string, p *workflows.Progress) *Report {
 	r := &Report{WorkflowID: id, Runbook: p.Runbook, Environment: p.Environment, Mode: string(p.Mode), Outcome: p.Outcome,
 		Error: p.Error, Unprotected: p.Unprotected, RequestedBy: p.RequestedBy, Trigger: p.Trigger, StartedAt: p.StartedAt, EndedAt: p.EndedAt,
 		RTOSeconds: m.RTOSeconds, RTOFrom: m.RTOFrom, MissingDocs: m.MissingDocs, DuplicateDocs: m.DuplicateDocs,
-		SHA256: p.SHA256, Steps: []Step{}, Alarms: p.Alarms}
+		SHA256: p.SHA256, Steps: []Step{}, Alarms: p.Alarms, Controls: p.Controls}
 	if p.EndedAt != nil {
 		r.Seconds = p.EndedAt.Sub(p.StartedAt).Seconds()
 	}
@@ -178,6 +181,12 @@ func (r *Report) Markdown() string {
 				}
 				fmt.Fprintf(&b, "| %s | %s | %s | %s via %s | %s | %s |\n", a.Step, a.Status, v.By, d, orDash(v.Source), v.At.UTC().Format(time.RFC3339), cell(v.Comment))
 			}
+		}
+	}
+	if len(r.Controls) > 0 {
+		b.WriteString("\n## Controls\n\nOperators' overrides of the runbook, in order:\n\n| when | control | step | who | what it did | comment |\n|---|---|---|---|---|---|\n")
+		for _, c := range r.Controls {
+			fmt.Fprintf(&b, "| %s | %s via %s | %s | %s | %s | %s |\n", c.At.UTC().Format(time.RFC3339), c.Action, orDash(c.Source), orDash(c.Path), c.By, cell(c.Result), cell(c.Comment))
 		}
 	}
 	return b.String()

@@ -66,3 +66,33 @@ func TestReportSaysWhatReprotectionLacks(t *testing.T) {
 		t.Errorf("html (%v):\n%s", err, html)
 	}
 }
+
+// TestReportListsControls: every operator control applied to a run is in the report (JSON,
+// Markdown, HTML), with who, when, what it did and why.
+func TestReportListsControls(t *testing.T) {
+	at := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	p := &workflows.Progress{Runbook: "failover", Environment: "lab", Outcome: workflows.OutcomeSucceeded, StartedAt: at,
+		Controls: []workflows.AppliedControl{{
+			Control: workflows.Control{Action: workflows.ControlSkip, Step: "verify_writes", By: "bob", Comment: "verified | by hand", Source: "slack"},
+			Path:    "verify_writes", At: at.Add(time.Minute), Result: "step verify_writes skipped (result null)",
+		}}}
+	r := FromProgress("switchyard/lab", p)
+	if len(r.Controls) != 1 {
+		t.Fatalf("controls %+v", r.Controls)
+	}
+	md := r.Markdown()
+	for _, want := range []string{"## Controls", "| 2026-12-07T03:01:00Z | skip via slack | verify_writes | bob | step verify_writes skipped (result null) | verified \\| by hand |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	html, err := r.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<h2>Controls</h2>", "<td>step verify_writes skipped (result null)</td>", "<td>2026-12-07T03:01:00Z</td>"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+}
