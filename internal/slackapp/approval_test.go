@@ -252,8 +252,8 @@ func TestRejectAsksForAReasonInAModal(t *testing.T) {
 func TestTimeoutEscalatesThenClosesTheMessage(t *testing.T) {
 	id, _ := startRun(t, "quick", "U_REQ")
 	msg := approvalMessage(t, id)
-	edit := finalEdit(t, id, msg.TS, func(c apiCall) bool { return strings.Contains(c.Form.Get("blocks"), "Timed out") })
-	if hasActions(edit.blocks(t)) || !strings.Contains(edit.Form.Get("blocks"), "Timed out: aborting") {
+	edit := finalEdit(t, id, msg.TS, func(c apiCall) bool { return strings.Contains(c.Form.Get("blocks"), "Expired") })
+	if hasActions(edit.blocks(t)) || !strings.Contains(edit.Form.Get("blocks"), "Expired: aborting") {
 		t.Fatalf("final message: %s", edit.Form.Get("blocks"))
 	}
 	order := map[string]int{}

@@ -230,9 +230,9 @@ func outcomeText(st workflows.ApprovalState) string {
 		return "*Rejected.* The run stops."
 	case workflows.ApprovalTimedOut:
 		if st.OnTimeout == "proceed" {
-			return "*Timed out: proceeding* without approval, as the runbook says."
+			return "*Expired: proceeding* without approval (nobody decided in time), as the runbook says."
 		}
-		return "*Timed out: aborting* the run, as the runbook says."
+		return "*Expired: aborting* the run (nobody decided in time), as the runbook says."
 	}
 	return "*" + escapeText(st.Status) + "*"
 }

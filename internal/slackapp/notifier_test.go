@@ -181,7 +181,7 @@ func TestApprovalBlocksFinalStates(t *testing.T) {
 	for status, want := range map[string]string{
 		workflows.ApprovalApproved: "Approved.",
 		workflows.ApprovalRejected: "Rejected.",
-		workflows.ApprovalTimedOut: "Timed out: aborting",
+		workflows.ApprovalTimedOut: "Expired: aborting",
 	} {
 		st := waiting
 		st.Status = status
