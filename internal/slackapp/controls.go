@@ -58,10 +58,10 @@ type controlMeta struct {
 }
 
 // pausedBlocks renders a step paused on its failure: with a button per control the run offers
-// while it waits, and in its final state (which control, by whom, why) once decided. The Notifier
-// and the click handler both render through here.
-func pausedBlocks(cfg Config, m runMeta, ps workflows.PauseState) []slack.Block {
-	open := ps.Action == ""
+// while it waits (open), and in its final state (which control, by whom, why; or that the run
+// ended meanwhile) once closed. The Notifier and the click handler both render through here.
+func pausedBlocks(cfg Config, m runMeta, ps workflows.PauseState, open bool) []slack.Block {
+	open = open && ps.Action == ""
 	title := ":double_vertical_bar: *Paused on a failed step*"
 	if !open {
 		title = ":lock: *Pause ended*"
@@ -123,6 +123,9 @@ func controlHelp(action string) string {
 
 // pauseOutcomeText is the final line of a decided pause.
 func pauseOutcomeText(ps workflows.PauseState) string {
+	if ps.Action == "" {
+		return ":no_entry_sign: The run ended while the step was paused; nothing was decided here."
+	}
 	verb := map[string]string{
 		workflows.ControlRetry: ":repeat: *Retried*", workflows.ControlSkip: ":fast_forward: *Skipped*",
 		workflows.ControlAbort: ":octagonal_sign: *Aborted*",
@@ -263,7 +266,7 @@ func (h *Handler) finishControl(ctx context.Context, c controlRequest, msg messa
 			meta.Runbook, meta.Environment, meta.RequestedBy = out.progress.Runbook, out.progress.Environment, out.progress.RequestedBy
 		}
 		_, _, _, err := h.api.UpdateMessageContext(ctx, msg.channel, msg.ts,
-			slack.MsgOptionText(pausedFallback(meta, *out.final), false), slack.MsgOptionBlocks(pausedBlocks(h.cfg, meta, *out.final)...))
+			slack.MsgOptionText(pausedFallback(meta, *out.final), false), slack.MsgOptionBlocks(pausedBlocks(h.cfg, meta, *out.final, false)...))
 		if err == nil {
 			return
 		}

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -337,4 +339,164 @@ func fakeResult(t *testing.T, id string) pausedFakeResult {
 		t.Fatal(err)
 	}
 	return res
+}
+
+const pausingRunbook = `schema: switchyard/v1
+name: pausing
+description: Probes that pause the run when they fail, after a change a rollback undoes.
+lock: none
+params:
+  - name: url
+    type: string
+    required: true
+steps:
+  - id: change
+    action: http.webhook
+    with: {url: "${{ params.url }}/change"}
+    compensate:
+      - id: undo
+        action: http.webhook
+        with: {url: "${{ params.url }}/undo"}
+  - id: probe
+    check: http.check
+    with: {url: "${{ params.url }}/probe"}
+    on_failure: pause
+  - id: interlock
+    check: http.check
+    with: {url: "${{ params.url }}/interlock"}
+    on_failure: pause
+    skippable: false
+  - id: done
+    action: core.echo
+    with: {message: done}
+`
+
+// pausedMessage waits until the run posted the paused message of step and returns it.
+func pausedMessage(t *testing.T, id, step string) apiCall {
+	t.Helper()
+	var found apiCall
+	waitFor(t, "the paused message of "+step, func() bool {
+		for _, c := range env.slack.runCalls(id) {
+			if c.Method != "chat.postMessage" || c.Failed {
+				continue
+			}
+			var ref buttonRef
+			if v := buttons(c.blocks(t))[actionControlRetry]; v != "" && json.Unmarshal([]byte(v), &ref) == nil && ref.Step == step {
+				found = c
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// TestSlackControlsDrivePausedRun drives the interpreter's paused steps from Slack on the
+// embedded server: a refused click, a retry after the fault healed, an interlock without a Skip
+// button, a stale button answered too late, and an abort with rollback.
+func TestSlackControlsDrivePausedRun(t *testing.T) {
+	var mu sync.Mutex
+	healthy := map[string]bool{"/change": true, "/undo": true}
+	var hits []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		hits = append(hits, r.URL.Path)
+		if !healthy[r.URL.Path] {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	id := newRunID("pausing")
+	run, err := env.tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
+		workflows.RunbookWorkflowType, workflows.RunInput{Runbook: "pausing", Environment: "lab", RequestedBy: "U_REQ",
+			Params: map[string]any{"url": srv.URL}, Trigger: workflows.Trigger{Kind: "slack"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.tc.CancelWorkflow(context.Background(), id, run.GetRunID()) })
+	step := func(id, name string) workflows.StepState {
+		for _, s := range progressOf(t, id).Steps {
+			if s.Path == name {
+				return s
+			}
+		}
+		return workflows.StepState{}
+	}
+
+	probeMsg := pausedMessage(t, id, "probe")
+	if st := step(id, "probe"); st.Status != workflows.StatusPaused || st.Pause == nil {
+		t.Fatalf("probe: %+v", st)
+	}
+	for _, want := range []string{"Paused on a failed step", "answered 503", "<@U_ALICE>", "<!subteam^S_ONCALL>"} {
+		if !strings.Contains(probeMsg.text(), want) {
+			t.Errorf("paused message lacks %q: %s", want, probeMsg.text())
+		}
+	}
+	b := buttons(probeMsg.blocks(t))
+	if b[actionControlRetry] == "" || b[actionControlSkip] == "" || b[actionControlAbort] == "" {
+		t.Fatalf("buttons %v", b)
+	}
+	h := newTestHandler(t, 10*time.Second)
+
+	// Someone who is not an approver: refused, nothing changes.
+	meta := clickControl(t, h, probeMsg, actionControlSkip, "U_MALLORY", "e2e-mallory")
+	submitControl(t, h, meta, "U_MALLORY", "V_E2E_MAL", "let me", "")
+	if got := responseTexts("e2e-mallory"); len(got) != 1 || !strings.Contains(got[0], "may not decide") {
+		t.Fatalf("answers %q", got)
+	}
+	if st := step(id, "probe"); st.Status != workflows.StatusPaused {
+		t.Fatalf("a refused control changed the run: %+v", st)
+	}
+
+	// The fault heals; a group member retries.
+	mu.Lock()
+	healthy["/probe"] = true
+	mu.Unlock()
+	meta = clickControl(t, h, probeMsg, actionControlRetry, "U_CAROL", "e2e-carol")
+	submitControl(t, h, meta, "U_CAROL", "V_E2E_CAROL", "the endpoint is back", "")
+	waitFor(t, "the retried probe to pass", func() bool { return step(id, "probe").Status == workflows.StatusSucceeded })
+	edit := finalEdit(t, id, probeMsg.TS, func(c apiCall) bool { return strings.Contains(c.text(), "Retried") })
+	if hasActions(edit.blocks(t)) || !strings.Contains(edit.text(), "<@U_CAROL>") || !strings.Contains(edit.text(), "the endpoint is back") {
+		t.Fatalf("edited message: %s", edit.text())
+	}
+
+	// The interlock fails and pauses: no Skip button.
+	lockMsg := pausedMessage(t, id, "interlock")
+	if _, ok := buttons(lockMsg.blocks(t))[actionControlSkip]; ok {
+		t.Fatalf("an interlock offered Skip: %s", lockMsg.text())
+	}
+
+	// The probe's old buttons are stale now.
+	meta = clickControl(t, h, probeMsg, actionControlSkip, "U_ALICE", "e2e-stale")
+	submitControl(t, h, meta, "U_ALICE", "V_E2E_STALE", "skip it", "")
+	if got := responseTexts("e2e-stale"); len(got) != 1 || !strings.Contains(got[0], "Too late") {
+		t.Fatalf("stale click answered %q", got)
+	}
+	if st := step(id, "probe"); st.Status != workflows.StatusSucceeded {
+		t.Fatalf("a stale click changed the probe: %+v", st)
+	}
+
+	// Abort with rollback: the change is undone and the run ends rolled back.
+	meta = clickControl(t, h, lockMsg, actionControlAbort, "U_ALICE", "e2e-abort")
+	submitControl(t, h, meta, "U_ALICE", "V_E2E_ABORT", "interlock will not pass today", "rollback")
+	waitFor(t, "the run to end", func() bool { return progressOf(t, id).EndedAt != nil })
+	p := progressOf(t, id)
+	if p.Outcome != workflows.OutcomeRolledBack {
+		t.Fatalf("outcome %s (%s)", p.Outcome, p.Error)
+	}
+	mu.Lock()
+	undone := slices.Contains(hits, "/undo")
+	mu.Unlock()
+	if !undone {
+		t.Fatalf("the rollback did not undo the change: %v", hits)
+	}
+	var applied []string
+	for _, c := range p.Controls {
+		applied = append(applied, fmt.Sprintf("%s %s by %s via %s", c.Action, c.Step, c.By, c.Source))
+	}
+	want := []string{"retry probe by U_CAROL via slack", "abort interlock by U_ALICE via slack"}
+	if !slices.Equal(applied, want) {
+		t.Fatalf("applied controls %q, want %q", applied, want)
+	}
 }

@@ -194,7 +194,7 @@ func writeRunbooks(dir string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "environments"), 0o755); err != nil {
 		return err
 	}
-	for name, src := range map[string]string{"gate": gateRunbook, "pair": pairRunbook, "quick": quickRunbook, "drill": drillRunbook} {
+	for name, src := range map[string]string{"gate": gateRunbook, "pair": pairRunbook, "quick": quickRunbook, "drill": drillRunbook, "pausing": pausingRunbook} {
 		if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(src), 0o644); err != nil {
 			return err
 		}

@@ -115,10 +115,11 @@ func (s *Notifier) Notify(ctx context.Context, n workflows.Notification) (workfl
 	case workflows.NotifyPaused:
 		ps := pauseOf(n)
 		return s.post(ctx, n, n.ThreadTS, slack.MsgOptionText(pausedFallback(meta, ps), false),
-			slack.MsgOptionBlocks(pausedBlocks(s.cfg, meta, ps)...))
+			slack.MsgOptionBlocks(pausedBlocks(s.cfg, meta, ps, true)...))
 	case workflows.NotifyPauseUpdate:
 		ps := pauseOf(n)
-		opts := []slack.MsgOption{slack.MsgOptionText(pausedFallback(meta, ps), false), slack.MsgOptionBlocks(pausedBlocks(s.cfg, meta, ps)...)}
+		// Closed even without a control: the run ended (canceled) while the step was paused.
+		opts := []slack.MsgOption{slack.MsgOptionText(pausedFallback(meta, ps), false), slack.MsgOptionBlocks(pausedBlocks(s.cfg, meta, ps, false)...)}
 		if n.MessageTS == "" {
 			return s.post(ctx, n, n.ThreadTS, opts...)
 		}
