@@ -53,6 +53,13 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 	defer delete(r.approvals, s.ID)
 	st.Status = StatusWaiting
 	r.setCurrent(ctx)
+	// What approving lets happen, with the state it changes read now: an approver decides on
+	// the system as it is, not as it was when the run started.
+	if workflow.GetVersion(ctx, ChangeApprovalPlan, workflow.DefaultVersion, 1) == 1 {
+		a.state.Plan = r.approvalPlan(ctx, s)
+		at := workflow.Now(ctx)
+		a.state.PlanReadAt = &at
+	}
 	asked := workflow.Now(ctx)
 	state := a.state
 	r.out.post(Notification{Kind: NotifyApprovalRequest, Step: s.ID, Text: a.state.Message, Approval: &state})

@@ -46,6 +46,9 @@ const (
 	// ChangeApprovalExpired: a run whose approval timed out with nobody deciding ends expired,
 	// not failed.
 	ChangeApprovalExpired = "approval-expired"
+	// ChangeApprovalPlan: an approval reads the state its next steps set (traffic, pipelines)
+	// just before asking, with catalog reads, and shows the plan with it.
+	ChangeApprovalPlan = "approval-plan"
 	// ChangeReprotectedOutcome: a failed step marked milestone: reprotected ends the run
 	// succeeded_unprotected instead of applying its on_failure (workflows/protect.go).
 	ChangeReprotectedOutcome = "reprotected-outcome"

@@ -227,6 +227,7 @@ type (
 	Vote          = wire.Vote
 	ApprovalState = wire.ApprovalState
 	PauseState    = wire.PauseState
+	PlanStep      = wire.PlanStep
 )
 
 // Notification kinds.

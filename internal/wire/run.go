@@ -173,4 +173,22 @@ type ApprovalState struct {
 	// Deadline is when the approval times out and OnTimeout applies.
 	Deadline  time.Time `json:"deadline"`
 	OnTimeout string    `json:"on_timeout"`
+	// Plan is what approving lets happen: the steps up to the next approval, each with what it
+	// would do and, for the state it sets (traffic per Region, a pipeline's state), that state now
+	// (read at PlanReadAt, just before asking) and as the step leaves it.
+	Plan       []PlanStep `json:"plan,omitempty"`
+	PlanReadAt *time.Time `json:"plan_read_at,omitempty"`
+}
+
+// PlanStep is one step an approval lets run, as the approver sees it before deciding.
+type PlanStep struct {
+	// Step is the step's path; What its action, check or runbook.
+	Step string `json:"step"`
+	What string `json:"what,omitempty"`
+	// Summary is what the step would do ("would run traffic.shift with region=us-west-2 ...").
+	Summary string `json:"summary"`
+	// Current is the state the step sets, read just before asking ("us-east-1 in, us-west-2
+	// out"), or why it could not be read; Desired is that state as the step leaves it.
+	Current string `json:"current,omitempty"`
+	Desired string `json:"desired,omitempty"`
 }
