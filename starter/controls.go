@@ -144,6 +144,20 @@ func control(ctx context.Context, cl client.Client, id string, c workflows.Contr
 	return applied, nil
 }
 
+// printControls is status's account of a run's controls: a hold, the ungraceful switch and
+// every control applied.
+func printControls(w io.Writer, id string, p *workflows.Progress) {
+	if h := p.Hold; h != nil {
+		fmt.Fprintf(w, "  paused between steps by %s: %s (starter resume %s --as USER --comment ...)\n", h.By, h.Comment, id)
+	}
+	if p.Ungraceful {
+		fmt.Fprintf(w, "  switched to ungraceful: no more calls into %s\n", p.SourceRegion)
+	}
+	for _, c := range p.Controls {
+		fmt.Fprintf(w, "  control: %s by %s at %s: %s (%q)\n", c.Action, c.By, c.At.Local().Format("15:04:05"), c.Result, c.Comment)
+	}
+}
+
 func printControl(w io.Writer, a workflows.AppliedControl) {
 	fmt.Fprintf(w, "%s by %s: %s\n", a.Action, a.By, a.Result)
 }

@@ -407,8 +407,12 @@ func printProgress(w io.Writer, id string, p *workflows.Progress) {
 		if s.Approval != nil && s.Status == workflows.StatusWaiting {
 			detail = fmt.Sprintf("waiting for %d approval(s) until %s: %s", s.Approval.Quorum, s.Approval.Deadline.Local().Format("15:04:05"), s.Approval.Message)
 		}
+		if s.Pause != nil && s.Status == workflows.StatusPaused {
+			detail = fmt.Sprintf("failed: %s; decide: starter %s %s --step %s --as USER --comment ...", s.Error, strings.Join(s.Pause.Controls, "|"), id, s.ID)
+		}
 		fmt.Fprintf(w, "  %s%-18s %-16s %s\n", strings.Repeat("  ", depth), s.ID, s.Status, detail)
 	}
+	printControls(w, id, p)
 	for _, ig := range p.Ignored {
 		fmt.Fprintf(w, "  ignored: %s\n", ig)
 	}
