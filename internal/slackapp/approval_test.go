@@ -32,7 +32,8 @@ func TestApprovalRequestIsThreadedAndCarriesWhatAnApproverNeeds(t *testing.T) {
 		t.Fatalf("approval request in thread %q, want %q", msg.Form.Get("thread_ts"), first.TS)
 	}
 	blocks := msg.text()
-	for _, want := range []string{"Move traffic to us-west-2?", "<@U_ALICE>", "<!subteam^S_ONCALL>", "1 of", "<!date^", "the run aborts", "gate", "lab"} {
+	for _, want := range []string{"Move traffic to us-west-2?", "<@U_ALICE>", "<!subteam^S_ONCALL>", "1 of", "<!date^", "the run aborts", "gate", "lab",
+		"What approving lets happen", "`done` would run core.echo with message=done"} {
 		if !strings.Contains(blocks, want) {
 			t.Errorf("approval request lacks %q: %s", want, blocks)
 		}

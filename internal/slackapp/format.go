@@ -181,6 +181,9 @@ func approvalBlocks(cfg Config, m runMeta, st workflows.ApprovalState) []slack.B
 		fields = append(fields, mrkdwn("*Deadline*\n"+slackDate(st.Deadline)), mrkdwn("*On timeout*\n"+onTimeoutText(st.OnTimeout)))
 	}
 	blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
+	if plan := planText(st); plan != "" {
+		blocks = append(blocks, section(plan))
+	}
 	if votes := votesText(st); votes != "" {
 		blocks = append(blocks, section(votes))
 	}
@@ -193,6 +196,33 @@ func approvalBlocks(cfg Config, m runMeta, st workflows.ApprovalState) []slack.B
 		return blocks
 	}
 	return append(blocks, section(outcomeText(st)))
+}
+
+// planText is what approving lets happen: each next step, and for the state it sets, that state
+// as read just before asking beside the state the step leaves.
+func planText(st workflows.ApprovalState) string {
+	if len(st.Plan) == 0 {
+		return ""
+	}
+	head := "*What approving lets happen*"
+	if st.PlanReadAt != nil {
+		head += " (state read " + slackDate(*st.PlanReadAt) + ")"
+	}
+	lines := []string{head + ":"}
+	for _, p := range st.Plan {
+		lines = append(lines, fmt.Sprintf("• `%s` %s", escapeText(p.Step), escapeText(p.Summary)))
+		if p.Current != "" || p.Desired != "" {
+			lines = append(lines, fmt.Sprintf("      now: *%s* → after: *%s*", escapeText(orUnknown(p.Current)), escapeText(orUnknown(p.Desired))))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 func onTimeoutText(onTimeout string) string {

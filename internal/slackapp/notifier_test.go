@@ -240,6 +240,28 @@ func (f *fakeSlack) count(method string) int {
 // before its heartbeat got out, retries the activity: the retry finds the message by its
 // metadata instead of posting it twice — in the run's thread, and for the run's first message
 // in the channel since the activity was scheduled.
+// The approval message shows the plan it lets run: each step, and the state it sets now and after.
+func TestApprovalBlocksShowCurrentAndDesiredState(t *testing.T) {
+	m := runMeta{WorkflowID: "w", RunID: "r", Runbook: "failover", Environment: "prod"}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := workflows.ApprovalState{Step: "approve", Status: workflows.ApprovalWaiting, Message: "go?", Quorum: 1, Deadline: at, PlanReadAt: &at,
+		Plan: []workflows.PlanStep{
+			{Step: "shift", Summary: "would run traffic.shift with region=us-west-2", Current: "us-east-1 in, us-west-2 out", Desired: "us-west-2 in, us-east-1 out"},
+			{Step: "dns", Summary: "would wait up to 5m until traffic.dns"},
+		}}
+	raw, _ := slack.Blocks{BlockSet: approvalBlocks(Config{}, m, st)}.MarshalJSON()
+	text := unescapeJSON(string(raw))
+	for _, want := range []string{"What approving lets happen", "state read <!date^1767323045", "`shift` would run traffic.shift with region=us-west-2",
+		"now: *us-east-1 in, us-west-2 out* → after: *us-west-2 in, us-east-1 out*", "`dns` would wait up to 5m until traffic.dns"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("approval message lacks %q: %s", want, text)
+		}
+	}
+	if strings.Count(text, "now: ") != 1 {
+		t.Errorf("a step that sets no state shows none: %s", text)
+	}
+}
+
 func TestRetriedPostFindsTheEarlierAttemptsMessage(t *testing.T) {
 	f := newFakeSlack()
 	defer f.srv.Stop()
