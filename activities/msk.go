@@ -13,6 +13,7 @@ import (
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/aws-sdk-go-v2/service/kafka"
 	kafkatypes "github.com/aws/aws-sdk-go-v2/service/kafka/types"
+	"go.temporal.io/sdk/activity"
 
 	"github.com/switchyard-dr/switchyard/internal/backfill"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
@@ -250,6 +251,7 @@ type ReplicatorLagArgs struct {
 	MaxMessageLag  int64            `json:"max_message_lag,omitempty" doc:"highest MessageLag that passes (default 0: caught up)"`
 	MaxLatency     runbook.Duration `json:"max_latency,omitempty" catalog:"duration" doc:"highest ReplicationLatency that passes; default: not checked"`
 	Lookback       runbook.Duration `json:"lookback,omitempty" catalog:"duration" doc:"how far back to look for datapoints (default 10m)"`
+	Within         runbook.Duration `json:"within,omitempty" catalog:"duration,bounds" doc:"keep reading, heartbeating, until caught up or this long has passed (default: one read); unlike wait_until's timeout it may be an expression such as a param"`
 }
 
 // ReplicatorLagResult is the output of msk.replicator_lag. Missing metrics are null.
@@ -285,15 +287,34 @@ func (c *Cloud) ReplicatorLag(ctx context.Context, in ReplicatorLagArgs) (Replic
 		return ReplicatorLagResult{}, Permanent(err)
 	}
 	lookback := cmp.Or(in.Lookback.D(), backfill.DefaultMetricsLookback)
-	m, err := readReplicatorMetrics(ctx, cw, name, lookback, t.rc.Replication.Period())
-	if err != nil {
-		return ReplicatorLagResult{}, Wrap(err, "read metrics of replicator", name, t.region)
+	read := func() (ReplicatorLagResult, error) {
+		m, err := readReplicatorMetrics(ctx, cw, name, lookback, t.rc.Replication.Period())
+		if err != nil {
+			return ReplicatorLagResult{}, Wrap(err, "read metrics of replicator", name, t.region)
+		}
+		res := ReplicatorLagResult{Name: name, MessageLag: m.messageLag, Samples: m.samples, At: m.at, ReplicationLatencyMS: m.latencyMS}
+		// The state is msk.replicator_running's to check: this check reads metrics only.
+		res.OK, res.Reason = backfill.ReplicatorCaughtUp(m.observe(name, t.region, "", lookback),
+			backfill.Policy{MaxMessageLag: in.MaxMessageLag, MaxLatency: in.MaxLatency.D()})
+		return res, nil
 	}
-	res := ReplicatorLagResult{Name: name, MessageLag: m.messageLag, Samples: m.samples, At: m.at, ReplicationLatencyMS: m.latencyMS}
-	// The state is msk.replicator_running's to check: this check reads metrics only.
-	res.OK, res.Reason = backfill.ReplicatorCaughtUp(m.observe(name, t.region, "", lookback),
-		backfill.Policy{MaxMessageLag: in.MaxMessageLag, MaxLatency: in.MaxLatency.D()})
-	return res, nil
+	res, err := read()
+	deadline := time.Now().Add(in.Within.D())
+	for err == nil && !res.OK && !InPlan(ctx) && time.Now().Before(deadline) {
+		if activity.IsActivity(ctx) {
+			activity.RecordHeartbeat(ctx, res.Reason)
+		}
+		select {
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-time.After(min(c.opts.PollInterval, time.Until(deadline))):
+		}
+		res, err = read()
+	}
+	if err == nil && !res.OK && in.Within > 0 && !InPlan(ctx) {
+		res.Reason += fmt.Sprintf(" (still, after %s)", in.Within.D())
+	}
+	return res, err
 }
 
 // ConsumerLagArgs is the input of msk.consumer_lag.
