@@ -18,6 +18,7 @@ func benchmarks() map[string]func(context.Context, []string, cmdIO) error {
 		"intake":   runBenchIntake,
 		"alarms":   runBenchAlarms,
 		"rto":      runBenchRTO,
+		"scale":    runBenchScale,
 	}
 }
 

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,9 @@ type benchAlarmsOptions struct {
 	repetitions int
 	storm       int
 	stormQueues int
+	stormEnvs   int
+	stormAlarms int
+	profile     string
 	rate        float64
 	timeout     time.Duration
 }
@@ -50,18 +54,33 @@ type BenchAlarmsResult struct {
 	ToShiftMS    []float64 `json:"to_shift_ms"`
 	P50ToShiftMS float64   `json:"p50_to_shift_ms"`
 	MaxToShiftMS float64   `json:"max_to_shift_ms"`
-	// Events identical alarm events were put in the alarm queue at once; AckSeconds is the time
-	// from the first to the last of them being acknowledged (deleted from the queue after the
-	// intake handled it). RunsStarted counts the runs the storm started.
+	// Profile is the lab's latency profile during the repetitions (internal/lab/profile.go).
+	Profile string `json:"profile"`
+	// Events alarm events were put in the alarm queues at once (stormEvents): Changes distinct
+	// state changes of Alarms alarms over Environments environments, each alarm flapping
+	// OK <-> ALARM, every change delivered to both Regions' queues (StormQueues 2) with the copies
+	// interleaved. AckSeconds is the time from the first to the last of them being acknowledged
+	// (deleted from the queue after the intake handled it).
 	Events       int   `json:"events"`
+	Changes      int   `json:"changes"`
+	Alarms       int   `json:"alarms"`
+	Environments int   `json:"environments"`
 	StormQueues  int   `json:"storm_queues"`
 	Acknowledged int64 `json:"acknowledged"`
 	// ReceiveCalls counts the intake's ReceiveMessage calls (both queues) while the storm drained.
-	ReceiveCalls int64   `json:"receive_calls"`
-	Received     int64   `json:"received"`
-	Deduped      int64   `json:"deduped"`
-	RunsStarted  int64   `json:"runs_started"`
-	AckSeconds   float64 `json:"ack_seconds"`
+	ReceiveCalls int64 `json:"receive_calls"`
+	Received     int64 `json:"received"`
+	Deduped      int64 `json:"deduped"`
+	// RunsStarted counts the runs the storm started as the Temporal server's visibility lists
+	// them (workflow id switchyard/<environment>, started after the storm began), per environment
+	// in RunsPerEnvironment; RunsExpected is one per environment (one DR operation per
+	// environment, then the rules' cooldown). IntakeStarted is the intake's own counter, for
+	// comparison only.
+	RunsStarted        int64            `json:"runs_started"`
+	RunsPerEnvironment map[string]int64 `json:"runs_per_environment"`
+	RunsExpected       int64            `json:"runs_expected"`
+	IntakeStarted      int64            `json:"intake_started"`
+	AckSeconds         float64          `json:"ack_seconds"`
 	// EnqueueSeconds is how long putting the storm into the queue took (part of AckSeconds).
 	EnqueueSeconds float64 `json:"enqueue_seconds"`
 	ShiftGoalMet   bool    `json:"shift_goal_met"`
@@ -80,15 +99,21 @@ func runBenchAlarms(ctx context.Context, args []string, cio cmdIO) error {
 	o.outputOptions.register(fs, "print the figures as JSON")
 	o.runbooksOptions.register(fs, cio, "runbook folder (its triggers/lab.yaml gives the rules)")
 	fs.IntVar(&o.repetitions, "repetitions", 5, "alarm-to-shift measurements (the median is reported)")
-	fs.IntVar(&o.storm, "storm", 10_000, "identical alarm events of the storm (0: skip the storm)")
-	fs.IntVar(&o.stormQueues, "storm-queues", 1, "queues the storm is spread over: 1 (the alarm Region's) or 2 (both, as the lab's cross-Region rule delivers)")
+	fs.IntVar(&o.storm, "storm", 10_000, "alarm events of the storm (0: skip the storm)")
+	fs.IntVar(&o.stormQueues, "storm-queues", 2, "queues each state change is delivered to: 2 (both Regions', as the lab's cross-Region rule delivers) or 1")
+	fs.IntVar(&o.stormEnvs, "storm-environments", 3, "environments the storm's alarms belong to (each with the lab's trigger rules)")
+	fs.IntVar(&o.stormAlarms, "storm-alarms", 30, "alarms per environment besides the 4 its rules act on (they match no rule)")
+	fs.StringVar(&o.profile, "profile", "realistic", "latency profile of the lab: "+strings.Join(lab.ProfileNames, " or ")+" (internal/lab/profile.go)")
 	fs.Float64Var(&o.rate, "rate", 20, "events per second of the lab's producers")
 	fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up on a repetition or the storm after this long")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
-	if o.repetitions < 0 || o.storm < 0 || o.stormQueues < 1 || o.stormQueues > 2 || (o.repetitions == 0 && o.storm == 0) {
-		return errors.New("bench alarms: want --repetitions >= 0, --storm >= 0 (not both 0) and --storm-queues 1 or 2")
+	if o.repetitions < 0 || o.storm < 0 || o.stormQueues < 1 || o.stormQueues > 2 || (o.repetitions == 0 && o.storm == 0) || o.stormEnvs < 1 || o.stormAlarms < 0 {
+		return errors.New("bench alarms: want --repetitions >= 0, --storm >= 0 (not both 0), --storm-queues 1 or 2, --storm-environments >= 1 and --storm-alarms >= 0")
+	}
+	if _, err := lab.ProfileByName(o.profile); err != nil {
+		return fmt.Errorf("bench alarms: %w", err)
 	}
 	res, err := benchAlarms(ctx, o, cio.stderr)
 	if err != nil {
@@ -104,12 +129,14 @@ func runBenchAlarms(ctx context.Context, args []string, cio cmdIO) error {
 		return "NOT met"
 	}
 	if len(res.ToShiftMS) > 0 {
-		fmt.Fprintf(cio.stdout, "alarm event -> first traffic shift (policy auto), %d repetitions: %v ms\n", len(res.ToShiftMS), res.ToShiftMS)
+		fmt.Fprintf(cio.stdout, "alarm event -> first traffic shift (policy auto, profile %s), %d repetitions: %v ms\n", res.Profile, len(res.ToShiftMS), res.ToShiftMS)
 		fmt.Fprintf(cio.stdout, "  p50 %.1f ms, max %.1f ms (goal p50 <= %d ms: %s)\n", res.P50ToShiftMS, res.MaxToShiftMS, alarmsGoalShiftMS, verdict(res.ShiftGoalMet))
 	}
 	if res.Events > 0 {
-		fmt.Fprintf(cio.stdout, "storm of %d identical alarm events in %d queue(s): %d acknowledged in %.3fs (enqueued in %.3fs), %d deduplicated, %d run(s) started (goal: all within %ds, one run: %s)\n",
-			res.Events, res.StormQueues, res.Acknowledged, res.AckSeconds, res.EnqueueSeconds, res.Deduped, res.RunsStarted, alarmsGoalAckSecs, verdict(res.StormGoalMet))
+		fmt.Fprintf(cio.stdout, "storm of %d alarm events (%d state changes of %d alarms in %d environments, flapping, in %d queue(s)): %d acknowledged in %.3fs (enqueued in %.3fs), %d deduplicated\n",
+			res.Events, res.Changes, res.Alarms, res.Environments, res.StormQueues, res.Acknowledged, res.AckSeconds, res.EnqueueSeconds, res.Deduped)
+		fmt.Fprintf(cio.stdout, "  runs in Temporal's visibility: %d %v (want %d, one per environment; the intake counted %d) (goal: all acknowledged within %ds, one run per environment: %s)\n",
+			res.RunsStarted, res.RunsPerEnvironment, res.RunsExpected, res.IntakeStarted, alarmsGoalAckSecs, verdict(res.StormGoalMet))
 	}
 	return nil
 }
@@ -174,15 +201,31 @@ func (w *awsCallWatch) armShift() <-chan time.Time {
 
 func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*BenchAlarmsResult, error) {
 	quiet := slog.New(slog.DiscardHandler)
-	p, err := startPrivateLab(ctx, lab.Options{ProducerRate: o.rate, WithEventIDs: true, TestID: "bench-alarms", Route53ChangeDelay: -1},
+	prof, err := lab.ProfileByName(cmp.Or(o.profile, "fast"))
+	if err != nil {
+		return nil, err
+	}
+	p, err := startPrivateLab(ctx, prof.Options(lab.Options{ProducerRate: o.rate, WithEventIDs: true, TestID: "bench-alarms"}),
 		o.runbooks, nil, quiet)
 	if err != nil {
 		return nil, err
 	}
 	defer p.close()
+	if err := p.lab.ApplyProfile(prof); err != nil {
+		return nil, err
+	}
 	l, env, dir := p.lab, p.dev, p.dir
 	if err := writeBenchRules(o.runbooks, dir); err != nil {
 		return nil, err
+	}
+	stormEnvs := make([]string, 0, o.stormEnvs)
+	for i := range o.stormEnvs {
+		stormEnvs = append(stormEnvs, fmt.Sprintf("storm-%d", i+1))
+	}
+	if o.storm > 0 {
+		if err := writeStormEnvironments(o.runbooks, dir, l.Environment(), stormEnvs); err != nil {
+			return nil, err
+		}
 	}
 	primary, secondary := l.Regions()
 	labEnv := l.Environment()
@@ -199,8 +242,9 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 	watch := &awsCallWatch{}
 	defer l.ObserveControlPlane(watch.observe)()
 
-	// The pre-flight wants the target's alarms OK; the lab's start in INSUFFICIENT_DATA.
-	if err := waitUntil(ctx, time.Minute, func() bool {
+	// The pre-flight wants the target's alarms OK; the lab's start in INSUFFICIENT_DATA, for
+	// the profile's alarm window and more.
+	if err := waitUntil(ctx, max(time.Minute, 4*prof.AlarmWindow), func() bool {
 		for _, states := range l.Status().Alarms {
 			for _, s := range states {
 				if s != "OK" {
@@ -235,7 +279,7 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 			lab.SubPipeline+".opensearch.documentsSuccess.count", map[string]string{"PipelineName": labEnv.Regions[primary].Pipeline},
 			"OK", "ALARM", "Threshold Crossed: bench", at).JSON())
 	}
-	res := &BenchAlarmsResult{}
+	res := &BenchAlarmsResult{Profile: prof.Name}
 
 	for i := range o.repetitions {
 		if err := endOperationOn(ctx, env.client, opID, o.timeout); err != nil {
@@ -299,33 +343,32 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 		if err := endOperationOn(ctx, env.client, opID, o.timeout); err != nil {
 			return nil, err
 		}
-		if err := resetTraffic(ctx, l, factory, labEnv); err != nil {
-			return nil, err
-		}
+		spec := stormSpec{events: o.storm, environments: stormEnvs, quietAlarms: o.stormAlarms, regions: []string{primary, secondary}[:o.stormQueues],
+			seed: 1, at: time.Now()}
+		events := stormEvents(spec)
 		before, receives := svc.Intake().Stats(), watch.receives.Load()
-		body := event(time.Now())
-		targets := []string{primary, secondary}[:o.stormQueues]
 		// Acknowledged means deleted from the queue, counted by the twin itself: the intake
 		// deletes in batches, so counting calls would not count messages.
 		deleted := func() int64 {
 			var n int64
-			for _, r := range targets {
+			for _, r := range spec.regions {
 				n += l.Twin().DeletedMessages(r, lab.AlarmQueue)
 			}
 			return n
 		}
 		base := deleted()
 		start := time.Now()
-		for i := range o.storm {
-			if _, err := l.Twin().SendMessage(targets[i%len(targets)], lab.AlarmQueue, body); err != nil {
+		for _, e := range events {
+			if _, err := l.Twin().SendMessage(e.queue, lab.AlarmQueue, e.body); err != nil {
 				return nil, fmt.Errorf("send the storm: %w", err)
 			}
 		}
 		res.EnqueueSeconds = time.Since(start).Seconds()
-		res.Events, res.StormQueues = o.storm, len(targets)
-		for deleted()-base < int64(o.storm) {
+		sum := summarizeStorm(events)
+		res.Events, res.Changes, res.Alarms, res.Environments, res.StormQueues = len(events), sum.changes, sum.alarms, len(stormEnvs), len(spec.regions)
+		for deleted()-base < int64(len(events)) {
 			if time.Since(start) > o.timeout {
-				return nil, fmt.Errorf("storm: %d of %d events acknowledged within %s", deleted()-base, o.storm, o.timeout)
+				return nil, fmt.Errorf("storm: %d of %d events acknowledged within %s", deleted()-base, len(events), o.timeout)
 			}
 			select {
 			case <-ctx.Done():
@@ -336,14 +379,29 @@ func benchAlarms(ctx context.Context, o benchAlarmsOptions, logw io.Writer) (*Be
 		res.AckSeconds = time.Since(start).Seconds()
 		res.ReceiveCalls = watch.receives.Load() - receives
 		// The last delete is seen as it is sent; the intake's counters settle with it.
-		_ = waitUntil(ctx, 10*time.Second, func() bool { return svc.Intake().Stats().Received-before.Received >= int64(o.storm) })
+		_ = waitUntil(ctx, 10*time.Second, func() bool { return svc.Intake().Stats().Received-before.Received >= int64(len(events)) })
 		after := svc.Intake().Stats()
 		res.Acknowledged = deleted() - base
 		res.Received = after.Received - before.Received
 		res.Deduped = after.Deduped - before.Deduped
-		res.RunsStarted = after.Started - before.Started
-		res.StormGoalMet = res.Acknowledged >= int64(o.storm) && res.AckSeconds <= alarmsGoalAckSecs && res.RunsStarted == 1
-		fmt.Fprintf(logw, "storm: %d events acknowledged in %.3fs, %d run(s) started\n", res.Acknowledged, res.AckSeconds, res.RunsStarted)
+		res.IntakeStarted = after.Started - before.Started
+		// Every event was handled (acknowledged after its start returned); visibility is
+		// eventually consistent, so read it until two reads a second apart agree.
+		perEnv, err := visibleRuns(ctx, env.client, stormEnvs, start.Add(-time.Second), o.timeout)
+		if err != nil {
+			return nil, err
+		}
+		res.RunsPerEnvironment, res.RunsExpected = perEnv, int64(len(stormEnvs))
+		for _, n := range perEnv {
+			res.RunsStarted += n
+		}
+		res.StormGoalMet = res.Acknowledged >= int64(len(events)) && res.AckSeconds <= alarmsGoalAckSecs && stormRunsAsExpected(perEnv, stormEnvs)
+		fmt.Fprintf(logw, "storm: %d events acknowledged in %.3fs, runs in visibility %v (intake counted %d)\n", res.Acknowledged, res.AckSeconds, perEnv, res.IntakeStarted)
+		for _, e := range stormEnvs {
+			if err := endOperationOn(ctx, env.client, workflows.OperationID(e), o.timeout); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if err := endOperationOn(ctx, env.client, opID, o.timeout); err != nil {
 		return nil, err

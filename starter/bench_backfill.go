@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,21 +16,37 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/switchyard-dr/switchyard/internal/backfill"
+	"github.com/switchyard-dr/switchyard/internal/benchrss"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/lab/opensearchtwin"
 )
 
 // benchTwinsEnv marks the child process that seeds and serves the two OpenSearch twins. The
 // benchmark measures the engine's memory, so the twins (which hold every document) run in a
-// separate process and the engine's process holds only what the engine itself allocates.
+// separate process, and the engine in a third (starter/benchengine), whose whole resident set is
+// then the engine's own.
 const benchTwinsEnv = "SWITCHYARD_BENCH_BACKFILL_TWINS"
+
+// Distributions of `starter bench backfill --distribution`.
+const (
+	// distUniform spreads the events evenly over the span, one per timestamp, the missing ones
+	// at random.
+	distUniform = "uniform"
+	// distHard is the data that breaks a naive bucketing: bursts of benchBurst events in one
+	// millisecond; half the missing events clustered in one minute and the rest spread thin
+	// across the span; a span that crosses midnight, so the daily index rolls over, with a burst
+	// in the last millisecond of the day and one in the first of the next.
+	distHard = "hard"
+	// benchBurst is the events per millisecond of the hard distribution's bursts.
+	benchBurst = 250
+)
 
 // benchBackfillOptions are the flags of `starter bench backfill`.
 type benchBackfillOptions struct {
@@ -37,50 +54,64 @@ type benchBackfillOptions struct {
 	span                      time.Duration
 	seed                      uint64
 	pageSize                  int
+	distribution              string
 	inProcess, skipBaseline   bool
+	engineInProcess           bool
+	engineBin                 string
 	outputOptions
 }
 
 // benchBackfillResult is what the benchmark prints.
 type benchBackfillResult struct {
-	Docs             int     `json:"docs"`
-	Missing          int     `json:"missing"`
-	Duplicates       int     `json:"duplicates"`
-	FoundMissing     int     `json:"found_missing"`
+	Distribution string `json:"distribution"`
+	Docs         int    `json:"docs"`
+	Missing      int    `json:"missing"`
+	Duplicates   int    `json:"duplicates"`
+	// Engine and Baseline score each method's report against the ground truth.
+	Engine   backfillScore  `json:"engine"`
+	Baseline *backfillScore `json:"baseline,omitempty"`
+	// FoundMissing and FoundDuplicates are the engine's totals (Engine has the detail).
+	FoundMissing     int64   `json:"found_missing"`
 	FoundDuplicates  int64   `json:"found_duplicates"`
 	Requests         int64   `json:"requests"`
 	BaselineRequests int64   `json:"baseline_requests"`
 	Seconds          float64 `json:"seconds"`
 	BaselineSeconds  float64 `json:"baseline_seconds"`
-	// RSSBytes is the engine's peak resident memory: the most the process's RSS grew above its
-	// idle level while the engine ran (sampled every few milliseconds). The starter binary links
-	// the embedded Temporal server, whose package initialisation alone holds about 115 MiB, so its
-	// whole-process peak (ProcessPeakRSSBytes) says nothing about the engine; the worker binary
-	// that runs the engine idles at about 24 MiB.
-	RSSBytes            int64 `json:"rss_bytes"`
-	ProcessPeakRSSBytes int64 `json:"process_peak_rss_bytes"`
-	// BaselineFoundMissing checks the baseline found the same loss.
-	BaselineFoundMissing int     `json:"baseline_found_missing"`
-	RequestRatio         float64 `json:"request_ratio"`
-	TimeRatio            float64 `json:"time_ratio"`
-	SeedSeconds          float64 `json:"seed_seconds"`
-	Span                 string  `json:"span"`
-	Levels               string  `json:"levels"`
+	// EngineProcess says where the engine ran: "own process" (starter/benchengine, whose
+	// figures below are the whole process's) or "this process".
+	EngineProcess string `json:"engine_process"`
+	// RSSBytes is the engine's peak resident memory: in its own process, that process's peak
+	// (VmHWM) — the Go runtime, the OpenSearch client and the engine, nothing else; in this
+	// process, the most the RSS grew above its idle level while the engine ran (the starter
+	// binary idles at about 115 MiB, the embedded Temporal server's package initialisation).
+	RSSBytes int64 `json:"rss_bytes"`
+	// IdleRSSBytes is the engine process's resident set just before the pass (after a GC).
+	IdleRSSBytes int64 `json:"idle_rss_bytes"`
+	// BaselineRSSBytes is the full scan's peak, measured the same way.
+	BaselineRSSBytes int64   `json:"baseline_rss_bytes"`
+	RequestRatio     float64 `json:"request_ratio"`
+	TimeRatio        float64 `json:"time_ratio"`
+	SeedSeconds      float64 `json:"seed_seconds"`
+	Span             string  `json:"span"`
+	Levels           string  `json:"levels"`
 }
 
 // runBenchBackfill compares the backfill engine with the naive full id scan over the same data:
-// two OpenSearch Serverless twins with --docs events each, the target missing --missing random
-// events and holding --duplicates events twice.
+// two OpenSearch Serverless twins with --docs events each, the target missing --missing events
+// and holding --duplicates events twice, and checks both against that ground truth.
 func runBenchBackfill(ctx context.Context, args []string, cio cmdIO) error {
 	fs := newFlags("bench backfill", cio)
 	var o benchBackfillOptions
 	fs.IntVar(&o.docs, "docs", 1_000_000, "events per Region")
-	fs.IntVar(&o.missing, "missing", 1000, "events the target lacks, at random times")
+	fs.IntVar(&o.missing, "missing", 1000, "events the target lacks")
 	fs.IntVar(&o.duplicates, "duplicates", 500, "events the target holds twice")
 	fs.DurationVar(&o.span, "span", 24*time.Hour, "time the events are spread over")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed of the injected differences")
 	fs.IntVar(&o.pageSize, "page-size", 10000, "hits per id request, for both methods")
-	fs.BoolVar(&o.inProcess, "in-process", false, "serve the twins in this process (rss_bytes then includes them)")
+	fs.StringVar(&o.distribution, "distribution", distUniform, "uniform (one event per timestamp, missing at random) or hard (bursts per millisecond, missing clustered and thin, midnight rollover)")
+	fs.BoolVar(&o.inProcess, "in-process", false, "serve the twins in this process")
+	fs.BoolVar(&o.engineInProcess, "engine-in-process", false, "run the engine and the full scan in this process, not in processes of their own (rss_bytes is then the growth over idle)")
+	fs.StringVar(&o.engineBin, "engine-bin", "", "the engine's program (go build ./starter/benchengine); empty: build it")
 	fs.BoolVar(&o.skipBaseline, "skip-baseline", false, "run only the engine")
 	o.outputOptions.register(fs, "print the result as JSON")
 	if _, err := parseInterspersed(fs, args); err != nil {
@@ -88,6 +119,9 @@ func runBenchBackfill(ctx context.Context, args []string, cio cmdIO) error {
 	}
 	if o.docs <= 0 || o.missing < 0 || o.duplicates < 0 || o.missing+o.duplicates > o.docs {
 		return fmt.Errorf("bench backfill: want --docs > 0 and --missing + --duplicates <= --docs")
+	}
+	if o.distribution != distUniform && o.distribution != distHard {
+		return fmt.Errorf("bench backfill: --distribution %q: want %s or %s", o.distribution, distUniform, distHard)
 	}
 	if cio.getenv(benchTwinsEnv) != "" {
 		return serveBenchTwins(ctx, o, cio)
@@ -108,7 +142,7 @@ func runBenchBackfill(ctx context.Context, args []string, cio cmdIO) error {
 		defer child.stop()
 		urls = u
 	}
-	res, err := measureBackfill(ctx, o, urls)
+	res, err := measureBackfill(ctx, o, urls, cio.stderr)
 	if err != nil {
 		return err
 	}
@@ -116,30 +150,53 @@ func runBenchBackfill(ctx context.Context, args []string, cio cmdIO) error {
 	if o.json {
 		return writeJSON(cio.stdout, res)
 	}
-	fmt.Fprintf(cio.stdout, "docs %d per side over %s, %d missing, %d duplicated (seeded in %.1fs)\n", res.Docs, res.Span, res.Missing, res.Duplicates, res.SeedSeconds)
-	fmt.Fprintf(cio.stdout, "engine:    %6d requests %8.2fs  found %d/%d missing, %d duplicated ids, RSS +%.1f MiB over idle (process peak %.1f MiB; levels %s)\n",
-		res.Requests, res.Seconds, res.FoundMissing, res.Missing, res.FoundDuplicates, float64(res.RSSBytes)/(1<<20), float64(res.ProcessPeakRSSBytes)/(1<<20), res.Levels)
-	if !o.skipBaseline {
-		fmt.Fprintf(cio.stdout, "full scan: %6d requests %8.2fs  found %d/%d missing\n", res.BaselineRequests, res.BaselineSeconds, res.BaselineFoundMissing, res.Missing)
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+	fmt.Fprintf(cio.stdout, "docs %d per side over %s (%s), %d missing, %d duplicated (seeded in %.1fs)\n", res.Docs, res.Span, res.Distribution, res.Missing, res.Duplicates, res.SeedSeconds)
+	fmt.Fprintf(cio.stdout, "engine:    %6d requests %8.2fs  %s; RSS %.1f MiB (%s, idle %.1f MiB; levels %s)\n",
+		res.Requests, res.Seconds, res.Engine, mib(res.RSSBytes), res.EngineProcess, mib(res.IdleRSSBytes), res.Levels)
+	if res.Baseline != nil {
+		fmt.Fprintf(cio.stdout, "full scan: %6d requests %8.2fs  %s; RSS %.1f MiB\n", res.BaselineRequests, res.BaselineSeconds, *res.Baseline, mib(res.BaselineRSSBytes))
 		fmt.Fprintf(cio.stdout, "engine / full scan: %.2f%% of the requests, %.2f%% of the time\n", 100*res.RequestRatio, 100*res.TimeRatio)
 	}
 	return nil
 }
 
-// benchData is the deterministic data set: which events the target lacks and which it doubles.
+// benchData is the deterministic data set: when each event happened, which events the target
+// lacks and which it doubles. Both the twins (seeding) and the scorer (ground truth) derive it
+// from the options alone.
 type benchData struct {
+	dist       string
+	n          int
 	start      time.Time
-	step       time.Duration
+	span       time.Duration
+	step       time.Duration // uniform: between events
+	groups     int           // hard: bursts
+	gap        time.Duration // hard: between bursts
+	midnight   int           // hard: the first burst at or after midnight
 	missing    map[int]bool
 	duplicated map[int]bool
 }
 
 func newBenchData(o benchBackfillOptions) *benchData {
-	d := &benchData{start: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), step: o.span / time.Duration(o.docs),
-		missing: map[int]bool{}, duplicated: map[int]bool{}}
+	d := &benchData{dist: o.distribution, n: o.docs, span: o.span, missing: map[int]bool{}, duplicated: map[int]bool{}}
 	rng := rand.New(rand.NewPCG(o.seed, 0xbacf111))
-	for len(d.missing) < o.missing {
-		d.missing[rng.IntN(o.docs)] = true
+	if d.dist == distHard {
+		// Noon, so that the span (a day by default) crosses midnight and the index rolls over.
+		d.start = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+		d.groups = (o.docs + benchBurst - 1) / benchBurst
+		d.gap = o.span / time.Duration(d.groups)
+		d.midnight = d.groups
+		if d.gap > 0 {
+			mid := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC).Sub(d.start)
+			d.midnight = int((mid + d.gap - 1) / d.gap)
+		}
+		d.pickHardMissing(o.missing)
+	} else {
+		d.start = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+		d.step = o.span / time.Duration(o.docs)
+		for len(d.missing) < o.missing {
+			d.missing[rng.IntN(o.docs)] = true
+		}
 	}
 	for len(d.duplicated) < o.duplicates {
 		if i := rng.IntN(o.docs); !d.missing[i] {
@@ -149,8 +206,134 @@ func newBenchData(o benchBackfillOptions) *benchData {
 	return d
 }
 
+// at is when event i happened. Events are in time order.
+func (d *benchData) at(i int) time.Time {
+	if d.dist != distHard {
+		return d.start.Add(time.Duration(i) * d.step)
+	}
+	g := i / benchBurst
+	switch {
+	case g == d.midnight-1 && d.midnight < d.groups:
+		// The last burst of the day, in its last millisecond.
+		return d.start.Add(time.Duration(d.midnight) * d.gap).Truncate(24 * time.Hour).Add(-time.Millisecond)
+	case g == d.midnight:
+		return d.start.Add(time.Duration(g) * d.gap).Truncate(24 * time.Hour)
+	}
+	return d.start.Add(time.Duration(g) * d.gap).Truncate(time.Millisecond)
+}
+
+// pickHardMissing chooses m missing events: half of them the first events of the minute a third
+// into the span (as many as it holds), the rest spread evenly over the whole span.
+func (d *benchData) pickHardMissing(m int) {
+	if m == 0 {
+		return
+	}
+	minute := d.at(d.n / 3).Truncate(time.Minute)
+	first := d.n / 3
+	for first > 0 && !d.at(first-1).Before(minute) {
+		first--
+	}
+	for i := first; i < d.n && len(d.missing) < m/2 && d.at(i).Before(minute.Add(time.Minute)); i++ {
+		d.missing[i] = true
+	}
+	// The thin part stays out of the cluster's minute, so the cluster is exactly half.
+	clustered := func(i int) bool { at := d.at(i); return !at.Before(minute) && at.Before(minute.Add(time.Minute)) }
+	rest := m - len(d.missing)
+	for k := 0; k < rest; k++ {
+		i := (k*d.n + d.n/2) / rest
+		for tries := 0; tries < d.n && (d.missing[i%d.n] || clustered(i%d.n)); tries++ {
+			i++
+		}
+		d.missing[i%d.n] = true
+	}
+}
+
 func (d *benchData) eventID(i int) string {
 	return lab.NewEvent(uint64(i), d.start, "us-west-2", "bench", true).EventID
+}
+
+// truth is the ground truth the reports are scored against, by event id.
+func (d *benchData) truth() backfillTruth {
+	t := backfillTruth{missing: map[string]bool{}, duplicated: map[string]bool{}}
+	for i := range d.missing {
+		t.missing[d.eventID(i)] = true
+	}
+	for i := range d.duplicated {
+		t.duplicated[d.eventID(i)] = true
+	}
+	return t
+}
+
+// backfillTruth is what the target lacks and what it holds twice (each exactly twice).
+type backfillTruth struct {
+	missing, duplicated map[string]bool
+}
+
+// backfillScore is a report checked against the ground truth. Totals are the report's exact
+// totals, not its sample; the sample is checked id by id, and when it is the whole list (the
+// bench asks for a sample as large as the truth) that check covers every reported id.
+type backfillScore struct {
+	// FoundMissing is the report's total of missing ids; MissingFalse the sampled ones the
+	// target does hold (false positives); MissingUnfound the true missing ids not reported,
+	// known exactly when the sample is complete (MissingSampleComplete), else the shortfall of the
+	// total.
+	FoundMissing          int64 `json:"found_missing"`
+	MissingFalse          int   `json:"missing_false_positives"`
+	MissingUnfound        int64 `json:"missing_unfound"`
+	MissingSampleComplete bool  `json:"missing_sample_complete"`
+	// Extra is the report's total of ids the target holds and the source lacks: the data has
+	// none, so every one is a false positive.
+	Extra int64 `json:"extra"`
+	// FoundDuplicates is the report's total of ids the target holds more than once, and
+	// DuplicateCopies its surplus copies; DuplicatesFalse the sampled ones that are not.
+	FoundDuplicates  int64 `json:"found_duplicates"`
+	DuplicateCopies  int64 `json:"duplicate_copies"`
+	DuplicatesFalse  int   `json:"duplicates_false_positives"`
+	DuplicatesMissed int64 `json:"duplicates_missed"`
+	// Exact says the report is the truth: every total right, no false positive.
+	Exact bool `json:"exact"`
+}
+
+func (s backfillScore) String() string {
+	verdict := "EXACT"
+	if !s.Exact {
+		verdict = "NOT exact"
+	}
+	return fmt.Sprintf("missing %d (false %d, unfound %d), extra %d, duplicates %d ids/%d copies (false %d, missed %d): %s",
+		s.FoundMissing, s.MissingFalse, s.MissingUnfound, s.Extra, s.FoundDuplicates, s.DuplicateCopies, s.DuplicatesFalse, s.DuplicatesMissed, verdict)
+}
+
+// scoreBackfill checks a report against the truth.
+func scoreBackfill(t backfillTruth, rep *backfill.Report) backfillScore {
+	s := backfillScore{FoundMissing: rep.Missing.Total, Extra: rep.Extra.Total,
+		FoundDuplicates: rep.TargetDuplicates.IDs, DuplicateCopies: rep.TargetDuplicates.ExtraCopies}
+	sampled := map[string]bool{}
+	for _, m := range rep.Missing.Sample {
+		sampled[m.ID] = true
+		if !t.missing[m.ID] {
+			s.MissingFalse++
+		}
+	}
+	s.MissingSampleComplete = int64(len(sampled)) == rep.Missing.Total
+	if s.MissingSampleComplete {
+		for id := range t.missing {
+			if !sampled[id] {
+				s.MissingUnfound++
+			}
+		}
+	} else {
+		s.MissingUnfound = max(int64(len(t.missing))-(rep.Missing.Total-int64(s.MissingFalse)), 0)
+	}
+	for _, d := range rep.TargetDuplicates.Sample {
+		if !t.duplicated[d.ID] || d.Count != 2 {
+			s.DuplicatesFalse++
+		}
+	}
+	s.DuplicatesMissed = max(int64(len(t.duplicated))-(rep.TargetDuplicates.IDs-int64(s.DuplicatesFalse)), 0)
+	want := int64(len(t.duplicated))
+	s.Exact = s.FoundMissing == int64(len(t.missing)) && s.MissingFalse == 0 && s.MissingUnfound == 0 && s.Extra == 0 &&
+		s.FoundDuplicates == want && s.DuplicateCopies == want && s.DuplicatesFalse == 0 && s.DuplicatesMissed == 0
+	return s
 }
 
 // benchTwinURLs is what the twin process reports once it serves.
@@ -192,7 +375,7 @@ func startBenchTwins(o benchBackfillOptions) (*benchTwins, error) {
 		return nil
 	}
 	for i := range o.docs {
-		at := d.start.Add(time.Duration(i) * d.step)
+		at := d.at(i)
 		b, err := json.Marshal(lab.NewEvent(uint64(i), at, "us-west-2", "bench", true))
 		if err != nil {
 			return nil, fmt.Errorf("encode event %d: %w", i, err)
@@ -317,57 +500,129 @@ func spawnBenchTwins(ctx context.Context, cio cmdIO) (*benchChild, benchTwinURLs
 	return child, urls, nil
 }
 
-// measureBackfill runs the engine, then the full scan, over the same twins.
-func measureBackfill(ctx context.Context, o benchBackfillOptions, urls benchTwinURLs) (*benchBackfillResult, error) {
-	d := newBenchData(o)
-	opts := backfill.Options{
-		Scope: backfill.Scope{Pattern: "application-logs-*", TimeField: "timestamp", IDField: "event_id"},
-		From:  d.start, To: d.start.Add(o.span), PageSize: o.pageSize, SampleSize: max(100, o.missing),
-	}
-	// Each method gets fresh sides, so each pays its own discovery of the id field's mapping.
-	sides := func() (backfill.Side, backfill.Side, error) {
-		fields := &backfill.FieldCache{}
-		src, err := backfill.NewOpenSearch(backfill.OpenSearchOptions{Name: "source", Endpoint: urls.Source, Service: "aoss", Fields: fields})
-		if err != nil {
-			return nil, nil, err
-		}
-		dst, err := backfill.NewOpenSearch(backfill.OpenSearchOptions{Name: "target", Endpoint: urls.Target, Service: "aoss", Fields: fields})
-		return src, dst, err
-	}
-	res := &benchBackfillResult{Docs: o.docs, Missing: o.missing, Duplicates: o.duplicates, Span: o.span.String()}
-	injected := map[string]bool{}
-	for i := range d.missing {
-		injected[d.eventID(i)] = true
-	}
-	found := func(l backfill.IDList) int {
-		n := 0
-		for _, s := range l.Sample {
-			if injected[s.ID] {
-				n++
-			}
-		}
-		return n
-	}
+// engineRequest and engineAnswer are starter/benchengine's stdin and stdout.
+type engineRequest struct {
+	Method     string         `json:"method"`
+	Source     string         `json:"source"`
+	Target     string         `json:"target"`
+	Scope      backfill.Scope `json:"scope"`
+	From       time.Time      `json:"from"`
+	To         time.Time      `json:"to"`
+	PageSize   int            `json:"page_size"`
+	SampleSize int            `json:"sample_size"`
+}
 
-	src, dst, err := sides()
+type engineAnswer struct {
+	Report       *backfill.Report `json:"report"`
+	Seconds      float64          `json:"seconds"`
+	IdleRSSBytes int64            `json:"idle_rss_bytes"`
+	PeakRSSBytes int64            `json:"peak_rss_bytes"`
+}
+
+// buildBenchEngine builds starter/benchengine into a temporary folder (go build, with the
+// module's build cache) and returns its path and a function that removes it.
+func buildBenchEngine(ctx context.Context) (string, func(), error) {
+	dir, err := os.MkdirTemp("", "switchyard-benchengine-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	bin := filepath.Join(dir, "benchengine")
+	out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/switchyard-dr/switchyard/starter/benchengine").CombinedOutput()
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("build the engine's program (or pass --engine-bin): go build ./starter/benchengine: %w\n%s", err, out)
+	}
+	return bin, cleanup, nil
+}
+
+// runEngineProcess runs one pass in a process of the engine's program.
+func runEngineProcess(ctx context.Context, bin string, req engineRequest, logw io.Writer) (*engineAnswer, error) {
+	in, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
-	debug.FreeOSMemory()
-	idle := benchCurrentRSS()
-	stopSampling := benchSampleRSS()
-	start := time.Now()
-	rep, err := backfill.Compare(ctx, src, dst, opts)
-	peak := stopSampling()
-	if err != nil {
-		return nil, fmt.Errorf("engine: %w", err)
+	cmd := exec.CommandContext(ctx, bin)
+	var out bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &out, logw
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("%s process: %w", req.Method, err)
 	}
-	res.Seconds = time.Since(start).Seconds()
-	res.RSSBytes = max(peak-idle, 0)
-	res.ProcessPeakRSSBytes = benchPeakRSS()
+	var a engineAnswer
+	if err := json.Unmarshal(out.Bytes(), &a); err != nil || a.Report == nil {
+		return nil, fmt.Errorf("%s process answered %q: %v", req.Method, out.String(), err)
+	}
+	return &a, nil
+}
+
+// runEngineHere runs one pass in this process; the RSS figures are the growth over idle.
+func runEngineHere(ctx context.Context, req engineRequest) (*engineAnswer, error) {
+	fields := &backfill.FieldCache{}
+	src, err := backfill.NewOpenSearch(backfill.OpenSearchOptions{Name: "source", Endpoint: req.Source, Service: "aoss", Fields: fields})
+	if err != nil {
+		return nil, err
+	}
+	dst, err := backfill.NewOpenSearch(backfill.OpenSearchOptions{Name: "target", Endpoint: req.Target, Service: "aoss", Fields: fields})
+	if err != nil {
+		return nil, err
+	}
+	pass := backfill.Compare
+	if req.Method == "baseline" {
+		pass = backfill.Baseline
+	}
+	debug.FreeOSMemory()
+	idle := benchrss.Current()
+	stop := benchrss.Sample()
+	start := time.Now()
+	rep, err := pass(ctx, src, dst, backfill.Options{Scope: req.Scope, From: req.From, To: req.To, PageSize: req.PageSize, SampleSize: req.SampleSize})
+	peak := stop()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", req.Method, err)
+	}
+	return &engineAnswer{Report: rep, Seconds: time.Since(start).Seconds(), IdleRSSBytes: idle, PeakRSSBytes: max(peak-idle, 0)}, nil
+}
+
+// measureBackfill runs the engine, then the full scan, over the same twins, each in a process of
+// its own unless told otherwise, and scores both against the ground truth.
+func measureBackfill(ctx context.Context, o benchBackfillOptions, urls benchTwinURLs, logw io.Writer) (*benchBackfillResult, error) {
+	d := newBenchData(o)
+	truth := d.truth()
+	req := engineRequest{Source: urls.Source, Target: urls.Target,
+		Scope: backfill.Scope{Pattern: "application-logs-*", TimeField: "timestamp", IDField: "event_id"},
+		From:  d.start, To: d.start.Add(o.span), PageSize: o.pageSize,
+		// A sample as large as the truth, so every reported id is checked, not only the totals.
+		SampleSize: max(100, o.missing, o.duplicates)}
+	run := func(method string) (*engineAnswer, error) {
+		req.Method = method
+		return runEngineHere(ctx, req)
+	}
+	res := &benchBackfillResult{Distribution: o.distribution, Docs: o.docs, Missing: o.missing, Duplicates: o.duplicates, Span: o.span.String(),
+		EngineProcess: "this process"}
+	if !o.engineInProcess {
+		bin := o.engineBin
+		if bin == "" {
+			b, cleanup, err := buildBenchEngine(ctx)
+			if err != nil {
+				return nil, err
+			}
+			defer cleanup()
+			bin = b
+		}
+		run = func(method string) (*engineAnswer, error) {
+			req.Method = method
+			return runEngineProcess(ctx, bin, req, logw)
+		}
+		res.EngineProcess = "own process"
+	}
+	eng, err := run("engine")
+	if err != nil {
+		return nil, err
+	}
+	rep := eng.Report
+	res.Engine = scoreBackfill(truth, rep)
+	res.Seconds, res.RSSBytes, res.IdleRSSBytes = eng.Seconds, eng.PeakRSSBytes, eng.IdleRSSBytes
 	res.Requests = rep.Requests.Total()
-	res.FoundMissing = found(rep.Missing)
-	res.FoundDuplicates = rep.TargetDuplicates.IDs
+	res.FoundMissing, res.FoundDuplicates = rep.Missing.Total, rep.TargetDuplicates.IDs
 	var levels []string
 	for _, l := range rep.Levels {
 		levels = append(levels, fmt.Sprintf("%s:%d/%d", l.Interval, l.Divergent, l.Buckets))
@@ -376,79 +631,15 @@ func measureBackfill(ctx context.Context, o benchBackfillOptions, urls benchTwin
 	if o.skipBaseline {
 		return res, nil
 	}
-	src, dst, err = sides()
+	base, err := run("baseline")
 	if err != nil {
 		return nil, err
 	}
-	start = time.Now()
-	base, err := backfill.Baseline(ctx, src, dst, opts)
-	if err != nil {
-		return nil, fmt.Errorf("full scan: %w", err)
-	}
-	res.BaselineSeconds = time.Since(start).Seconds()
-	res.BaselineRequests = base.Requests.Total()
-	res.BaselineFoundMissing = found(base.Missing)
-	if res.BaselineRequests > 0 {
-		res.RequestRatio = float64(res.Requests) / float64(res.BaselineRequests)
-	}
-	if res.BaselineSeconds > 0 {
-		res.TimeRatio = res.Seconds / res.BaselineSeconds
-	}
+	score := scoreBackfill(truth, base.Report)
+	res.Baseline = &score
+	res.BaselineSeconds, res.BaselineRSSBytes = base.Seconds, base.PeakRSSBytes
+	res.BaselineRequests = base.Report.Requests.Total()
+	res.RequestRatio = ratio(float64(res.Requests), float64(res.BaselineRequests))
+	res.TimeRatio = ratio(res.Seconds, res.BaselineSeconds)
 	return res, nil
-}
-
-// benchCurrentRSS is the process's resident set now, or 0 where /proc is not available.
-func benchCurrentRSS() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
-	return pages * int64(os.Getpagesize())
-}
-
-// benchSampleRSS records the largest resident set until the returned function is called.
-func benchSampleRSS() func() int64 {
-	stop := make(chan struct{})
-	done := make(chan int64)
-	go func() {
-		peak := benchCurrentRSS()
-		t := time.NewTicker(2 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				done <- max(peak, benchCurrentRSS())
-				return
-			case <-t.C:
-				peak = max(peak, benchCurrentRSS())
-			}
-		}
-	}()
-	return func() int64 {
-		close(stop)
-		return <-done
-	}
-}
-
-// benchPeakRSS is the process's peak resident set (VmHWM), or 0 where /proc is not available.
-func benchPeakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			f := strings.Fields(rest)
-			if len(f) == 2 && f[1] == "kB" {
-				n, _ := strconv.ParseInt(f[0], 10, 64)
-				return n * 1024
-			}
-		}
-	}
-	return 0
 }

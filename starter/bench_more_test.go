@@ -39,21 +39,26 @@ func TestBenchIntakeAnswersSignedRequestsAndRefusesForgedOnes(t *testing.T) {
 	}
 }
 
-func TestBenchAlarmsStartsOneRunForAStormAndTimesTheShift(t *testing.T) {
+func TestBenchAlarmsStartsOneRunPerEnvironmentForAStormAndTimesTheShift(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := benchAlarms(ctx, benchAlarmsOptions{runbooksOptions: runbooksOptions{runbooks: "../runbooks"}, repetitions: 2, storm: 300, stormQueues: 2, rate: 10,
-		timeout: time.Minute}, io.Discard)
+	res, err := benchAlarms(ctx, benchAlarmsOptions{runbooksOptions: runbooksOptions{runbooks: "../runbooks"}, repetitions: 2, storm: 300, stormQueues: 2,
+		stormEnvs: 2, stormAlarms: 5, profile: "fast", rate: 10, timeout: time.Minute}, io.Discard)
 	require.NoError(t, err)
 	require.Len(t, res.ToShiftMS, 2)
 	for _, ms := range res.ToShiftMS {
 		require.Positive(t, ms)
 	}
 	require.Equal(t, 300, res.Events)
+	require.Equal(t, 150, res.Changes, "each state change in both Regions' queues")
+	require.Equal(t, 2*(4+5), res.Alarms)
 	require.Equal(t, int64(300), res.Acknowledged)
 	require.Equal(t, int64(300), res.Received)
-	require.Equal(t, int64(299), res.Deduped)
-	require.Equal(t, int64(1), res.RunsStarted)
+	require.Equal(t, int64(150), res.Deduped, "the second copy of each change")
+	// Counted by the server's visibility: one run per environment, whatever the flapping.
+	require.Equal(t, map[string]int64{"storm-1": 1, "storm-2": 1}, res.RunsPerEnvironment)
+	require.Equal(t, int64(2), res.RunsStarted)
+	require.Equal(t, res.RunsStarted, res.IntakeStarted)
 	require.Positive(t, res.ReceiveCalls)
 }
 
