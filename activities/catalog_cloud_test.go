@@ -154,8 +154,9 @@ func TestRegisterAllRegistersCloudAndBackfill(t *testing.T) {
 	var rec recordingRegistry
 	reg := RegisterAll(&rec, Options{RunbookDir: "../runbooks"})
 	for _, n := range []string{"route53.set_weights", "msk.consumer_lag", "backfill.verify", wire.LoadRunbookActivity,
-		wire.BackfillEnvironmentActivity, wire.BackfillGatesActivity, wire.BackfillCompareActivity} {
+		wire.BackfillEnvironmentActivity, wire.BackfillGatesActivity, wire.BackfillCompareActivity,
+		wire.ReadinessPlanActivity, wire.ReadinessCheckActivity} {
 		require.Contains(t, rec.names, n)
 	}
-	require.Len(t, rec.names, len(reg.Names())+6, "the catalog, three engine and three backfill activities, each once")
+	require.Len(t, rec.names, len(reg.Names())+8, "the catalog, three engine, three backfill and two readiness activities, each once")
 }

@@ -25,6 +25,16 @@ const kafkaTimeout = 30 * time.Second
 // franz-go's AWS_MSK_IAM mechanism with the Region's credentials (its assumed role, if any); the
 // lab uses none. It makes no request: franz-go connects on first use.
 func kafkaAdmin(ctx context.Context, f *awsclients.Factory, region string, rc runbook.RegionConfig) (*kadm.Client, error) {
+	cl, err := kafkaClient(ctx, f, region, rc)
+	if err != nil {
+		return nil, err
+	}
+	return kadm.NewClient(cl), nil
+}
+
+// kafkaClient opens a client on the Region's brokers with the Region's authentication; the
+// admin client and the readiness canary's producer share it.
+func kafkaClient(ctx context.Context, f *awsclients.Factory, region string, rc runbook.RegionConfig, extra ...kgo.Opt) (*kgo.Client, error) {
 	if len(rc.KafkaBootstrap) == 0 {
 		return nil, Permanent(fmt.Errorf("no kafka_bootstrap configured for %s", region))
 	}
@@ -47,11 +57,11 @@ func kafkaAdmin(ctx context.Context, f *awsclients.Factory, region string, rc ru
 	default:
 		return nil, Permanent(fmt.Errorf("kafka_auth %q of %s: want iam or none", rc.KafkaAuth, region))
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(opts, extra...)...)
 	if err != nil {
 		return nil, Permanent(fmt.Errorf("kafka client for %s: %w", region, err))
 	}
-	return kadm.NewClient(cl), nil
+	return cl, nil
 }
 
 // groupLag reads a consumer group's total lag on topic with kadm. A group that does not exist or

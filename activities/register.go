@@ -30,7 +30,7 @@ type Options struct {
 
 // NewCatalogRegistry builds the registry of every catalog entry this build offers.
 func NewCatalogRegistry(opts Options) *Registry {
-	r, _ := newCatalog(opts)
+	r, _, _ := newCatalog(opts)
 	return r
 }
 
@@ -38,7 +38,7 @@ func NewCatalogRegistry(opts Options) *Registry {
 // so RegisterAll can register that same value's workflow activities. One AWS client factory
 // serves every entry, so each Region's configuration (credentials, assumed role) is resolved
 // once per process.
-func newCatalog(opts Options) (*Registry, *Backfill) {
+func newCatalog(opts Options) (*Registry, *Backfill, *Readiness) {
 	if opts.Store == nil {
 		opts.Store = runbook.NewStore(opts.RunbookDir)
 	}
@@ -52,10 +52,13 @@ func newCatalog(opts Options) (*Registry, *Backfill) {
 	}
 	r := NewRegistry()
 	RegisterCore(r, &Core{HTTP: opts.HTTP})
-	RegisterCloud(r, NewCloud(CloudOptions{RunbookDir: opts.RunbookDir, Store: opts.Store, AWS: factory, Logger: logger}))
+	cloud := NewCloud(CloudOptions{RunbookDir: opts.RunbookDir, Store: opts.Store, AWS: factory, Logger: logger})
+	RegisterCloud(r, cloud)
 	b := NewBackfill(BackfillOptions{RunbookDir: opts.RunbookDir, Store: opts.Store, AWS: factory, Logger: logger})
 	RegisterBackfillChecks(r, b)
-	return r, b
+	rd := NewReadiness(cloud, r, opts.Store)
+	RegisterReadinessChecks(r, rd)
+	return r, b, rd
 }
 
 // RegisterAll registers the catalog and the interpreter's activities on w and returns the
@@ -64,8 +67,9 @@ func RegisterAll(w ActivityRegistry, opts Options) *Registry {
 	if opts.Store == nil {
 		opts.Store = runbook.NewStore(opts.RunbookDir)
 	}
-	reg, backfill := newCatalog(opts)
+	reg, backfill, readiness := newCatalog(opts)
 	reg.RegisterActivities(w)
+	readiness.Register(w)
 	notifier := opts.Notifier
 	if notifier == nil {
 		notifier = LogNotifier{Logger: opts.Logger}

@@ -68,6 +68,7 @@ func commands() map[string]command {
 		"schedule": {"manage drill and plan-evaluation schedules: schedule create drill|plan, list, trigger, delete", runSchedule},
 		"prod":     {"run the production topology on this machine (PostgreSQL, Temporal's services, UI, workers, intake): prod up|status|down", runProd},
 	}
+	cmds["readiness"] = command{"evaluate an environment's readiness now, show the latest, or schedule it: readiness [latest|schedule] --env ENV [--json]", runReadiness}
 	for name, c := range controlCommands() {
 		cmds[name] = c
 	}

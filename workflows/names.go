@@ -22,6 +22,8 @@ const (
 	BackfillVerificationType = "BackfillVerificationWorkflow"
 	// ScheduledRunWorkflowType is what drill schedules start (persisted in schedules).
 	ScheduledRunWorkflowType = "ScheduledRunWorkflow"
+	// ReadinessWorkflowType evaluates an environment's readiness (readiness.go).
+	ReadinessWorkflowType = "ReadinessWorkflow"
 )
 
 // Activity names of the interpreter's own activities, defined in wire because the activities
@@ -95,11 +97,14 @@ var (
 	SATrigger      = temporal.NewSearchAttributeKeyKeyword("Trigger")
 	SATargetRegion = temporal.NewSearchAttributeKeyKeyword("TargetRegion")
 	SAOutcome      = temporal.NewSearchAttributeKeyKeyword("Outcome")
+	// SAReadiness is a readiness evaluation's state: passed, actionRequired or unknown.
+	SAReadiness = temporal.NewSearchAttributeKeyKeyword("Readiness")
 )
 
 // SearchAttributeNames lists the custom search attributes, all of type Keyword.
 func SearchAttributeNames() []string {
-	return []string{SARunbook.GetName(), SAEnvironment.GetName(), SATrigger.GetName(), SATargetRegion.GetName(), SAOutcome.GetName()}
+	return []string{SARunbook.GetName(), SAEnvironment.GetName(), SATrigger.GetName(), SATargetRegion.GetName(), SAOutcome.GetName(),
+		SAReadiness.GetName()}
 }
 
 // Outcome values of the Outcome search attribute and of Result.Outcome.
@@ -132,6 +137,13 @@ const (
 	// runbook, step and decision (approved, rejected, expired: nobody decided in time). Policy
 	// approvals are not counted.
 	MetricApprovalLatency = "switchyard_approval_latency_seconds"
+	// MetricReadinessState is 1 for an environment's current readiness state and 0 for the
+	// others (labels environment, state); MetricReadinessCheck is each check's state (1 passed,
+	// 0 actionRequired, -1 unknown; labels environment, check, region); MetricCanaryLatency is the
+	// readiness canary's end-to-end latency in seconds (labels environment, region).
+	MetricReadinessState = "switchyard_readiness_state"
+	MetricReadinessCheck = "switchyard_readiness_check"
+	MetricCanaryLatency  = "switchyard_readiness_canary_latency_seconds"
 )
 
 // Error types of non-retryable application errors, defined in wire because activities produce

@@ -12,4 +12,5 @@ func Register(w WorkflowRegistry) {
 	w.RegisterWorkflowWithOptions(RunbookWorkflow, workflow.RegisterOptions{Name: RunbookWorkflowType})
 	w.RegisterWorkflowWithOptions(BackfillVerificationWorkflow, workflow.RegisterOptions{Name: BackfillVerificationType})
 	w.RegisterWorkflowWithOptions(ScheduledRunWorkflow, workflow.RegisterOptions{Name: ScheduledRunWorkflowType})
+	w.RegisterWorkflowWithOptions(ReadinessWorkflow, workflow.RegisterOptions{Name: ReadinessWorkflowType})
 }

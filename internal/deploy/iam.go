@@ -57,6 +57,12 @@ var (
 	arcRoutingControls = resourceKind{"ARCRoutingControls", []string{"arn:aws:route53-recovery-control::*:controlpanel/*/routingcontrol/*"}}
 	dlqBuckets         = resourceKind{"DeadLetterBuckets", []string{"arn:aws:s3:::*"}}
 	regionRoles        = resourceKind{"AssumePerRegionRoles", []string{"arn:aws:iam::*:role/*"}}
+	// Readiness: the worker's own role is simulated (a deployment narrows it to that role);
+	// GetCallerIdentity needs no permission and ListServiceQuotas has no resource-level
+	// permissions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_servicequotas.html).
+	iamSimulation = resourceKind{"SimulateWorkerRole", []string{"arn:aws:iam::*:role/*"}}
+	callerID      = resourceKind{"CallerIdentity", []string{"*"}}
+	quotaReads    = resourceKind{"ServiceQuotasReads", []string{"*"}}
 )
 
 // actionResources says what each IAM action the worker may need is granted on. An action the
@@ -98,6 +104,12 @@ var actionResources = map[string]resourceKind{
 	"route53-recovery-cluster:UpdateRoutingControlStates": arcRoutingControls,
 	"s3:ListBucket":                                       dlqBuckets,
 	"sts:AssumeRole":                                      regionRoles,
+	// Readiness (activities/readiness.go): the worker simulates its own role's policy, reads
+	// the Regions' quotas and produces the canary's marker.
+	"iam:SimulatePrincipalPolicy":     iamSimulation,
+	"sts:GetCallerIdentity":           callerID,
+	"servicequotas:ListServiceQuotas": quotaReads,
+	"kafka-cluster:WriteData":         kafkaData,
 }
 
 // Need is one user of IAM actions: a catalog entry, or a part of the worker outside the catalog.

@@ -170,6 +170,7 @@ func TestWorkerPolicyRejectsUngrantedAction(t *testing.T) {
 var sdkServices = map[string]string{
 	"cloudwatch": "cloudwatch", "kafka": "kafka", "opensearch": "es", "opensearchserverless": "aoss",
 	"osis": "osis", "route53": "route53", "s3": "s3", "sqs": "sqs", "ssm": "ssm", "sts": "sts",
+	"iam": "iam", "servicequotas": "servicequotas",
 }
 
 // sdkActionExceptions are operations whose IAM action has another name.
