@@ -21,14 +21,16 @@ const (
 	MetricAlarmReceived = "switchyard_alarm_events_received_total"
 	// MetricAlarmResults counts what the alarm intake did, by result: started, attached, notified
 	// (one per environment a rule matched), ignored (no rule, other state, cooldown, not an alarm,
-	// duplicate), deduped (the duplicates among ignored), invalid and failed (retried).
+	// duplicate, stale), deduped and stale (the duplicates and the events older than the intake's
+	// max age, among ignored), invalid, failed (retried) and rate_limited (SNS requests refused
+	// with 429, not received).
 	MetricAlarmResults = "switchyard_alarm_events_total"
 )
 
 // AlarmCounts are the alarm intake's counters since it started (triggers.Stats, without importing
 // the intake here).
 type AlarmCounts struct {
-	Received, Invalid, Started, Attached, Notified, Ignored, Deduped, Failed int64
+	Received, Invalid, Started, Attached, Notified, Ignored, Deduped, Failed, Stale, RateLimited int64
 }
 
 // Intake holds the intake's counters. A nil *Intake counts nothing, so the intake code needs no
@@ -91,7 +93,7 @@ func (in *Intake) ObserveAlarms(counts func() AlarmCounts) error {
 			n      int64
 		}{
 			{"started", c.Started}, {"attached", c.Attached}, {"notified", c.Notified}, {"ignored", c.Ignored},
-			{"deduped", c.Deduped}, {"invalid", c.Invalid}, {"failed", c.Failed},
+			{"deduped", c.Deduped}, {"invalid", c.Invalid}, {"failed", c.Failed}, {"stale", c.Stale}, {"rate_limited", c.RateLimited},
 		} {
 			o.ObserveInt64(results, r.n, attrs(attribute.String("result", r.result)))
 		}

@@ -134,3 +134,28 @@ func TestSNSStaleByPublishTime(t *testing.T) {
 	require.Empty(t, tc.starts)
 	require.Equal(t, int64(1), in.Stats().Stale)
 }
+
+// Only a verified message of an accepted topic names its topic for the rate limit; anything
+// else names nobody and is limited by its address.
+func TestSNSRequestSourceIsTheVerifiedTopic(t *testing.T) {
+	tw := newSNSTwin(t)
+	in := newTestIntake(t, newFakeTemporal(), &fakeClock{t: changeAt}, nil)
+	h, err := NewSNSHandler(SNSHandlerOptions{Intake: in, Verifier: tw.verifier(), Logger: quietLogger()})
+	require.NoError(t, err)
+	body := func(m SNSMessage) []byte {
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		return b
+	}
+	m := notification(snsPayload)
+	tw.sign(t, &m, "2", tw.key)
+	require.Equal(t, "sns topic "+testTopic, h.RequestSource(context.Background(), body(m)))
+	forged := m
+	forged.Message = strings.Replace(forged.Message, "ALARM", "OK", 1)
+	require.Empty(t, h.RequestSource(context.Background(), body(forged)))
+	other := notification(snsPayload)
+	other.TopicArn = "arn:aws:sns:us-east-1:999999999999:other"
+	tw.sign(t, &other, "2", tw.key)
+	require.Empty(t, h.RequestSource(context.Background(), body(other)))
+	require.Empty(t, h.RequestSource(context.Background(), []byte("{not json")))
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/switchyard-dr/switchyard/internal/awsclients"
 	"github.com/switchyard-dr/switchyard/internal/runbook"
@@ -32,7 +33,9 @@ type ServiceOptions struct {
 	AWS *awsclients.Factory
 	// Poster posts notify decisions (to the environment's Slack channel); nil only logs them.
 	Poster Poster
-	Logger *slog.Logger
+	// MaxAlarmAge is the intake's Options.MaxAge: older alarm events are recorded, not acted on.
+	MaxAlarmAge time.Duration
+	Logger      *slog.Logger
 }
 
 // Service is the alarm intake: the rules, the SQS pollers and the SNS endpoint around an Intake.
@@ -63,7 +66,7 @@ func NewService(ctx context.Context, opts ServiceOptions) (*Service, error) {
 	if opts.Poster != nil {
 		notifier = PostTo(set, opts.Poster)
 	}
-	in, err := New(Options{Rules: set, Temporal: opts.Temporal, Notifier: notifier, Logger: opts.Logger})
+	in, err := New(Options{Rules: set, Temporal: opts.Temporal, Notifier: notifier, Logger: opts.Logger, MaxAge: opts.MaxAlarmAge})
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +101,12 @@ func (s *Service) Intake() *Intake { return s.intake }
 
 // SNSHandler serves POST /alarms/sns.
 func (s *Service) SNSHandler() http.Handler { return s.sns }
+
+// SNSSource names the verified topic of a POST /alarms/sns body, for rate limiting (see
+// SNSHandler.RequestSource).
+func (s *Service) SNSSource(r *http.Request, body []byte) string {
+	return s.sns.RequestSource(r.Context(), body)
+}
 
 // StatusHandler answers the counters and the recent decisions as JSON. Decisions name alarms,
 // runbooks and params, so mount it only where operators, not the internet, can reach it.

@@ -400,8 +400,8 @@ func NewSNSHandler(opts SNSHandlerOptions) (*SNSHandler, error) {
 	return &SNSHandler{intake: opts.Intake, topics: slices.Compact(topics), v: opts.Verifier, log: opts.Logger}, nil
 }
 
-// maxSNSBody bounds a request: SNS messages are at most 256 KiB, plus the envelope.
-const maxSNSBody = 512 << 10
+// MaxSNSBody bounds a POST /alarms/sns body: SNS messages are at most 256 KiB, plus the envelope.
+const MaxSNSBody = 512 << 10
 
 func (h *SNSHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -409,9 +409,9 @@ func (h *SNSHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxSNSBody+1))
-	if err != nil || len(body) > maxSNSBody {
-		h.intake.Invalid(fmt.Errorf("SNS body unreadable or over %d bytes: %v", maxSNSBody, err), "remote", r.RemoteAddr)
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxSNSBody+1))
+	if err != nil || len(body) > MaxSNSBody {
+		h.intake.Invalid(fmt.Errorf("SNS body unreadable or over %d bytes: %v", MaxSNSBody, err), "remote", r.RemoteAddr)
 		http.Error(w, "body unreadable or too large", http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -459,6 +459,22 @@ func (h *SNSHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.intake.Invalid(fmt.Errorf("%w: SNS message type %q", ErrMalformed, m.Type))
 		http.Error(w, "unknown SNS message type", http.StatusBadRequest)
 	}
+}
+
+// RequestSource names the SNS topic that sent a POST /alarms/sns body ("sns topic <ARN>"), for
+// the intake's per-source rate limit, or "" when the body is not a message of an accepted topic
+// whose signature verifies (the limit then falls back to the remote address). Only a verified
+// message may spend a topic's budget. The certificate is cached, so the handler's own check of
+// the same message costs one more signature check and no fetch.
+func (h *SNSHandler) RequestSource(ctx context.Context, body []byte) string {
+	var m SNSMessage
+	if json.Unmarshal(body, &m) != nil || !slices.Contains(h.topics, m.TopicArn) {
+		return ""
+	}
+	if h.v.Verify(ctx, &m) != nil {
+		return ""
+	}
+	return "sns topic " + m.TopicArn
 }
 
 func (h *SNSHandler) notification(w http.ResponseWriter, r *http.Request, m *SNSMessage) {
