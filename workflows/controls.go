@@ -40,8 +40,9 @@ import (
 // compensations of the steps done so far (outcome rolled_back when they all succeed).
 // ³ ungraceful: params.ungraceful becomes true for every later step (if:, with:), a step whose
 // rendered region argument is the source Region (the peer of target_region) is skipped, and a
-// running nested runbook whose step passes ungraceful gets the same control by signal; runbooks
-// without an ungraceful param refuse it. force is not implied: the pre-flight interlock still
+// running nested runbook whose step passes ungraceful gets the same control by signal, and one
+// started later starts switched (RunInput.Ungraceful); runbooks without an ungraceful param
+// refuse it. force is not implied: the pre-flight interlock still
 // needs ungraceful and force.
 // ⁴ resume ends only a hold: a failed step needs retry, skip or abort.
 //
@@ -380,15 +381,7 @@ func (r *run) applyControl(ctx workflow.Context, c Control) AppliedControl {
 // switchUngraceful makes the rest of the run ungraceful (see the table above) and returns what
 // it did.
 func (r *run) switchUngraceful(ctx workflow.Context, c Control) string {
-	r.progress.Ungraceful = true
-	r.scope.Params["ungraceful"] = true
-	if r.rb.TargetRegion != "" {
-		if v, err := runbook.Eval(r.rb.TargetRegion, r.scope); err == nil {
-			if target, ok := v.(string); ok {
-				r.progress.SourceRegion = r.scope.Peers[target]
-			}
-		}
-	}
+	r.markUngraceful()
 	var children []string
 	for i := range r.progress.Steps {
 		st := &r.progress.Steps[i]
@@ -412,6 +405,36 @@ func (r *run) switchUngraceful(ctx workflow.Context, c Control) string {
 		out += "; nested " + strings.Join(children, ", ") + " switched too"
 	}
 	return out
+}
+
+// markUngraceful switches the rest of the run to ungraceful: params.ungraceful for later steps,
+// and the source Region whose calls are skipped.
+func (r *run) markUngraceful() {
+	r.progress.Ungraceful = true
+	r.scope.Params["ungraceful"] = true
+	if r.rb.TargetRegion != "" {
+		if v, err := runbook.Eval(r.rb.TargetRegion, r.scope); err == nil {
+			if target, ok := v.(string); ok {
+				r.progress.SourceRegion = r.scope.Peers[target]
+			}
+		}
+	}
+}
+
+// inheritUngraceful starts a nested run switched to ungraceful when its parent was switched
+// (RunInput.Ungraceful).
+func (r *run) inheritUngraceful() {
+	if r.in.Ungraceful && r.hasParam("ungraceful") {
+		r.markUngraceful()
+	}
+}
+
+// childUngraceful tells whether a nested run with these params starts switched to ungraceful:
+// when this run was switched and passes it ungraceful (a nested failback, which has no
+// ungraceful mode, is not switched).
+func (r *run) childUngraceful(params map[string]any) bool {
+	_, passes := params["ungraceful"]
+	return r.progress.Ungraceful && passes
 }
 
 // holdBeforeStep waits while an operator holds the run between steps, and stops a run that was

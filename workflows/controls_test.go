@@ -400,3 +400,32 @@ func TestSwitchToUngracefulSkipsSourceRegionCalls(t *testing.T) {
 	require.Error(t, err)
 	require.ErrorContains(t, no.err, "runbook pausing has no ungraceful mode")
 }
+
+// TestUngracefulReachesARunningNestedRunbook: a parent switched to ungraceful signals the
+// nested runbook it is running (its step passes ungraceful), which skips its source-Region calls
+// from then on; a nested run started later gets params.ungraceful from the parent's scope.
+func TestUngracefulReachesARunningNestedRunbook(t *testing.T) {
+	parent := `schema: switchyard/v1
+name: outer
+target_region: params.target
+params:
+  - {name: target, type: region, required: true}
+  - {name: ungraceful, type: bool, default: false}
+steps:
+  - id: first
+    runbook: fo
+    with: {target: "${{ params.target }}", ungraceful: "${{ params.ungraceful }}"}
+  - id: second
+    runbook: fo
+    with: {target: "${{ params.target }}", ungraceful: "${{ params.ungraceful }}"}
+`
+	f := newControlFixture(t, map[string]string{"outer": parent, "fo": ungracefulRunbook}, "")
+	sw := f.control("u1", workflows.Control{Action: workflows.ControlUngraceful, By: "bob", Comment: "source down"}, time.Minute)
+	res, err := f.run(t, workflows.RunInput{Runbook: "outer", Params: map[string]any{"target": "us-west-2"}})
+	require.NoError(t, err)
+	require.True(t, res.Ungraceful)
+	require.NoError(t, sw.err)
+	require.Contains(t, sw.applied.Result, "nested switchyard/test/first switched too")
+	// Both nested runs: no drain, no read of us-east-1, and the write says ungraceful.
+	require.Equal(t, []string{"write-true@us-west-2", "write-true@us-west-2"}, f.rec.got())
+}

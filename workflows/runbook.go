@@ -222,6 +222,7 @@ func (r *run) execute(ctx workflow.Context) error {
 		},
 	}
 	r.declare("", r.rb.Steps)
+	r.inheritUngraceful()
 	if err := r.upsertStartAttributes(ctx); err != nil {
 		return err
 	}
@@ -875,6 +876,7 @@ func (r *run) execChild(ctx workflow.Context, st *StepState, s *runbook.Step) st
 	err = workflow.ExecuteChildWorkflow(cctx, RunbookWorkflowType, RunInput{
 		Runbook: s.Runbook, Environment: r.in.Environment, Params: params, Mode: r.in.Mode,
 		RequestedBy: r.in.RequestedBy, Trigger: Trigger{Kind: "runbook", Detail: r.in.Runbook}, Parent: r.info.WorkflowExecution.ID,
+		Ungraceful: r.childUngraceful(params),
 	}).Get(ctx, &res)
 	if err != nil {
 		return stepOutcome{Status: StatusFailed, Err: err}

@@ -34,6 +34,9 @@ type RunInput struct {
 	Trigger     Trigger `json:"trigger,omitempty"`
 	// Parent is set by a parent run for a nested runbook; nested runs share the parent's lock.
 	Parent string `json:"parent,omitempty"`
+	// Ungraceful is set by a parent switched to ungraceful by an operator for a nested runbook
+	// it passes ungraceful: the nested run starts switched too (Progress.Ungraceful).
+	Ungraceful bool `json:"ungraceful,omitempty"`
 }
 
 // Trigger records what started a run.
