@@ -49,6 +49,18 @@ func newControlFixture(t *testing.T, runbooks map[string]string, envExtra string
 		func(ctx context.Context, in regionArgs) (recordResult, error) {
 			return f.rec.record(ctx, recordArgs{Name: in.Name + "@" + in.Region})
 		})
+	// test.not_yet is a check that is not ok for its first calls (rec.flaky counts them down).
+	activities.Register(reg, catalog.Spec{Name: "test.not_yet", Kind: catalog.KindCheck, ReadOnly: true, Description: "not ok at first"},
+		func(ctx context.Context, in recordArgs) (activities.CheckResult, error) {
+			f.rec.mu.Lock()
+			defer f.rec.mu.Unlock()
+			f.rec.calls = append(f.rec.calls, in.Name)
+			if f.rec.flaky[in.Name] > 0 {
+				f.rec.flaky[in.Name]--
+				return activities.CheckResult{OK: false, Reason: "not yet"}, nil
+			}
+			return activities.CheckResult{OK: true, Reason: "ready"}, nil
+		})
 	reg.RegisterActivities(f.env)
 	(&activities.Engine{RunbookDir: dir, Registry: reg, Notifier: f.notes}).Register(f.env)
 	workflows.Register(f.env)
@@ -428,4 +440,31 @@ steps:
 	require.Contains(t, sw.applied.Result, "nested switchyard/test/first switched too")
 	// Both nested runs: no drain, no read of us-east-1, and the write says ungraceful.
 	require.Equal(t, []string{"write-true@us-west-2", "write-true@us-west-2"}, f.rec.got())
+}
+
+// TestRetryNowCutsACheckWaitShort: a check not ok yet waits its backoff (an hour) before the next
+// attempt; retry now, sent by the control signal (the Temporal UI's path), runs the next attempt
+// at once.
+func TestRetryNowCutsACheckWaitShort(t *testing.T) {
+	book := `schema: switchyard/v1
+name: checking
+steps:
+  - id: ready
+    check: test.not_yet
+    with: {name: ready}
+    retry: {attempts: 3, backoff: 1h, max_backoff: 1h}
+`
+	f := newControlFixture(t, map[string]string{"checking": book}, "")
+	f.rec.flaky["ready"] = 1
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SignalWorkflow(workflows.ControlSignal, workflows.Control{Action: workflows.ControlRetry, Step: "ready", By: "carol", Comment: "it is ready now", Source: "ui"})
+	}, time.Minute)
+	res, err := f.run(t, workflows.RunInput{Runbook: "checking"})
+	require.NoError(t, err)
+	st := stepIn(&res.Progress, "ready")
+	require.Equal(t, 2, st.Attempts)
+	require.Less(t, st.EndedAt.Sub(*st.StartedAt), time.Hour, "the hour between attempts was cut short")
+	require.Len(t, res.Controls, 1)
+	require.Equal(t, "ui", res.Controls[0].Source)
+	require.Empty(t, res.Ignored)
 }
