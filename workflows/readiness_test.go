@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
@@ -110,4 +111,33 @@ func TestReadinessPostsEachChangeOnce(t *testing.T) {
 	}
 	require.Equal(t, wire.ReadinessUnknown, iam.State)
 	require.Contains(t, iam.Reason, "IAM endpoint timed out")
+}
+
+// TestReadinessComparesWithTheSchedulesLastResult: a scheduled run compares with the last
+// completion result the schedule hands it (not with nothing), so a state already posted by the
+// previous run is not posted again; an older in.Previous does not override it.
+func TestReadinessComparesWithTheSchedulesLastResult(t *testing.T) {
+	s := &readinessScript{checks: map[string][]wire.ReadinessCheck{
+		"pipelines": pipelineChecks(wire.ReadinessActionRequired),
+		"iam":       {{Name: "iam.runbook_actions", Region: "us-west-2", State: wire.ReadinessPassed}},
+	}, failed: map[string]bool{}}
+	last := wire.ReadinessResult{Environment: "lab", EvaluatedAt: time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC), State: wire.ReadinessActionRequired,
+		Checks: append(pipelineChecks(wire.ReadinessActionRequired), wire.ReadinessCheck{Name: "iam.runbook_actions", Region: "us-west-2", State: wire.ReadinessPassed})}
+	older := wire.ReadinessResult{Environment: "lab", EvaluatedAt: last.EvaluatedAt.Add(-time.Hour), State: wire.ReadinessPassed,
+		Checks: pipelineChecks(wire.ReadinessPassed)}
+
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(workflows.ReadinessWorkflow, workflow.RegisterOptions{Name: workflows.ReadinessWorkflowType})
+	env.RegisterActivityWithOptions(s.plan, activity.RegisterOptions{Name: wire.ReadinessPlanActivity})
+	env.RegisterActivityWithOptions(s.check, activity.RegisterOptions{Name: wire.ReadinessCheckActivity})
+	env.RegisterActivityWithOptions(s.notify, activity.RegisterOptions{Name: workflows.NotifyActivity})
+	env.SetLastCompletionResult(last)
+	env.ExecuteWorkflow(workflows.ReadinessWorkflowType, workflows.ReadinessInput{Environment: "lab", Previous: &older})
+	require.NoError(t, env.GetWorkflowError())
+	var res wire.ReadinessResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, wire.ReadinessActionRequired, res.State)
+	require.Empty(t, res.Changes, "the schedule's last result already had this state")
+	require.Empty(t, s.posts)
 }
