@@ -51,42 +51,10 @@ func TestBrowserStartsReadmeRunbookFromUIForm(t *testing.T) {
 	require.Equal(t, workflows.TaskQueue, form.taskQueue, "README task queue")
 	require.Equal(t, workflows.RunbookWorkflowType, form.workflowType, "README workflow type")
 
-	// A dev environment of the test's own, on free ports and without the lab: the demo runbook
-	// touches no system, and the lab's fixed ports belong to whoever else runs one.
-	port, uiPort := browserFreePort(t), browserFreePort(t)
-	for uiPort == port {
-		uiPort = browserFreePort(t)
-	}
-	devCtx, stopDev := context.WithCancel(context.Background())
-	var devOut, devErr browserLog
-	devDone := make(chan error, 1)
-	go func() {
-		devDone <- run(devCtx, []string{"dev", "--lab=false", "--ip", "127.0.0.1",
-			"--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort),
-			"--runbooks", "../runbooks", "--log-level", "warn"},
-			func(string) string { return "" }, &devOut, &devErr)
-	}()
-	t.Cleanup(func() {
-		stopDev()
-		select {
-		case err := <-devDone:
-			if err != nil {
-				t.Errorf("starter dev: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("starter dev did not stop within 30s of cancellation")
-		}
-	})
-	ui := fmt.Sprintf("http://127.0.0.1:%d", uiPort)
-	waitForUI(t, ui, devDone, &devErr)
-
-	c, err := client.Dial(client.Options{HostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		Namespace: "default", Logger: nopLogger{}})
-	require.NoError(t, err)
-	defer c.Close()
+	ui, c, devErr := startBrowserDev(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err = c.DescribeWorkflowExecution(ctx, form.workflowID, "")
+	_, err := c.DescribeWorkflowExecution(ctx, form.workflowID, "")
 	var notFound *serviceerror.NotFound
 	require.True(t, errors.As(err, &notFound), "workflow %s must not exist before the browser starts it, got %v", form.workflowID, err)
 
@@ -148,6 +116,125 @@ func TestBrowserStartsReadmeRunbookFromUIForm(t *testing.T) {
 	values, _ := plan.Result["values"].(map[string]any)
 	require.Equal(t, target, values["to"], "the Region the plan step moves to, from the input")
 	require.Equal(t, workflows.StatusSucceeded, stepAt(&res.Progress, "done").Status)
+}
+
+// TestBrowserSendsControlSignalFromUI does what the README's "From the Temporal UI" section tells a
+// person to do with a run paused on a failed step: on the run's page, More Actions, Send a Signal,
+// signal name `control` and the README's JSON, submitted in a real browser. The demo runbook is
+// started with fail_check, so its verify step fails and pauses; the README's control retries it
+// with `that` set to true. The run must then go on and succeed, and the Temporal API must show the
+// control applied (who, why, from the signal) and nothing ignored.
+func TestBrowserSendsControlSignalFromUI(t *testing.T) {
+	node := browserTestPrerequisites(t)
+	control := readmeControlSignal(t)
+	ui, c, devErr := startBrowserDev(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	id := "demo-paused-from-ui"
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, workflows.RunbookWorkflowType,
+		workflows.RunInput{Runbook: "demo", Environment: "lab", Params: map[string]any{"fail_check": true}, RequestedBy: "browser-test"})
+	require.NoError(t, err)
+	var p workflows.Progress
+	require.Eventually(t, func() bool {
+		v, err := c.QueryWorkflow(ctx, id, run.GetRunID(), workflows.ProgressQuery)
+		if err != nil || v.Get(&p) != nil {
+			return false
+		}
+		return stepAt(&p, "verify").Status == workflows.StatusPaused
+	}, time.Minute, 100*time.Millisecond, "the demo's verify step never paused")
+
+	out := t.ArtifactDir()
+	cmd := exec.CommandContext(ctx, node, "signal-from-ui.mjs", "--ui", ui, "--out", out, "--workflow-id", id,
+		"--signal", workflows.ControlSignal, "--input", control, "--chromium", browserChromium, "--timeout-ms", "45000")
+	cmd.Dir = browserTestDir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	keepBrowserArtifacts(t, out)
+	if runErr != nil {
+		t.Fatalf("browser script: %v\nstderr:\n%s\nstdout:\n%s\nstarter dev stderr (tail):\n%s\nscreenshots: %s",
+			runErr, stderr.String(), stdout.String(), devErr.tail(4000), out)
+	}
+	var seen struct{ Status, URL string }
+	require.NoError(t, json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &seen), "browser script output %q", stdout.String())
+	require.Equal(t, "COMPLETED", strings.ToUpper(seen.Status), "status the UI showed")
+
+	// The server's word: the signal reached the run, the control applied, the run went on.
+	var res workflows.Result
+	require.NoError(t, c.GetWorkflow(ctx, id, run.GetRunID()).Get(ctx, &res))
+	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome, "run error: %s", res.Error)
+	require.Equal(t, workflows.StatusSucceeded, stepAt(&res.Progress, "verify").Status)
+	require.Equal(t, workflows.StatusSucceeded, stepAt(&res.Progress, "done").Status)
+	require.Empty(t, res.Ignored, "the run refused the README's control")
+	var want workflows.Control
+	require.NoError(t, json.Unmarshal([]byte(control), &want))
+	require.Len(t, res.Controls, 1)
+	got := res.Controls[0]
+	require.Equal(t, want.Action, got.Action)
+	require.Equal(t, want.Step, got.Step)
+	require.Equal(t, want.By, got.By)
+	require.Equal(t, want.Comment, got.Comment)
+}
+
+// readmeControlSignal reads the control JSON of README.md's "From the Temporal UI" section: the
+// ```json control block.
+func readmeControlSignal(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	text := string(raw)
+	start := strings.Index(text, "### From the Temporal UI")
+	require.NotEqual(t, -1, start, "README.md has no \"### From the Temporal UI\" section")
+	section := text[start+3:]
+	if end := strings.Index(section, "\n##"); end >= 0 {
+		section = section[:end]
+	}
+	require.Contains(t, section, "signal name `control`", "README's UI section does not name the control signal")
+	require.Contains(t, section, `"fail_check": true`, "README's UI section does not say how to make the demo pause")
+	m := regexp.MustCompile("(?s)```json control\\n(.*?)\\n```").FindStringSubmatch(section)
+	require.NotNil(t, m, "README's UI section has no ```json control block")
+	input := strings.TrimSpace(m[1])
+	require.True(t, json.Valid([]byte(input)), "README's control is not JSON: %s", input)
+	return input
+}
+
+// startBrowserDev starts a dev environment of the test's own, on free ports and without the lab
+// (the demo runbook touches no system, and the lab's fixed ports belong to whoever else runs
+// one), and returns its UI's address, a client, and its log.
+func startBrowserDev(t *testing.T) (string, client.Client, *browserLog) {
+	t.Helper()
+	port, uiPort := browserFreePort(t), browserFreePort(t)
+	for uiPort == port {
+		uiPort = browserFreePort(t)
+	}
+	devCtx, stopDev := context.WithCancel(context.Background())
+	devOut, devErr := &browserLog{}, &browserLog{}
+	devDone := make(chan error, 1)
+	go func() {
+		devDone <- run(devCtx, []string{"dev", "--lab=false", "--ip", "127.0.0.1",
+			"--port", strconv.Itoa(port), "--ui-port", strconv.Itoa(uiPort),
+			"--runbooks", "../runbooks", "--log-level", "warn"},
+			func(string) string { return "" }, devOut, devErr)
+	}()
+	t.Cleanup(func() {
+		stopDev()
+		select {
+		case err := <-devDone:
+			if err != nil {
+				t.Errorf("starter dev: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("starter dev did not stop within 30s of cancellation")
+		}
+	})
+	ui := fmt.Sprintf("http://127.0.0.1:%d", uiPort)
+	waitForUI(t, ui, devDone, devErr)
+	c, err := client.Dial(client.Options{HostPort: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Namespace: "default", Logger: nopLogger{}})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return ui, c, devErr
 }
 
 // browserTestPrerequisites returns the node binary, or skips (fails under
@@ -241,11 +328,12 @@ func waitForUI(t *testing.T, ui string, devDone <-chan error, devErr *browserLog
 	}
 }
 
-// keepBrowserArtifacts copies the screenshots to internal/browsertest/artifacts/ (git-ignored),
-// because t.ArtifactDir() is a temporary directory unless `go test -artifacts` is given.
+// keepBrowserArtifacts copies the screenshots to internal/browsertest/artifacts/<test>/
+// (git-ignored), because t.ArtifactDir() is a temporary directory unless `go test -artifacts` is
+// given.
 func keepBrowserArtifacts(t *testing.T, from string) {
 	t.Helper()
-	to := filepath.Join(browserTestDir, "artifacts")
+	to := filepath.Join(browserTestDir, "artifacts", t.Name())
 	if err := os.RemoveAll(to); err != nil {
 		t.Logf("clear %s: %v", to, err)
 		return

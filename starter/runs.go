@@ -411,6 +411,9 @@ func printProgress(w io.Writer, id string, p *workflows.Progress) {
 			detail = fmt.Sprintf("failed: %s; decide: starter %s %s --step %s --as USER --comment ...", s.Error, strings.Join(s.Pause.Controls, "|"), id, s.ID)
 		}
 		fmt.Fprintf(w, "  %s%-18s %-16s %s\n", strings.Repeat("  ", depth), s.ID, s.Status, detail)
+		if s.Approval != nil && s.Status == workflows.StatusWaiting {
+			printPlan(w, strings.Repeat("  ", depth+2), s.Approval)
+		}
 	}
 	printControls(w, id, p)
 	for _, ig := range p.Ignored {
@@ -418,6 +421,25 @@ func printProgress(w io.Writer, id string, p *workflows.Progress) {
 	}
 	if p.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", p.Error)
+	}
+}
+
+// printPlan prints what approving a waiting step lets happen: each next step, and the state it
+// sets as read just before asking beside the state it leaves.
+func printPlan(w io.Writer, indent string, a *workflows.ApprovalState) {
+	if len(a.Plan) == 0 {
+		return
+	}
+	read := ""
+	if a.PlanReadAt != nil {
+		read = " (state read " + a.PlanReadAt.Local().Format("15:04:05") + ")"
+	}
+	fmt.Fprintf(w, "%sapproving lets happen%s:\n", indent, read)
+	for _, p := range a.Plan {
+		fmt.Fprintf(w, "%s  %s: %s\n", indent, p.Step, p.Summary)
+		if p.Current != "" || p.Desired != "" {
+			fmt.Fprintf(w, "%s    now: %s -> after: %s\n", indent, p.Current, p.Desired)
+		}
 	}
 }
 
