@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/switchyard-dr/switchyard/activities"
+	"github.com/switchyard-dr/switchyard/internal/lab"
+	"github.com/switchyard-dr/switchyard/workflows"
+)
+
+// labCapacity is what the shared lab's twin has for region's pipeline units and OpenSearch
+// Serverless capacity limits.
+func labCapacity(t *testing.T, region string) activities.Capacity {
+	t.Helper()
+	p, err := sharedLab.Twin().Pipeline(context.Background(), region, sharedLab.Pipeline(region).Name())
+	require.NoError(t, err)
+	lim := sharedLab.Twin().AOSSCapacity(region)
+	return activities.Capacity{MinUnits: p.MinUnits, MaxUnits: p.MaxUnits, MaxIndexingOCU: lim.MaxIndexingCapacityInOCU, MaxSearchOCU: lim.MaxSearchCapacityInOCU}
+}
+
+// restoreLabCapacity undoes a pre-scale an earlier test's failover left in effect (resetLab moves
+// weights, not capacity), through capacity.restore itself.
+func restoreLabCapacity(t *testing.T) {
+	t.Helper()
+	c := activities.NewCloud(activities.CloudOptions{RunbookDir: sharedRunbooks, Logger: slog.New(slog.DiscardHandler)})
+	for _, r := range []string{east, west} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := c.RestoreCapacity(ctx, activities.RestoreCapacityArgs{Environment: "lab", Region: r})
+		cancel()
+		require.NoError(t, err)
+	}
+}
+
+// The issue-18 drill on the lab: the failover pre-scales the survivor before traffic moves (lab
+// state asserted: the pipeline's units and the account's capacity limits), and a failback whose
+// reverse replicator (us-east-1 → us-west-2) is stopped moves traffic back, restores exactly the
+// survivor's prior capacity, and ends succeeded_unprotected saying what is missing.
+func TestFailoverPrescalesAndFailbackRestoresButEndsUnprotected(t *testing.T) {
+	resetLab(t)
+	restoreLabCapacity(t)
+	t.Cleanup(func() { resetLab(t); restoreLabCapacity(t) })
+	before := labCapacity(t, west)
+
+	// Yesterday's peaks: 3 + 2 pipeline units, 6 + 4.5 indexing OCUs (the lab itself publishes
+	// its pipelines' MinUnits and 2 OCUs per Region).
+	tw, at := sharedLab.Twin(), time.Now().Add(-2*time.Hour)
+	tw.PutMetric(east, "AWS/OSIS", "computeUnits", map[string]string{"PipelineName": sharedLab.Pipeline(east).Name()}, at, 3)
+	tw.PutMetric(west, "AWS/OSIS", "computeUnits", map[string]string{"PipelineName": sharedLab.Pipeline(west).Name()}, at, 2)
+	tw.PutMetric(east, "AWS/AOSS", "IndexingOCU", map[string]string{"ClientId": lab.AccountID}, at, 6)
+	tw.PutMetric(west, "AWS/AOSS", "IndexingOCU", map[string]string{"ClientId": lab.AccountID}, at, 4.5)
+
+	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
+	require.NoError(t, err, "%+v", res.Error)
+	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
+	prescale := stepOf(res.Progress, "prescale")
+	require.Equal(t, workflows.StatusSucceeded, prescale.Status, prescale.Error)
+	raised := activities.Capacity{MinUnits: 6, MaxUnits: 6, MaxIndexingOCU: 13, MaxSearchOCU: max(before.MaxSearchOCU, 5)}
+	require.Equal(t, raised, labCapacity(t, west), "1.2 × both Regions' peaks, before traffic moved")
+	var order []string
+	for _, s := range res.Steps {
+		if s.Path == "prescale" || s.Path == "shift" {
+			order = append(order, s.Path)
+		}
+	}
+	require.Equal(t, []string{"prescale", "shift"}, order)
+	require.False(t, stepOf(res.Progress, "prescale").EndedAt.After(*stepOf(res.Progress, "shift").StartedAt), "pre-scaled before traffic moved")
+
+	// The reverse replicator stops: writes back in us-east-1 would not reach us-west-2.
+	_, err = sharedLab.Inject(context.Background(), lab.Fault{Kind: lab.FaultStopReplicator, Region: west})
+	require.NoError(t, err)
+	res, err = runToEnd(t, "failback", "target="+east, "auto_approve=true", "soak=1s", "lookback=1h", "settle=2s",
+		"verify_window=30s", "protect_timeout=5s")
+	require.NoError(t, err, "traffic moved back: the run did not fail (%s)", res.Error)
+	require.Equal(t, workflows.OutcomeSucceededUnprotected, res.Outcome)
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t))
+	require.Equal(t, before, labCapacity(t, west), "the survivor's capacity is exactly what it was")
+	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "restore_capacity").Status)
+	require.Equal(t, workflows.StatusFailed, stepOf(res.Progress, "reprotect").Status)
+	require.Equal(t, workflows.StatusFailed, stepOf(res.Progress, "reprotect/lag_into_peer").Status)
+	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "reprotect/lag_into_target").Status)
+	require.Contains(t, res.Unprotected, "reprotect")
+	require.Contains(t, res.Unprotected, "lab-primary-to-secondary", "it names the replicator that is missing")
+	require.Contains(t, stepOf(res.Progress, "done").Summary, "NOT protected again")
+
+	report, err := cli(t, "report", workflows.OperationID("lab"))
+	require.NoError(t, err)
+	require.Contains(t, report, "succeeded_unprotected")
+	require.Contains(t, report, "Not re-protected")
+}
