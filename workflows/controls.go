@@ -246,6 +246,16 @@ func (r *run) controlPath(step string, orRunning bool) (string, error) {
 		if orRunning {
 			want = "paused on its failure nor a running action, check or wait"
 		}
+		// A step of a nested runbook is controlled in its own run.
+		var nested []string
+		for _, st := range r.progress.Steps {
+			if st.ChildID != "" && st.Status == StatusRunning {
+				nested = append(nested, st.ChildID)
+			}
+		}
+		if len(nested) > 0 {
+			status += "; steps of nested runbooks are controlled in their own runs: " + strings.Join(nested, ", ")
+		}
 		return "", fmt.Errorf("too late or wrong step: step %q is not %s (%s)", step, want, status)
 	}
 	return "", fmt.Errorf("step %q is ambiguous: name one of %s", step, strings.Join(candidates, ", "))
