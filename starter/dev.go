@@ -92,6 +92,9 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 		return err
 	}
 	defer env.stop()
+	if o.withLab {
+		startLabReadiness(ctx, env.client, logger) // readiness.go: the lab's schedule and a first evaluation
+	}
 	fmt.Fprintf(cio.stdout, `Switchyard dev environment is up.
   Temporal UI:       %s
   Temporal frontend: %s (namespace %s)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -80,17 +81,51 @@ func runReadiness(ctx context.Context, args []string, cio cmdIO) error {
 		if *every <= 0 {
 			return errors.New("readiness schedule: --every must be positive")
 		}
-		so := readinessScheduleOptions(*env, *every, *paused)
-		h, err := c.ScheduleClient().Create(ctx, so)
+		created, err := ensureReadinessSchedule(ctx, c, *env, *every, *paused)
 		if err != nil {
-			return fmt.Errorf("create schedule %s: %w", so.ID, err)
+			return err
 		}
-		row := map[string]any{"schedule_id": h.GetID(), "kind": scheduleReadiness, "environment": *env, "spec": "every " + every.String()}
+		verb := "updated"
+		if created {
+			verb = "created"
+		}
+		id := workflows.ReadinessScheduleID(*env)
+		row := map[string]any{"schedule_id": id, "kind": scheduleReadiness, "environment": *env, "spec": "every " + every.String(), "created": created}
 		return o.print(cio.stdout, row, func(w io.Writer) {
-			fmt.Fprintf(w, "created schedule %s: readiness of %s every %s\n", h.GetID(), *env, every)
+			fmt.Fprintf(w, "%s schedule %s: readiness of %s every %s\n", verb, id, *env, every)
 		})
 	}
 	return fmt.Errorf("readiness: unknown subcommand %q\n%s", sub, readinessUsage)
+}
+
+// ensureReadinessSchedule makes the environment's readiness schedule what the options say:
+// created when missing, its spec, action and pause state set when it exists (a desired state,
+// so running it twice changes nothing). It reports whether it created the schedule.
+func ensureReadinessSchedule(ctx context.Context, c client.Client, env string, every time.Duration, paused bool) (bool, error) {
+	so := readinessScheduleOptions(env, every, paused)
+	_, err := c.ScheduleClient().Create(ctx, so)
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return false, fmt.Errorf("create schedule %s: %w", so.ID, err)
+	}
+	h := c.ScheduleClient().GetHandle(ctx, so.ID)
+	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		sch := in.Description.Schedule
+		sch.Spec, sch.Action = &so.Spec, so.Action
+		if sch.Policy != nil {
+			sch.Policy.Overlap, sch.Policy.CatchupWindow = so.Overlap, so.CatchupWindow
+		}
+		if sch.State != nil {
+			sch.State.Paused = paused
+		}
+		return &client.ScheduleUpdate{Schedule: &sch}, nil
+	}})
+	if err != nil {
+		return false, fmt.Errorf("update schedule %s: %w", so.ID, err)
+	}
+	return false, nil
 }
 
 // readinessScheduleOptions is an environment's readiness schedule: ReadinessWorkflow every
@@ -188,4 +223,17 @@ func printReadiness(w io.Writer, o connFlags, res wire.ReadinessResult) error {
 			fmt.Fprintf(w, "changed: %s %s -> %s\n", ch.Key, ch.From, ch.To)
 		}
 	})
+}
+
+// startLabReadiness puts the lab environment on its readiness schedule under `starter dev` and
+// triggers a first evaluation, so the latest result exists from the start (the status page shows
+// it). A failure is logged, not fatal: the dev environment works without it.
+func startLabReadiness(ctx context.Context, c client.Client, logger *slog.Logger) {
+	if _, err := ensureReadinessSchedule(ctx, c, "lab", defaultReadinessEvery, false); err != nil {
+		logger.Warn("readiness schedule of the lab not created", "error", err)
+		return
+	}
+	if err := c.ScheduleClient().GetHandle(ctx, workflows.ReadinessScheduleID("lab")).Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+		logger.Warn("first readiness evaluation of the lab not started", "error", err)
+	}
 }

@@ -52,6 +52,10 @@ func TestReadinessCLI(t *testing.T) {
 	_, err := cli(t, "readiness", "schedule", "--env", "lab", "--every", "1h", "--paused", "--json")
 	require.NoError(t, err)
 	t.Cleanup(func() { _, _ = cli(t, "schedule", "delete", workflows.ReadinessScheduleID("lab")) })
+	// Setting it again is a desired state: updated, not refused.
+	out, err := cli(t, "readiness", "schedule", "--env", "lab", "--every", "1h", "--paused", "--json")
+	require.NoError(t, err)
+	require.Contains(t, out, `"created": false`)
 
 	// The shared lab may still settle from an earlier test: evaluate until everything passes.
 	var res wire.ReadinessResult
