@@ -203,3 +203,23 @@ func TestFailoverSwitchedToUngracefulStopsCallingTheSource(t *testing.T) {
 	require.Zero(t, eastCalls, "no call into us-east-1 after the switch")
 	require.Positive(t, otherCalls)
 }
+
+// TestControlCommandsRefuseBadFlagsBeforeSending: what the CLI can tell alone it tells before
+// reaching the server; --with values are read as YAML scalars, as in a runbook's with:.
+func TestControlCommandsRefuseBadFlagsBeforeSending(t *testing.T) {
+	_, err := cli(t, "skip", "some-run", "--as", "oncall-a", "--comment", "c", "--with", "window=30s")
+	require.ErrorContains(t, err, "--with goes with retry only")
+	_, err = cli(t, "pause", "some-run", "--as", "oncall-a", "--comment", "c", "--rollback")
+	require.ErrorContains(t, err, "--rollback goes with abort only")
+	_, err = cli(t, "retry", "some-run", "--as", "oncall-a")
+	require.ErrorContains(t, err, "starter retry needs --comment")
+	_, err = cli(t, "abort", "--as", "oncall-a", "--comment", "c")
+	require.ErrorContains(t, err, "usage: starter abort ID")
+
+	w := withFlag{}
+	for _, kv := range []string{"max_message_lag=5", "window=30s", "wait=true", "comment=a=b"} {
+		require.NoError(t, w.Set(kv))
+	}
+	require.Equal(t, withFlag{"max_message_lag": 5, "window": "30s", "wait": true, "comment": "a=b"}, w)
+	require.Error(t, w.Set("novalue"))
+}
