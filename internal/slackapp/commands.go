@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -274,6 +275,24 @@ func stepLines(steps []workflows.StepState, verdict func(workflows.StepState) st
 		if s.Approval != nil && s.Status == workflows.StatusWaiting {
 			detail = fmt.Sprintf("waiting for %d of %s until %s", max(s.Approval.Quorum, 1), mentions(s.Approval.Approvers), slackDate(s.Approval.Deadline))
 			out = append(out, line+": "+detail)
+			for _, p := range s.Approval.Plan {
+				next := fmt.Sprintf("%s    then `%s` %s", indent, escapeText(p.Step), escapeText(truncate(p.Summary, 200)))
+				if p.Current != "" || p.Desired != "" {
+					next += fmt.Sprintf(" (now: %s → after: %s)", escapeText(orUnknown(p.Current)), escapeText(orUnknown(p.Desired)))
+				}
+				out = append(out, next)
+			}
+			continue
+		}
+		if s.Pause != nil && s.Status == workflows.StatusPaused {
+			var offered []string
+			for _, b := range controlButtons {
+				if slices.Contains(s.Pause.Controls, b.action) {
+					offered = append(offered, b.label)
+				}
+			}
+			out = append(out, fmt.Sprintf("%s: failed and paused: %s — %s (the buttons in the run's thread, or `starter %s`)", line,
+				escapeText(truncate(s.Error, 300)), strings.Join(offered, " / "), strings.Join(s.Pause.Controls, "|")))
 			continue
 		}
 		if detail != "" {

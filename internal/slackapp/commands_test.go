@@ -104,7 +104,8 @@ func TestSlashRunPlansThenConfirmStartsTheOperation(t *testing.T) {
 
 	// status shows the waiting step; cancel is for approvers only.
 	slash(t, h, "U_DAVE", "status "+opID, "status")
-	if got := responseTexts("status"); len(got) != 1 || !strings.Contains(got[0], "waiting_approval `approve`") {
+	if got := responseTexts("status"); len(got) != 1 || !strings.Contains(got[0], "waiting_approval `approve`") ||
+		!strings.Contains(got[0], "then `shift` would run http.webhook with url=http://127.0.0.1:1/never-called") {
 		t.Fatalf("status answers %q", got)
 	}
 	n := 0

@@ -438,6 +438,10 @@ func TestSlackControlsDrivePausedRun(t *testing.T) {
 		t.Fatalf("buttons %v", b)
 	}
 	h := newTestHandler(t, 10*time.Second)
+	slash(t, h, "U_DAVE", "status "+id, "e2e-status")
+	if got := responseTexts("e2e-status"); len(got) != 1 || !strings.Contains(got[0], "failed and paused") || !strings.Contains(got[0], "Retry / Skip / Abort") {
+		t.Fatalf("status answers %q", got)
+	}
 
 	// Someone who is not an approver: refused, nothing changes.
 	meta := clickControl(t, h, probeMsg, actionControlSkip, "U_MALLORY", "e2e-mallory")
