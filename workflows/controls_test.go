@@ -352,7 +352,7 @@ steps:
     action: test.record
     with: {name: act}
     local: false
-    retry: {attempts: 5, backoff: 1h, max_backoff: 1h}
+    retry: {attempts: 5, backoff: 1h}
 `
 	f := newControlFixture(t, map[string]string{"backoff": book}, "")
 	f.rec.flaky["act"] = 1
@@ -452,7 +452,7 @@ steps:
   - id: ready
     check: test.not_yet
     with: {name: ready}
-    retry: {attempts: 3, backoff: 1h, max_backoff: 1h}
+    retry: {attempts: 3, backoff: 1h}
 `
 	f := newControlFixture(t, map[string]string{"checking": book}, "")
 	f.rec.flaky["ready"] = 1

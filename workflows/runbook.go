@@ -653,6 +653,10 @@ func (r *run) activityOptions(s *runbook.Step, args map[string]any, summary stri
 		if s.Retry.MaxBackoff > 0 {
 			rp.MaximumInterval = s.Retry.MaxBackoff.D()
 		}
+		// A backoff above the default ceiling, with no max_backoff, raises the ceiling: Temporal
+		// refuses a retry policy whose maximum interval is below its initial one, and the step
+		// would fail at once without running.
+		rp.MaximumInterval = max(rp.MaximumInterval, rp.InitialInterval)
 	}
 	return workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
