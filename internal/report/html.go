@@ -24,7 +24,7 @@ main{max-width:1200px;margin:0 auto;padding:24px}
 h1{font-size:24px;margin:0 0 8px}h2{font-size:18px;margin:32px 0 10px}
 .badge{display:inline-block;padding:2px 10px;border-radius:12px;color:#fff;font-size:14px;vertical-align:middle;background:#8a8f98}
 .outcome-succeeded{background:#2f9e5b}.outcome-failed{background:#d0373f}.outcome-running{background:#2f6fd0}
-.outcome-canceled,.outcome-rolled_back{background:#8a8f98}.outcome-succeeded_unprotected{background:#c98a12}
+.outcome-canceled,.outcome-rolled_back{background:#8a8f98}.outcome-expired{background:#b8641c}.outcome-succeeded_unprotected{background:#c98a12}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:12px 0}dl.meta dt{color:#5c636e}dl.meta dd{margin:0}
 .cards{display:flex;gap:16px;flex-wrap:wrap;margin:20px 0}
 .card{background:#fff;border:1px solid #dfe2e6;border-radius:8px;padding:14px 18px;min-width:240px}
@@ -41,7 +41,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums}tr.compensation td.pat
 .pill{display:inline-block;padding:0 8px;border-radius:10px;color:#fff;font-size:12px;background:#8a8f98}
 .st-succeeded{background:#2f9e5b}.st-failed{background:#d0373f}.st-running{background:#2f6fd0}.st-waiting_approval{background:#e0a21b}
 .st-skipped,.st-pending{background:#c3c7ce;color:#333}.st-planned{background:#9bb7e0}
-.st-approved{background:#2f9e5b}.st-rejected,.st-timed_out{background:#d0373f}.st-waiting{background:#e0a21b}
+.st-approved{background:#2f9e5b}.st-rejected{background:#d0373f}.st-timed_out{background:#b8641c}.st-waiting{background:#e0a21b}
 code{font-size:13px}.err{color:#8c1d26}.ms{color:#6b3fa0;font-style:italic}.warn{color:#8a5a00}
 </style>
 </head>
