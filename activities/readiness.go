@@ -704,7 +704,7 @@ func (r *Readiness) quotas(ctx context.Context, env runbook.Environment, region 
 		check(quotaNameAOSSSearch, need.MaxSearchOCU)
 	}
 	if len(read) == 0 {
-		return []wire.ReadinessCheck{unknown(name, src, fmt.Errorf("Service Quotas in %s lists none of %q, %q, %q", region, quotaNameOSISUnits, quotaNameAOSSIndexOC, quotaNameAOSSSearch))}
+		return []wire.ReadinessCheck{unknown(name, src, fmt.Errorf("no service quota in %s is named %q, %q or %q", region, quotaNameOSISUnits, quotaNameAOSSIndexOC, quotaNameAOSSSearch))}
 	}
 	detail := strings.Join(read, "; ")
 	if len(over) > 0 {

@@ -3,7 +3,6 @@ package wire
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -149,31 +148,29 @@ func ReadinessChanges(prev *ReadinessResult, checks []ReadinessCheck) []Readines
 	return out
 }
 
-// ReadinessMessage is the Slack text of an evaluation's changes.
+// ReadinessMessage is the Slack text of an evaluation's changes. It builds the text with
+// Sprintf and concatenation only, as workflow code must (workflowcheck counts writers as I/O).
 func ReadinessMessage(r ReadinessResult) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Readiness of %s: %s (%d change", r.Environment, r.State, len(r.Changes))
-	if len(r.Changes) != 1 {
-		b.WriteString("s")
+	plural := "s"
+	if len(r.Changes) == 1 {
+		plural = ""
 	}
-	b.WriteString(")")
+	text := fmt.Sprintf("Readiness of %s: %s (%d change%s)", r.Environment, r.State, len(r.Changes), plural)
 	byKey := map[string]ReadinessCheck{}
 	for _, c := range r.Checks {
 		byKey[c.Key()] = c
 	}
 	for _, ch := range r.Changes {
 		c := byKey[ch.Key]
-		fmt.Fprintf(&b, "\n• %s: %s → %s", ch.Key, ch.From, ch.To)
-		switch c.State {
-		case ReadinessActionRequired:
-			fmt.Fprintf(&b, " — %s", c.Action)
-		case ReadinessUnknown:
-			fmt.Fprintf(&b, " — %s", c.Reason)
-		default:
-			if c.Detail != "" {
-				fmt.Fprintf(&b, " — %s", c.Detail)
-			}
+		text += fmt.Sprintf("\n• %s: %s → %s", ch.Key, ch.From, ch.To)
+		switch {
+		case c.State == ReadinessActionRequired:
+			text += " — " + c.Action
+		case c.State == ReadinessUnknown:
+			text += " — " + c.Reason
+		case c.Detail != "":
+			text += " — " + c.Detail
 		}
 	}
-	return b.String()
+	return text
 }
