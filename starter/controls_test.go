@@ -167,6 +167,7 @@ func TestFailoverControlsSkipInterlockAbortRollback(t *testing.T) {
 	require.Equal(t, workflows.OutcomeRolledBack, res.Outcome)
 	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "compensate/shift/shift_back").Status)
 	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t), "the weights are restored")
+	recordHistory(t, id, "failover-aborted-rolled-back")
 }
 
 // TestFailoverSwitchedToUngracefulStopsCallingTheSource: a graceful failover waiting for its
@@ -202,6 +203,7 @@ func TestFailoverSwitchedToUngracefulStopsCallingTheSource(t *testing.T) {
 	eastCalls, otherCalls := calls.counts()
 	require.Zero(t, eastCalls, "no call into us-east-1 after the switch")
 	require.Positive(t, otherCalls)
+	recordHistory(t, id, "failover-switched-ungraceful")
 }
 
 // TestControlCommandsRefuseBadFlagsBeforeSending: what the CLI can tell alone it tells before
