@@ -55,8 +55,7 @@ func TestCatalogEntries(t *testing.T) {
 		"route53.wait_insync": {catalog.KindAction, true}, "ssm.get_parameter": {catalog.KindAction, true},
 		"ssm.put_parameter": {catalog.KindAction, false}, "cloudwatch.alarm_state": {catalog.KindCheck, true},
 		"s3.dlq_objects": {catalog.KindCheck, true}, "backfill.verify": {catalog.KindCheck, true},
-		"http.webhook": {catalog.KindAction, false},
-		"capacity.prescale": {catalog.KindAction, false}, "capacity.restore": {catalog.KindAction, false},
+		"http.webhook": {catalog.KindAction, false}, "capacity.prescale": {catalog.KindAction, false}, "capacity.restore": {catalog.KindAction, false},
 	}
 	for name, w := range want {
 		s, ok := cat.Lookup(name)

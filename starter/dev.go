@@ -38,6 +38,8 @@ type devOptions struct {
 	getenv func(string) string
 	// metricsAddr serves the worker's and client's metrics at /metrics when set.
 	metricsAddr string
+	// statusAddr serves the status page (statuspage.go); "off" or "" serves none.
+	statusAddr string
 	// telemetry instruments the client and worker (metrics, tracing); nil leaves them bare.
 	telemetry *telemetry.Telemetry
 }
@@ -58,6 +60,7 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 	fs.BoolVar(&o.withLab, "lab", true, "also run the lab (two Regions on the ports of runbooks/environments/lab.yaml)")
 	fs.Float64Var(&o.labRate, "lab-rate", 20, "events per second the lab's producers write (0: none)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", cio.getenv("SWITCHYARD_METRICS_ADDR"), "serve Prometheus metrics of the in-process worker on this address at /metrics, e.g. :9090 (env SWITCHYARD_METRICS_ADDR; default off)")
+	fs.StringVar(&o.statusAddr, "status-addr", envOr(cio.getenv, "SWITCHYARD_STATUS_ADDR", defaultDevStatusAddr), "serve the internal, read-only status page on this address (off: none; env SWITCHYARD_STATUS_ADDR)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -94,6 +97,13 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 	defer env.stop()
 	if o.withLab {
 		startLabReadiness(ctx, env.client, logger) // readiness.go: the lab's schedule and a first evaluation
+	}
+	if !statusPageOff(o.statusAddr) {
+		addr, err := startStatusPage(ctx, statusPageOptions{addr: o.statusAddr, runbooks: o.runbooks, namespace: o.namespace, uiURL: env.server.UIURL()}, env.client, logger)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cio.stdout, "Status page (internal, read-only): http://%s/\n", addr)
 	}
 	fmt.Fprintf(cio.stdout, `Switchyard dev environment is up.
   Temporal UI:       %s

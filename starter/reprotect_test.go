@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"testing"
 	"time"
@@ -46,20 +47,34 @@ func TestFailoverPrescalesAndFailbackRestoresButEndsUnprotected(t *testing.T) {
 	t.Cleanup(func() { resetLab(t); restoreLabCapacity(t) })
 	before := labCapacity(t, west)
 
-	// Yesterday's peaks: 3 + 2 pipeline units, 6 + 4.5 indexing OCUs (the lab itself publishes
-	// its pipelines' MinUnits and 2 OCUs per Region).
+	// Peaks: the lab publishes its pipelines' MinUnits (1 each) as computeUnits and 2 search
+	// OCUs per Region; indexing peaked at 4.5 + 4 OCUs. (Kept within what the lab's capacity
+	// covers at factor 1, so later tests of the package still find readiness passing.)
 	tw, at := sharedLab.Twin(), time.Now().Add(-2*time.Hour)
-	tw.PutMetric(east, "AWS/OSIS", "computeUnits", map[string]string{"PipelineName": sharedLab.Pipeline(east).Name()}, at, 3)
-	tw.PutMetric(west, "AWS/OSIS", "computeUnits", map[string]string{"PipelineName": sharedLab.Pipeline(west).Name()}, at, 2)
-	tw.PutMetric(east, "AWS/AOSS", "IndexingOCU", map[string]string{"ClientId": lab.AccountID}, at, 6)
-	tw.PutMetric(west, "AWS/AOSS", "IndexingOCU", map[string]string{"ClientId": lab.AccountID}, at, 4.5)
+	tw.PutMetric(east, "AWS/AOSS", "IndexingOCU", map[string]string{"ClientId": lab.AccountID}, at, 4.5)
+	tw.PutMetric(west, "AWS/AOSS", "IndexingOCU", map[string]string{"ClientId": lab.AccountID}, at, 4)
 
 	res, err := runToEnd(t, "failover", "target="+west, "auto_approve=true", "verify_window=30s")
 	require.NoError(t, err, "%+v", res.Error)
 	require.Equal(t, workflows.OutcomeSucceeded, res.Outcome)
 	prescale := stepOf(res.Progress, "prescale")
 	require.Equal(t, workflows.StatusSucceeded, prescale.Status, prescale.Error)
-	raised := activities.Capacity{MinUnits: 6, MaxUnits: 6, MaxIndexingOCU: 13, MaxSearchOCU: max(before.MaxSearchOCU, 5)}
+	// ceil(1.2 × 8.5) = 11 indexing OCUs; search ceil(1.2 × 4) = 5 is below the 10 set: never
+	// lowered; units ceil(1.2 × the two pipelines' peaks) — the lab publishes a pipeline's
+	// MinUnits, so an earlier test's pre-scale shows in them — and MaxUnits at least that.
+	require.Equal(t, activities.Capacity{MinUnits: 1, MaxUnits: 4, MaxIndexingOCU: 10, MaxSearchOCU: 10}, before)
+	var got struct {
+		Peaks   []activities.RegionPeak `json:"peaks"`
+		Desired activities.Capacity     `json:"desired"`
+	}
+	b, err := json.Marshal(prescale.Result)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Len(t, got.Peaks, 2)
+	units := activities.SurvivorNeed(got.Peaks, 1.2, activities.Capacity{MinUnits: 1}).MinUnits
+	require.GreaterOrEqual(t, units, 3, "at least ceil(1.2 × (1 + 1))")
+	raised := activities.Capacity{MinUnits: units, MaxUnits: max(units, 4), MaxIndexingOCU: 11, MaxSearchOCU: 10}
+	require.Equal(t, raised, got.Desired)
 	require.Equal(t, raised, labCapacity(t, west), "1.2 × both Regions' peaks, before traffic moved")
 	var order []string
 	for _, s := range res.Steps {

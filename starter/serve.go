@@ -33,6 +33,7 @@ type serveOptions struct {
 	alarmQueues multiFlag
 	snsTopics   multiFlag
 	metricsAddr string
+	statusAddr  string
 	alarmMaxAge time.Duration
 	limits      intakeLimits
 }
@@ -111,6 +112,7 @@ func runServe(ctx context.Context, args []string, cio cmdIO) error {
 	fs.DurationVar(&o.alarmMaxAge, "alarm-max-age", triggers.DefaultMaxAge, "alarm events older than this (from the alarm's state change, or the SNS message's Timestamp when older) are recorded and not acted on; 0 acts on events of any age")
 	o.limits.register(fs)
 	fs.StringVar(&o.metricsAddr, "metrics-addr", cio.getenv("SWITCHYARD_METRICS_ADDR"), "serve Prometheus metrics (intake counters, Temporal client) on this address at /metrics, e.g. :9091; keep it off the public intake address (env SWITCHYARD_METRICS_ADDR; default off)")
+	fs.StringVar(&o.statusAddr, "status-addr", envOr(cio.getenv, "SWITCHYARD_STATUS_ADDR", defaultServeStatusAddr), "serve the internal, read-only status page on this address (off: none); it has no authentication, so keep it on loopback or behind your own access control (env SWITCHYARD_STATUS_ADDR)")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
 	}
@@ -185,6 +187,13 @@ func runServe(ctx context.Context, args []string, cio cmdIO) error {
 		if _, err := tel.Serve(ctx, o.metricsAddr); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
+	}
+	if !statusPageOff(o.statusAddr) {
+		addr, err := startStatusPage(ctx, statusPageOptions{addr: o.statusAddr, runbooks: o.runbooks, namespace: copts.Namespace, uiURL: cfg.UIBaseURL}, c, logger)
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		fmt.Fprintf(cio.stdout, "Status page (internal, read-only) on http://%s/\n", addr)
 	}
 
 	ln, err := net.Listen("tcp", o.addr)
