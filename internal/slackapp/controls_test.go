@@ -366,6 +366,10 @@ steps:
     with: {url: "${{ params.url }}/interlock"}
     on_failure: pause
     skippable: false
+  - id: last
+    check: http.check
+    with: {url: "${{ params.url }}/last"}
+    on_failure: pause
   - id: done
     action: core.echo
     with: {message: done}
@@ -392,8 +396,8 @@ func pausedMessage(t *testing.T, id, step string) apiCall {
 }
 
 // TestSlackControlsDrivePausedRun drives the interpreter's paused steps from Slack on the
-// embedded server: a refused click, a retry after the fault healed, an interlock without a Skip
-// button, a stale button answered too late, and an abort with rollback.
+// embedded server: a refused click, a skip, an interlock without a Skip button retried after the
+// fault healed, a stale button answered too late, and an abort with rollback.
 func TestSlackControlsDrivePausedRun(t *testing.T) {
 	var mu sync.Mutex
 	healthy := map[string]bool{"/change": true, "/undo": true}
@@ -453,37 +457,45 @@ func TestSlackControlsDrivePausedRun(t *testing.T) {
 		t.Fatalf("a refused control changed the run: %+v", st)
 	}
 
-	// The fault heals; a group member retries.
-	mu.Lock()
-	healthy["/probe"] = true
-	mu.Unlock()
-	meta = clickControl(t, h, probeMsg, actionControlRetry, "U_CAROL", "e2e-carol")
-	submitControl(t, h, meta, "U_CAROL", "V_E2E_CAROL", "the endpoint is back", "")
-	waitFor(t, "the retried probe to pass", func() bool { return step(id, "probe").Status == workflows.StatusSucceeded })
-	edit := finalEdit(t, id, probeMsg.TS, func(c apiCall) bool { return strings.Contains(c.text(), "Retried") })
-	if hasActions(edit.blocks(t)) || !strings.Contains(edit.text(), "<@U_CAROL>") || !strings.Contains(edit.text(), "the endpoint is back") {
+	// A group member skips the probe: its result is null and the run goes on.
+	meta = clickControl(t, h, probeMsg, actionControlSkip, "U_CAROL", "e2e-carol")
+	submitControl(t, h, meta, "U_CAROL", "V_E2E_CAROL", "known flaky endpoint", "")
+	waitFor(t, "the probe to be skipped", func() bool { return step(id, "probe").Status == workflows.StatusSkipped })
+	edit := finalEdit(t, id, probeMsg.TS, func(c apiCall) bool { return strings.Contains(c.text(), "Skipped") })
+	if hasActions(edit.blocks(t)) || !strings.Contains(edit.text(), "<@U_CAROL>") || !strings.Contains(edit.text(), "known flaky endpoint") {
 		t.Fatalf("edited message: %s", edit.text())
 	}
 
-	// The interlock fails and pauses: no Skip button.
+	// The interlock fails and pauses: no Skip button. The fault heals and it is retried.
 	lockMsg := pausedMessage(t, id, "interlock")
 	if _, ok := buttons(lockMsg.blocks(t))[actionControlSkip]; ok {
 		t.Fatalf("an interlock offered Skip: %s", lockMsg.text())
 	}
+	mu.Lock()
+	healthy["/interlock"] = true
+	mu.Unlock()
+	meta = clickControl(t, h, lockMsg, actionControlRetry, "U_ALICE", "e2e-retry")
+	submitControl(t, h, meta, "U_ALICE", "V_E2E_RETRY", "the endpoint is back", "")
+	waitFor(t, "the retried interlock to pass", func() bool { return step(id, "interlock").Status == workflows.StatusSucceeded })
+	edit = finalEdit(t, id, lockMsg.TS, func(c apiCall) bool { return strings.Contains(c.text(), "Retried") })
+	if hasActions(edit.blocks(t)) || !strings.Contains(edit.text(), "the endpoint is back") {
+		t.Fatalf("edited message: %s", edit.text())
+	}
 
 	// The probe's old buttons are stale now.
-	meta = clickControl(t, h, probeMsg, actionControlSkip, "U_ALICE", "e2e-stale")
-	submitControl(t, h, meta, "U_ALICE", "V_E2E_STALE", "skip it", "")
+	meta = clickControl(t, h, probeMsg, actionControlRetry, "U_ALICE", "e2e-stale")
+	submitControl(t, h, meta, "U_ALICE", "V_E2E_STALE", "once more", "")
 	if got := responseTexts("e2e-stale"); len(got) != 1 || !strings.Contains(got[0], "Too late") {
 		t.Fatalf("stale click answered %q", got)
 	}
-	if st := step(id, "probe"); st.Status != workflows.StatusSucceeded {
+	if st := step(id, "probe"); st.Status != workflows.StatusSkipped {
 		t.Fatalf("a stale click changed the probe: %+v", st)
 	}
 
-	// Abort with rollback: the change is undone and the run ends rolled back.
-	meta = clickControl(t, h, lockMsg, actionControlAbort, "U_ALICE", "e2e-abort")
-	submitControl(t, h, meta, "U_ALICE", "V_E2E_ABORT", "interlock will not pass today", "rollback")
+	// The last check fails for good: abort with rollback undoes the change; the run ends rolled back.
+	lastMsg := pausedMessage(t, id, "last")
+	meta = clickControl(t, h, lastMsg, actionControlAbort, "U_BOB", "e2e-abort")
+	submitControl(t, h, meta, "U_BOB", "V_E2E_ABORT", "will not pass today", "rollback")
 	waitFor(t, "the run to end", func() bool { return progressOf(t, id).EndedAt != nil })
 	p := progressOf(t, id)
 	if p.Outcome != workflows.OutcomeRolledBack {
@@ -499,7 +511,7 @@ func TestSlackControlsDrivePausedRun(t *testing.T) {
 	for _, c := range p.Controls {
 		applied = append(applied, fmt.Sprintf("%s %s by %s via %s", c.Action, c.Step, c.By, c.Source))
 	}
-	want := []string{"retry probe by U_CAROL via slack", "abort interlock by U_ALICE via slack"}
+	want := []string{"skip probe by U_CAROL via slack", "retry interlock by U_ALICE via slack", "abort last by U_BOB via slack"}
 	if !slices.Equal(applied, want) {
 		t.Fatalf("applied controls %q, want %q", applied, want)
 	}
