@@ -24,11 +24,12 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm/runtime"
 )
 
-// ErrIntegerOverflow is the message of an integer operation whose result does not fit in 64 bits.
+// errIntegerOverflow begins the message of an integer operation whose result does not fit in 64 bits.
 const errIntegerOverflow = "integer overflow"
 
 // checked functions the patch calls; the names cannot collide with a scope variable (params,
@@ -38,6 +39,7 @@ const (
 	fnSub = "__checked_sub"
 	fnMul = "__checked_mul"
 	fnNeg = "__checked_neg"
+	fnInt = "__checked_int"
 )
 
 // checkedArith is the patch: see the file's note. err is the first constant overflow found.
@@ -64,6 +66,11 @@ func (c *checkedArith) Visit(node *ast.Node) {
 			return
 		}
 		ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: []ast.Node{n.Left, n.Right}})
+	case *ast.BuiltinNode:
+		// int() of a float beyond 64 bits is Go's conversion, which gives an arbitrary number.
+		if n.Name == "int" && len(n.Arguments) == 1 {
+			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: fnInt}, Arguments: n.Arguments})
+		}
 	case *ast.UnaryNode:
 		if n.Operator != "-" {
 			return
@@ -95,6 +102,7 @@ func checkedOptions(patch *checkedArith) []expr.Option {
 		expr.Function(fnSub, func(args ...any) (any, error) { return checkedBinary("-", args[0], args[1]) }),
 		expr.Function(fnMul, func(args ...any) (any, error) { return checkedBinary("*", args[0], args[1]) }),
 		expr.Function(fnNeg, func(args ...any) (any, error) { return checkedNeg(args[0]) }),
+		expr.Function(fnInt, func(args ...any) (any, error) { return checkedIntConv(args[0]) }),
 	}
 }
 
@@ -157,6 +165,19 @@ func checkedNeg(v any) (any, error) {
 		return time.Duration(n), err
 	}
 	return runtime.Negate(v), nil
+}
+
+// checkedIntConv is expr's int(), refusing a float outside the 64-bit range (and NaN) instead of
+// converting it to an arbitrary integer.
+func checkedIntConv(v any) (any, error) {
+	f, ok := v.(float64)
+	if f32, is32 := v.(float32); is32 {
+		f, ok = float64(f32), true
+	}
+	if ok && (math.IsNaN(f) || f < -(1<<63) || f >= 1<<63) {
+		return nil, fmt.Errorf("%s: int(%v) does not fit in a 64-bit integer", errIntegerOverflow, f)
+	}
+	return builtin.Int(v), nil
 }
 
 // asInt64 returns v when it is an int or an int64 (the integers expressions hold: literals,

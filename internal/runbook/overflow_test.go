@@ -25,6 +25,8 @@ func TestIntegerOverflowIsAnError(t *testing.T) {
 		{"-(int(params.big) * 2 - 1 - 9223372036854775807 - 1 - 9223372036854775807)", "integer overflow"},
 		{"duration('2562047h') * 2", "integer overflow"},
 		{"len('abc') * 9223372036854775807", "integer overflow: 3 * 9223372036854775807"},
+		{"int(params.big * 1e10)", "integer overflow: int(4e+28) does not fit in a 64-bit integer (column 1)"},
+		{"int(9.3e18)", "integer overflow: int(9.3e+18) does not fit in a 64-bit integer"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
@@ -45,7 +47,8 @@ func TestCheckedArithmeticKeepsResults(t *testing.T) {
 		"1.5 + 2", "2 * 3.5", "'a' + 'b'", "'x' + string(1 + 1)", "duration('1h') + duration('30m')",
 		"duration('1h') - duration('2h')", "duration('1m') * 3", "len('abc') * 2 - len([1])",
 		"map([1, 2, 3], # * 2 + 1)", "sum(map([1, 2], -#))", "int(params.count) - 4", "params.count - params.count",
-		"1 + 2 == 3 && -1 < 0", "steps.lag.result.lag - 1",
+		"1 + 2 == 3 && -1 < 0", "steps.lag.result.lag - 1", "int(params.ratio * 10)", "int(-2.9)", "int('42')", "int(7)",
+		"int(9.2e18)",
 	} {
 		t.Run(src, func(t *testing.T) {
 			got, err := Eval(src, s)
