@@ -59,6 +59,8 @@ func (r *run) execApproval(ctx workflow.Context, st *StepState, s *runbook.Step)
 		a.state.Plan = r.approvalPlan(ctx, s)
 		at := workflow.Now(ctx)
 		a.state.PlanReadAt = &at
+		// The wait starts now, after the reads: the deadline shown is the one that applies.
+		a.state.Deadline = at.Add(spec.Timeout.D())
 	}
 	asked := workflow.Now(ctx)
 	state := a.state
