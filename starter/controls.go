@@ -85,7 +85,7 @@ func sendControl(ctx context.Context, args []string, cio cmdIO, action string) e
 		return err
 	}
 	if len(pos) != 1 {
-		return fmt.Errorf("usage: starter %s ID [--step STEP] --as USER --comment ...", action)
+		return fmt.Errorf("usage: starter %s ID [--step STEP] --as USER --comment TEXT", action)
 	}
 	if len(with) > 0 && action != workflows.ControlRetry {
 		return fmt.Errorf("--with goes with retry only")

@@ -311,8 +311,15 @@ func CheckLiteral(t Type, v any) error {
 		}
 	case TypeWeights:
 		if m, ok := v.(map[string]any); ok {
-			for k, w := range m {
-				if err := CheckLiteral(TypeInt, w); err != nil {
+			// In key order, so the weight named is the same every time (the workflow's control
+			// validator checks a retry's with: values here, and must be deterministic).
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if err := CheckLiteral(TypeInt, m[k]); err != nil {
 					return fmt.Errorf("weight of %q must be an integer", k)
 				}
 			}
