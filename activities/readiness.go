@@ -51,7 +51,14 @@ type Readiness struct {
 	// MaxMessageLag is the replicator lag above which readiness asks for action (default
 	// ReadinessMaxMessageLag).
 	MaxMessageLag int64
+	// CanaryMaxLatency is the end-to-end latency above which the canary asks for action
+	// (default ReadinessCanaryMaxLatency).
+	CanaryMaxLatency time.Duration
 }
+
+// ReadinessCanaryMaxLatency bounds the canary's end-to-end latency: the seed's design expects a
+// write to be searchable in both Regions within "one to a few seconds"; ten is well past that.
+const ReadinessCanaryMaxLatency = 10 * time.Second
 
 // NewReadiness returns the readiness activities over c's clients; reg is the catalog whose
 // entries' IAM actions the IAM check simulates.
@@ -718,12 +725,18 @@ func (r *Readiness) quotas(ctx context.Context, env runbook.Environment, region 
 // pipeline); the latency to the slower one is the check's value.
 func (r *Readiness) canary(ctx context.Context, env runbook.Environment, region string) []wire.ReadinessCheck {
 	const name, src = "canary.end_to_end", "kafka produce + _count in every Region's collection"
+	maxLatency := cmp.Or(r.CanaryMaxLatency, ReadinessCanaryMaxLatency)
 	res, err := r.c.Canary(ctx, CanaryArgs{Environment: env.Name, Region: region, Timeout: runbook.Duration(cmp.Or(r.CanaryTimeout, 60*time.Second)),
-		Interval: runbook.Duration(cmp.Or(r.CanaryPoll, 250*time.Millisecond))})
+		Interval: runbook.Duration(cmp.Or(r.CanaryPoll, 250*time.Millisecond)), MaxLatency: runbook.Duration(maxLatency)})
 	if err != nil {
 		return []wire.ReadinessCheck{unknown(name, src, err)}
 	}
-	if !res.OK {
+	switch {
+	case !res.OK && len(res.Missing) == 0 && res.Marker != "" && res.LatencySeconds > 0:
+		c := actionRequired(name, src, res.Reason, fmt.Sprintf("writes to %s take %.1fs to be searchable everywhere, more than %s (the design expects one to a few seconds): check the replicator's ReplicationLatency and the pipelines' buffers", region, res.LatencySeconds, maxLatency))
+		c.Value = fptr(res.LatencySeconds)
+		return []wire.ReadinessCheck{c}
+	case !res.OK:
 		c := actionRequired(name, src, res.Reason, fmt.Sprintf("writes to %s do not reach every Region's collection: check the pipeline, the replicator and the DLQ (%s)", region, res.Reason))
 		return []wire.ReadinessCheck{c}
 	}

@@ -60,7 +60,8 @@ func startReadiness(t *testing.T) (*lab.Lab, *Readiness) {
 	reg := NewCatalogRegistry(Options{RunbookDir: dir})
 	r := NewReadiness(c, reg, runbook.NewStore(dir))
 	r.MaxMessageLag = 20
-	r.CanaryTimeout = 15 * time.Second
+	r.CanaryTimeout = 12 * time.Second
+	r.CanaryMaxLatency = 2 * time.Second
 	return l, r
 }
 
@@ -145,6 +146,7 @@ func TestReadinessChecksFollowLabFaults(t *testing.T) {
 		{lab.Fault{Kind: lab.FaultCapCollection, Region: west}, wire.ReadinessGroupCapacity, "capacity.collection", west, "at least 4 indexing", 5 * time.Second},
 		{lab.Fault{Kind: lab.FaultLowQuota, Region: west}, wire.ReadinessGroupQuotas, "quotas.prescale", west, "Maximum Ingestion OCUs per pipeline is 1, the pre-scale needs 3", 5 * time.Second},
 		{lab.Fault{Kind: lab.FaultDLQShare, Region: east}, wire.ReadinessGroupCanary, "canary.end_to_end", east, "do not reach every Region", 30 * time.Second},
+		{lab.Fault{Kind: lab.FaultSlowReplicator, Region: west, Delay: lab.Duration(2500 * time.Millisecond)}, wire.ReadinessGroupCanary, "canary.end_to_end", east, "more than 2s", 30 * time.Second},
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.fault.Kind), func(t *testing.T) {
