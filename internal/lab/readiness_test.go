@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -97,7 +98,7 @@ func TestLabReadinessAPIs(t *testing.T) {
 	// us-west-2's endpoint too, while STS in us-west-2 still answers.
 	_, err = l.Inject(ctx, Fault{Kind: FaultImpairRegion, Region: east})
 	require.NoError(t, err)
-	tctx, cancel := context.WithTimeout(ctx, 3*1e9)
+	tctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	_, err = im.SimulatePrincipalPolicy(tctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(WorkerRoleARN(west)), ActionNames: []string{"osis:GetPipeline"}})
 	cancel()
 	require.Error(t, err)
@@ -124,4 +125,28 @@ func TestLabReadinessAPIs(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, aws.ToBool(got.Pipeline.BufferOptions.PersistentBufferEnabled))
 	require.Contains(t, aws.ToString(got.Pipeline.PipelineConfigurationBody), "dlq:")
+}
+
+// TestLabUpdatePipelineReportsUpdating: with an update delay, an updated ACTIVE pipeline reports
+// UPDATING until the change is applied, then ACTIVE with the new units, as OSI does; another
+// update meanwhile is refused with ConflictException.
+func TestLabUpdatePipelineReportsUpdating(t *testing.T) {
+	l := startTestLab(t, nil)
+	ctx := context.Background()
+	pipe := l.Environment().Regions[east].Pipeline
+	o := osis.NewFromConfig(sdkConfig(l, east))
+	l.Twin().SetPipelineUpdateDelay(east, 300*time.Millisecond)
+	out, err := o.UpdatePipeline(ctx, &osis.UpdatePipelineInput{PipelineName: aws.String(pipe), MaxUnits: aws.Int32(6)})
+	require.NoError(t, err)
+	require.Equal(t, osistypes.PipelineStatusUpdating, out.Pipeline.Status)
+	_, err = o.UpdatePipeline(ctx, &osis.UpdatePipelineInput{PipelineName: aws.String(pipe), MaxUnits: aws.Int32(7)})
+	var ce *osistypes.ConflictException
+	require.ErrorAs(t, err, &ce)
+	eventually(t, 5*time.Second, func() (bool, string) {
+		got, err := o.GetPipeline(ctx, &osis.GetPipelineInput{PipelineName: aws.String(pipe)})
+		if err != nil {
+			return false, err.Error()
+		}
+		return got.Pipeline.Status == osistypes.PipelineStatusActive && got.Pipeline.MaxUnits == 6, string(got.Pipeline.Status)
+	})
 }
