@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -387,8 +388,23 @@ func setWeights(ctx context.Context, f *awsclients.Factory, env *runbook.Environ
 	return err
 }
 
+// upsertWeights sets the weights of the environment's weighted records as an operator does with
+// the CLI: it reads the record sets and upserts each with only its weight changed, so a record
+// keeps its health check (the ARC lever's routing controls act through it; an upsert without
+// it would leave the record always healthy, and traffic where it was).
 func upsertWeights(ctx context.Context, r53 *route53.Client, env *runbook.Environment, w map[string]int64) (string, error) {
 	t := env.Traffic
+	out, err := r53.ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(t.HostedZoneID),
+		StartRecordName: aws.String(t.RecordName), StartRecordType: r53types.RRType(t.RecordType)})
+	if err != nil {
+		return "", err
+	}
+	current := map[string]r53types.ResourceRecordSet{}
+	for _, rs := range out.ResourceRecordSets {
+		if strings.TrimSuffix(aws.ToString(rs.Name), ".") == strings.TrimSuffix(t.RecordName, ".") && string(rs.Type) == t.RecordType && rs.SetIdentifier != nil {
+			current[*rs.SetIdentifier] = rs
+		}
+	}
 	var changes []r53types.Change
 	regions := make([]string, 0, len(w))
 	for r := range w {
@@ -396,16 +412,20 @@ func upsertWeights(ctx context.Context, r53 *route53.Client, env *runbook.Enviro
 	}
 	sort.Strings(regions)
 	for _, r := range regions {
-		changes = append(changes, r53types.Change{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &r53types.ResourceRecordSet{
-			Name: aws.String(t.RecordName), Type: r53types.RRType(t.RecordType), SetIdentifier: aws.String(t.SetIdentifiers[r]),
-			Weight: aws.Int64(w[r]), TTL: aws.Int64(t.TTL), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(t.Values[r])}}}})
+		rs, ok := current[t.SetIdentifiers[r]]
+		if !ok {
+			rs = r53types.ResourceRecordSet{Name: aws.String(t.RecordName), Type: r53types.RRType(t.RecordType), SetIdentifier: aws.String(t.SetIdentifiers[r]),
+				TTL: aws.Int64(t.TTL), ResourceRecords: []r53types.ResourceRecord{{Value: aws.String(t.Values[r])}}}
+		}
+		rs.Weight = aws.Int64(w[r])
+		changes = append(changes, r53types.Change{Action: r53types.ChangeActionUpsert, ResourceRecordSet: &rs})
 	}
-	out, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(t.HostedZoneID),
+	res, err := r53.ChangeResourceRecordSets(ctx, &route53.ChangeResourceRecordSetsInput{HostedZoneId: aws.String(t.HostedZoneID),
 		ChangeBatch: &r53types.ChangeBatch{Changes: changes}})
 	if err != nil {
 		return "", err
 	}
-	return aws.ToString(out.ChangeInfo.Id), nil
+	return aws.ToString(res.ChangeInfo.Id), nil
 }
 
 func median(xs []float64) float64 {
