@@ -210,6 +210,8 @@ func (l *Lab) seedIdentity() error {
 		}
 		l.twin.SetCallerIdentity(name, "arn:aws:sts::"+AccountID+":assumed-role/switchyard-worker-"+name+"/switchyard-"+name)
 	}
+	// Calls meet the policies the simulation answers from.
+	l.twin.EnforceIAM(true)
 	return nil
 }
 

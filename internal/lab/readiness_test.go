@@ -87,6 +87,14 @@ func TestLabReadinessAPIs(t *testing.T) {
 	_, err = l.Inject(ctx, Fault{Kind: FaultIAMDeny, Region: west, Operation: "osis:StartPipeline"})
 	require.NoError(t, err)
 	require.Equal(t, iamtypes.PolicyEvaluationDecisionTypeExplicitDeny, simulate())
+	// The calls meet the same policy: StartPipeline is refused in that Region only.
+	_, err = o.StartPipeline(ctx, &osis.StartPipelineInput{PipelineName: aws.String(pipe)})
+	var ade *osistypes.AccessDeniedException
+	require.ErrorAs(t, err, &ade)
+	_, err = o.GetPipeline(ctx, &osis.GetPipelineInput{PipelineName: aws.String(pipe)})
+	require.NoError(t, err)
+	_, err = osis.NewFromConfig(sdkConfig(l, east)).StartPipeline(ctx, &osis.StartPipelineInput{PipelineName: aws.String(env.Regions[east].Pipeline)})
+	require.NotErrorAs(t, err, &ade, "us-east-1's worker role is not denied")
 	_, err = l.Heal(ctx, Fault{Kind: FaultIAMDeny, Region: west, Operation: "osis:StartPipeline"})
 	require.NoError(t, err)
 	require.Equal(t, iamtypes.PolicyEvaluationDecisionTypeAllowed, simulate())

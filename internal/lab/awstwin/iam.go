@@ -95,6 +95,8 @@ type iamState struct {
 	mu    sync.Mutex
 	roles map[string][]iamRolePolicy // by role ARN
 	calls int
+	// enforce: calls are authorized against the caller's policies (iam_enforce.go).
+	enforce bool
 }
 
 func newIAMState() *iamState { return &iamState{roles: map[string][]iamRolePolicy{}} }

@@ -351,6 +351,9 @@ func (h *regionHandler) serve(c *call, auth sigV4, authErr error) {
 	case !c.svc.global && auth.Region != h.rs.name:
 		c.fail(authError(c, authWrongRegion, auth.Region+"|"+h.rs.name))
 	default:
+		if !h.t.authorize(c) { // iam_enforce.go
+			return
+		}
 		op := c.svc.ops[c.op]
 		if err := op(c); err != nil {
 			c.fail(err)
