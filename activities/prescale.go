@@ -117,11 +117,25 @@ func prescaleTo(now, need Capacity) Capacity {
 	return out
 }
 
+// peakPeriod is the period peaks are read at: fine enough to leave out the minutes a pipeline
+// was pre-scaled, coarse enough that a day is 1440 datapoints per metric.
+const peakPeriod = time.Minute
+
 // readPeak reads a Region's peaks over lookback in one GetMetricData call (its own CloudWatch:
 // metrics are regional). The account id of the AOSS ClientId dimension is the environment's MSK
 // cluster ARN's: the design keeps a Region's resources in one account.
+//
+// A pipeline that capacity.prescale raised runs at its raised MinUnits, and computeUnits reports
+// them: capacity bought, not load seen. Its datapoints in the minutes of the pre-scale windows
+// the Region's record keeps are left out, or every failover would raise the next day's peak by
+// the pre-scale's own headroom (and readiness would ask for more than the load ever needed).
+// Collections have no floor (capacity limits are ceilings), so their OCUs are all read.
 func (c *Cloud) readPeak(ctx context.Context, t target, lookback time.Duration) (RegionPeak, error) {
 	peak := RegionPeak{Region: t.region}
+	var windows []prescaleWindow
+	if _, rec, found, err := c.readPrescale(ctx, t); err == nil && found {
+		windows = rec.Windows
+	} // unreadable (no ssm:GetParameter, say): every datapoint counts, as before any pre-scale
 	pipeline, err := orEnv("", t.rc.Pipeline, "pipeline", "pipeline", t.region)
 	if err != nil {
 		return peak, err
@@ -131,7 +145,7 @@ func (c *Cloud) readPeak(ctx context.Context, t target, lookback time.Duration) 
 	if err != nil {
 		return peak, Permanent(err)
 	}
-	period := int32(max(lookback, time.Minute) / time.Second)
+	period := int32(peakPeriod / time.Second)
 	q := func(id, ns, metric, dim, value string) cwtypes.MetricDataQuery {
 		return cwtypes.MetricDataQuery{Id: aws.String(id), MetricStat: &cwtypes.MetricStat{
 			Metric: &cwtypes.Metric{Namespace: aws.String(ns), MetricName: aws.String(metric),
@@ -162,7 +176,10 @@ func (c *Cloud) readPeak(ctx context.Context, t target, lookback time.Duration) 
 			default:
 				continue
 			}
-			for _, v := range r.Values {
+			for i, v := range r.Values {
+				if aws.ToString(r.Id) == "units" && i < len(r.Timestamps) && inWindows(windows, r.Timestamps[i], peakPeriod) {
+					continue
+				}
 				if *dst == nil || v > **dst {
 					v := v
 					*dst = &v
@@ -254,6 +271,44 @@ type prescaleRecord struct {
 	Desired  Capacity  `json:"desired"`
 	At       time.Time `json:"at"`
 	By       string    `json:"by,omitempty"`
+	// Windows are the recent pre-scales, oldest first (To nil while in effect), kept for
+	// prescaleWindowsKept so that peaks leave their minutes out (readPeak).
+	Windows []prescaleWindow `json:"windows,omitempty"`
+}
+
+// prescaleWindow is when a pre-scale was in effect.
+type prescaleWindow struct {
+	From time.Time  `json:"from"`
+	To   *time.Time `json:"to,omitempty"`
+}
+
+// prescaleWindowsKept is how long a past pre-scale window is remembered: beyond any lookback a
+// peak is read over.
+const prescaleWindowsKept = 7 * 24 * time.Hour
+
+// inWindows reports whether the period starting at ts overlaps one of the windows.
+func inWindows(windows []prescaleWindow, ts time.Time, period time.Duration) bool {
+	for _, w := range windows {
+		to := time.Now()
+		if w.To != nil {
+			to = *w.To
+		}
+		if ts.Before(to) && ts.Add(period).After(w.From) {
+			return true
+		}
+	}
+	return false
+}
+
+// recentWindows drops the windows that ended more than prescaleWindowsKept before now.
+func recentWindows(ws []prescaleWindow, now time.Time) []prescaleWindow {
+	var out []prescaleWindow
+	for _, w := range ws {
+		if w.To == nil || now.Sub(*w.To) < prescaleWindowsKept {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 const (
@@ -337,6 +392,7 @@ func (c *Cloud) Prescale(ctx context.Context, in PrescaleArgs) (PrescaleResult, 
 	}
 	res := PrescaleResult{Pipeline: pipeline, Peaks: []RegionPeak{}}
 	if !found || rec.State != prescaleRaised {
+		past := rec.Windows
 		peers := []string{t.region}
 		if peer := peerOf(t.env, t.region); peer != "" {
 			peers = append(peers, peer)
@@ -371,7 +427,9 @@ func (c *Cloud) Prescale(ctx context.Context, in PrescaleArgs) (PrescaleResult, 
 			}
 		}
 		need := SurvivorNeed(res.Peaks, factor, Capacity{MinUnits: cur.MinUnits})
-		rec = prescaleRecord{State: prescaleRaised, Pipeline: pipeline, Prior: cur, Desired: prescaleTo(cur, need), At: time.Now().UTC(), By: callerRun(ctx)}
+		now := time.Now().UTC()
+		rec = prescaleRecord{State: prescaleRaised, Pipeline: pipeline, Prior: cur, Desired: prescaleTo(cur, need), At: now, By: callerRun(ctx),
+			Windows: append(recentWindows(past, now), prescaleWindow{From: now})}
 		if rec.Desired == cur {
 			res.Prior, res.Desired = cur, cur
 			res.Summary = fmt.Sprintf("%s already covers %g × both Regions' peaks (%s): nothing to raise", t.region, factor, cur)
@@ -436,7 +494,11 @@ func (c *Cloud) RestoreCapacity(ctx context.Context, in RestoreCapacityArgs) (Re
 	if res.Changed, err = c.setCapacity(ctx, t, pipeline, cur, rec.Prior); err != nil {
 		return res, err
 	}
-	rec.State, rec.At, rec.By = prescaleRestored, time.Now().UTC(), callerRun(ctx)
+	now := time.Now().UTC()
+	rec.State, rec.At, rec.By = prescaleRestored, now, callerRun(ctx)
+	if n := len(rec.Windows); n > 0 && rec.Windows[n-1].To == nil {
+		rec.Windows[n-1].To = &now
+	}
 	if err := writePrescale(ctx, sc, t, rec); err != nil {
 		return res, err
 	}

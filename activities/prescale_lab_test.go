@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -56,14 +59,7 @@ func TestPrescaleRaisesTheSurvivorAndRestoreUndoesItExactly(t *testing.T) {
 	require.Len(t, tw.AOSSCapacityUpdates(west), 1)
 	require.Empty(t, tw.PipelineUpdates(east), "only the survivor changes")
 
-	// The lab now publishes computeUnits 6 for the survivor; a repeat keeps the recorded desired
-	// state instead of raising again to 1.2 × (3 + 6).
-	waitUntil(t, "the raised floor published", func() bool {
-		tg, err := c.target(ctx, "lab", west)
-		require.NoError(t, err)
-		p, err := c.readPeak(ctx, tg, time.Hour)
-		return err == nil && p.PipelineUnits != nil && *p.PipelineUnits == 6
-	})
+	// A repeat keeps the recorded desired state (and the recorded prior values).
 	again, err := c.Prescale(ctx, PrescaleArgs{Environment: "lab", Region: west})
 	require.NoError(t, err)
 	require.False(t, again.Changed, again.Summary)
@@ -71,11 +67,24 @@ func TestPrescaleRaisesTheSurvivorAndRestoreUndoesItExactly(t *testing.T) {
 	require.Equal(t, before, again.Prior, "the prior values survive a repeat")
 	require.Len(t, tw.PipelineUpdates(west), 1, "nothing asked twice")
 
+	waitUntil(t, "the raised floor published", func() bool {
+		return rawMaxComputeUnits(t, c, l, west) == 6
+	})
 	restored, err := c.RestoreCapacity(ctx, RestoreCapacityArgs{Environment: "lab", Region: west})
 	require.NoError(t, err)
 	require.True(t, restored.Changed)
 	require.Equal(t, before, *restored.Restored)
 	require.Equal(t, before, capacityOf(t, l, west), "exactly the prior values")
+
+	// While raised the lab published computeUnits 6 for the survivor (a pipeline runs at its
+	// MinUnits): capacity bought, not load. The peak leaves the pre-scale's minutes out, so the
+	// next failover (and readiness) sees yesterday's 2, not 6.
+	tg, err := c.target(ctx, "lab", west)
+	require.NoError(t, err)
+	peak, err := c.readPeak(ctx, tg, DefaultPeakLookback)
+	require.NoError(t, err)
+	require.NotNil(t, peak.PipelineUnits)
+	require.Equal(t, 2.0, *peak.PipelineUnits, "the pre-scaled minutes are left out of the peak")
 
 	noop, err := c.RestoreCapacity(ctx, RestoreCapacityArgs{Environment: "lab", Region: west})
 	require.NoError(t, err)
@@ -134,6 +143,31 @@ func TestReplicatorLagWithinWaitsForTheCatchUp(t *testing.T) {
 	res, err = c.ReplicatorLag(ctx, ReplicatorLagArgs{Environment: "lab", Region: west, Within: runbook.Duration(30 * time.Second)})
 	require.NoError(t, err)
 	require.True(t, res.OK, res.Reason)
+}
+
+// rawMaxComputeUnits is the pipeline's computeUnits Maximum over the last hour, read
+// straight from the lab's CloudWatch (no window left out).
+func rawMaxComputeUnits(t *testing.T, c *Cloud, l *lab.Lab, region string) float64 {
+	t.Helper()
+	ctx := context.Background()
+	tg, err := c.target(ctx, "lab", region)
+	require.NoError(t, err)
+	cw, err := c.opts.AWS.CloudWatch(ctx, tg.aws)
+	require.NoError(t, err)
+	now := time.Now()
+	out, err := cw.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{StartTime: aws.Time(now.Add(-time.Hour)), EndTime: aws.Time(now),
+		MetricDataQueries: []cwtypes.MetricDataQuery{{Id: aws.String("u"), MetricStat: &cwtypes.MetricStat{
+			Metric: &cwtypes.Metric{Namespace: aws.String("AWS/OSIS"), MetricName: aws.String("computeUnits"),
+				Dimensions: []cwtypes.Dimension{{Name: aws.String("PipelineName"), Value: aws.String(l.Pipeline(region).Name())}}},
+			Period: aws.Int32(60), Stat: aws.String("Maximum")}}}})
+	require.NoError(t, err)
+	var m float64
+	for _, r := range out.MetricDataResults {
+		for _, v := range r.Values {
+			m = max(m, v)
+		}
+	}
+	return m
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -35,4 +36,19 @@ func TestPrescaleNeverLowersAndKeepsMaxAboveMin(t *testing.T) {
 func TestArnAccount(t *testing.T) {
 	require.Equal(t, "000000000000", arnAccount("arn:aws:kafka:us-east-1:000000000000:cluster/a/1"))
 	require.Equal(t, "", arnAccount("not-an-arn"))
+}
+
+func TestPrescaleWindowsLeaveTheirMinutesOut(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	to := t0.Add(10 * time.Minute)
+	ws := []prescaleWindow{{From: t0, To: &to}}
+	require.False(t, inWindows(ws, t0.Add(-2*time.Minute), time.Minute), "a minute before")
+	require.True(t, inWindows(ws, t0.Add(-30*time.Second), time.Minute), "a minute that overlaps the start")
+	require.True(t, inWindows(ws, t0.Add(5*time.Minute), time.Minute))
+	require.False(t, inWindows(ws, to, time.Minute), "the minute starting at the end")
+	require.True(t, inWindows([]prescaleWindow{{From: time.Now().Add(-time.Hour)}}, time.Now().Add(-time.Minute), time.Minute), "a window still in effect")
+
+	old := t0.Add(-8 * 24 * time.Hour)
+	kept := recentWindows([]prescaleWindow{{From: old.Add(-time.Hour), To: &old}, {From: t0, To: &to}, {From: to}}, t0.Add(time.Hour))
+	require.Len(t, kept, 2, "a window that ended more than a week ago is forgotten")
 }
