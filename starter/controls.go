@@ -113,11 +113,54 @@ func sendControl(ctx context.Context, args []string, cio cmdIO, action string) e
 			fmt.Fprintf(w, "sent %s by signal as %s (starter status %s shows whether it was applied)\n", action, c.By, pos[0])
 		})
 	}
-	applied, err := control(ctx, cl, pos[0], c)
+	id := pos[0]
+	if c.Step != "" {
+		id = nestedRunOf(ctx, cl, id, c.Step)
+	}
+	applied, err := control(ctx, cl, id, c)
 	if err != nil {
 		return err
 	}
-	return o.print(cio.stdout, applied, func(w io.Writer) { printControl(w, applied) })
+	return o.print(cio.stdout, applied, func(w io.Writer) {
+		if id != pos[0] {
+			fmt.Fprintf(w, "step %s is in the nested run %s: sent there\n", c.Step, id)
+		}
+		printControl(w, applied)
+	})
+}
+
+// nestedRunOf is the run a control about step should go to: id itself, unless id has no such
+// step and one of its running nested runbooks (a drill's failover) is paused on it. The run
+// decides whether the control is allowed; this only saves the operator from looking up the
+// nested run's id.
+func nestedRunOf(ctx context.Context, cl client.Client, id, step string) string {
+	p, err := queryProgress(ctx, cl, id, "")
+	if err != nil {
+		return id
+	}
+	for _, st := range p.Steps {
+		if st.ID == step || st.Path == step {
+			return id
+		}
+	}
+	for _, st := range p.Steps {
+		if st.ChildID == "" || st.Status != workflows.StatusRunning || st.Kind != "runbook" {
+			continue
+		}
+		if child := nestedRunOf(ctx, cl, st.ChildID, step); child != st.ChildID {
+			return child
+		}
+		cp, err := queryProgress(ctx, cl, st.ChildID, "")
+		if err != nil {
+			continue
+		}
+		for _, cs := range cp.Steps {
+			if (cs.ID == step || cs.Path == step) && cs.Status == workflows.StatusPaused {
+				return st.ChildID
+			}
+		}
+	}
+	return id
 }
 
 // control sends c as the control update of run id and waits for what the run applied.

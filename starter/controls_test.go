@@ -225,3 +225,33 @@ func TestControlCommandsRefuseBadFlagsBeforeSending(t *testing.T) {
 	require.Equal(t, withFlag{"max_message_lag": 5, "window": "30s", "wait": true, "comment": "a=b"}, w)
 	require.Error(t, w.Set("novalue"))
 }
+
+// TestControlOfANestedRunbooksStep: a drill's nested failover pauses on its failed write check;
+// the operator names the drill and the step, and the CLI sends the skip to the nested run that is
+// paused on it. Then the drill itself is aborted.
+func TestControlOfANestedRunbooksStep(t *testing.T) {
+	id := controlsEnvironment(t)
+	ctx := context.Background()
+	require.Equal(t, id, startRunbookIn(t, controlsEnv, "drill", "target="+west, "verify_window=10s", "pause=1s"))
+	child := workflows.ChildID(id, "failover")
+	waitLong(t, "the nested failover", func() bool { return stepOf(progressOf(t, id), "failover").Status == workflows.StatusRunning })
+	waitStep(t, child, "approve", workflows.StatusWaiting)
+	_, err := sharedLab.Pipeline(west).Stop(ctx)
+	require.NoError(t, err)
+	_, err = cli(t, "approve", child, "--step", "approve", "--as", "oncall-b")
+	require.NoError(t, err)
+	waitStep(t, child, "verify_writes", workflows.StatusPaused)
+
+	out, err := cli(t, "skip", id, "--step", "verify_writes", "--as", "oncall-a", "--comment", "checked by hand")
+	require.NoError(t, err)
+	require.Contains(t, out, "step verify_writes is in the nested run "+child+": sent there")
+	waitStep(t, id, "failover", workflows.StatusSucceeded)
+	require.Equal(t, workflows.StatusSkipped, stepOf(progressOf(t, child), "verify_writes").Status)
+
+	_, err = controlCLI(t, "abort", id, "--as", "oncall-b", "--comment", "enough for today")
+	require.NoError(t, err)
+	res, err := followToEnd(t, id)
+	require.Error(t, err)
+	require.Equal(t, workflows.OutcomeFailed, res.Outcome)
+	require.Contains(t, res.Error, "aborted by oncall-b (without rollback): enough for today")
+}
