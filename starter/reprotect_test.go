@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,4 +107,43 @@ func TestFailoverPrescalesAndFailbackRestoresButEndsUnprotected(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, report, "succeeded_unprotected")
 	require.Contains(t, report, "Not re-protected")
+}
+
+// A failover that moved traffic and then rolls back (writes do not land: the target's pipeline
+// stopped after the approval) puts the target's pre-scaled capacity back as a compensation,
+// after shifting traffic back.
+func TestFailoverRollbackRestoresThePrescale(t *testing.T) {
+	resetLab(t)
+	restoreLabCapacity(t)
+	t.Cleanup(func() { resetLab(t); restoreLabCapacity(t) })
+	ctx := context.Background()
+	before := labCapacity(t, west)
+
+	id := startRunbook(t, "failover", "target="+west, "verify_window=10s")
+	waitLong(t, "the failover's approval", func() bool {
+		return stepOf(progressOf(t, id), "approve").Status == workflows.StatusWaiting
+	})
+	_, err := sharedLab.Pipeline(west).Stop(ctx)
+	require.NoError(t, err)
+	_, err = cli(t, "approve", id, "--step", "approve", "--as", "bob")
+	require.NoError(t, err)
+	res, err := followToEnd(t, id)
+	require.Error(t, err)
+	require.Equal(t, workflows.OutcomeRolledBack, res.Outcome, res.Error)
+	prescale := stepOf(res.Progress, "prescale")
+	require.Equal(t, workflows.StatusSucceeded, prescale.Status, prescale.Error)
+	require.Equal(t, true, prescale.Result["changed"], "the target was raised before traffic moved")
+	require.Equal(t, workflows.StatusSucceeded, stepOf(res.Progress, "compensate/shift/shift_back").Status)
+	restore := stepOf(res.Progress, "compensate/prescale/restore_capacity")
+	require.Equal(t, workflows.StatusSucceeded, restore.Status, restore.Error)
+	var order []string
+	for _, s := range res.Steps {
+		if strings.HasPrefix(s.Path, "compensate/") && s.Status == workflows.StatusSucceeded {
+			order = append(order, s.Path)
+		}
+	}
+	require.Equal(t, []string{"compensate/shift/source_healthy", "compensate/shift/shift_back", "compensate/prescale/restore_capacity"}, order,
+		"traffic goes back first, then the capacity")
+	require.Equal(t, before, labCapacity(t, west), "the target's capacity is exactly what it was")
+	require.Equal(t, map[string]int64{east: 100, west: 0}, labShares(t))
 }
