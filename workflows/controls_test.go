@@ -468,3 +468,42 @@ steps:
 	require.Equal(t, "ui", res.Controls[0].Source)
 	require.Empty(t, res.Ignored)
 }
+
+// TestUngracefulDoesNotImplyForce: the pre-flight interlock wants ungraceful and force; switching
+// a run paused on it to ungraceful and retrying does not get past it (force is the requester's,
+// given at start), and it still may not be skipped.
+func TestUngracefulDoesNotImplyForce(t *testing.T) {
+	book := `schema: switchyard/v1
+name: interlocked
+target_region: params.target
+params:
+  - {name: target, type: region, required: true}
+  - {name: ungraceful, type: bool, default: false}
+  - {name: force, type: bool, default: false}
+steps:
+  - id: healthy_target
+    check: core.assert
+    with: {that: "${{ params.ungraceful && params.force }}", reason: "pre-flight failed; ungraceful=${{ params.ungraceful }} force=${{ params.force }}"}
+    on_failure: pause
+    skippable: false
+  - id: shift
+    action: test.record
+    with: {name: shift}
+`
+	f := newControlFixture(t, map[string]string{"interlocked": book}, "")
+	sw := f.control("u", workflows.Control{Action: workflows.ControlUngraceful, By: "bob", Comment: "source down"}, time.Minute)
+	retry := f.control("r", workflows.Control{Action: workflows.ControlRetry, Step: "healthy_target", By: "bob", Comment: "now ungraceful"}, 2*time.Minute)
+	again := f.progressAt(t, 3*time.Minute)
+	skip := f.control("s", workflows.Control{Action: workflows.ControlSkip, Step: "healthy_target", By: "bob", Comment: "go anyway"}, 4*time.Minute)
+	f.control("a", workflows.Control{Action: workflows.ControlAbort, By: "bob", Comment: "no force, no failover"}, 5*time.Minute)
+	res, err := f.run(t, workflows.RunInput{Runbook: "interlocked", Params: map[string]any{"target": "us-west-2"}})
+	require.Error(t, err)
+	require.NoError(t, sw.err)
+	require.NoError(t, retry.err)
+	st := stepIn(again, "healthy_target")
+	require.Equal(t, workflows.StatusPaused, st.Status, "the retry failed again")
+	require.Contains(t, st.Error, "ungraceful=true force=false")
+	require.ErrorContains(t, skip.err, "must not be skipped")
+	require.Empty(t, f.rec.got(), "nothing moved")
+	require.Equal(t, workflows.OutcomeFailed, res.Outcome)
+}
