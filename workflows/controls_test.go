@@ -507,3 +507,18 @@ steps:
 	require.Empty(t, f.rec.got(), "nothing moved")
 	require.Equal(t, workflows.OutcomeFailed, res.Outcome)
 }
+
+// TestAbortOfAHeldRun: a run held between steps and aborted starts no further step.
+func TestAbortOfAHeldRun(t *testing.T) {
+	f := newControlFixture(t, map[string]string{"holding": holdBook("1")}, "")
+	f.control("p", workflows.Control{Action: workflows.ControlPause, By: "bob", Comment: "hold"}, time.Minute)
+	f.update("d", workflows.Decision{Step: "gate", Approve: true, By: "carol"}, 2*time.Minute)
+	abort := f.control("a", workflows.Control{Action: workflows.ControlAbort, By: "carol", Comment: "called off"}, time.Hour)
+	res, err := f.run(t, workflows.RunInput{Runbook: "holding"})
+	require.Error(t, err)
+	require.NoError(t, abort.err)
+	require.Equal(t, workflows.OutcomeFailed, res.Outcome)
+	require.Contains(t, res.Error, "aborted by carol (without rollback): called off")
+	require.Equal(t, workflows.StatusPending, stepStatus(res, "next"))
+	require.Empty(t, f.rec.got())
+}
