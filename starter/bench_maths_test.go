@@ -280,7 +280,8 @@ func TestSummarizeScale(t *testing.T) {
 	}
 	results := []*workflows.Result{run(0, 10, 12, 22), run(5, 105, 110, 130), nil, run(0, 30, 40, 50)}
 	errs := []error{nil, nil, errors.New("run x: timed out"), nil}
-	r := summarizeScale(results, errs, 2, 2*time.Second)
+	e2e := []time.Duration{time.Second, 3 * time.Second, 0, 2 * time.Second}
+	r := summarizeScale(results, errs, e2e, 2, 2*time.Second)
 	require.Equal(t, 4, r.Runs)
 	require.Equal(t, 3, r.Completed)
 	require.Equal(t, 1, r.Failed)
@@ -291,19 +292,21 @@ func TestSummarizeScale(t *testing.T) {
 	require.InDelta(t, 10, r.StepP50MS, 1e-9)
 	require.InDelta(t, 100, r.StepP99MS, 1e-9)
 	require.InDelta(t, 100, r.StepMaxMS, 1e-9)
-	// Gaps 2, 5, 10 ms.
-	require.InDelta(t, 10, r.StepGapP99MS, 1e-9)
 	// Runs 0.022, 0.125, 0.050 s.
 	require.InDelta(t, 0.050, r.RunP50Seconds, 1e-9)
 	require.InDelta(t, 0.125, r.RunP99Seconds, 1e-9)
 
-	none := summarizeScale(nil, nil, 20, 0)
+	// Start to result of the completed runs only: 1, 2, 3 s.
+	require.InDelta(t, 2, r.EndToEndP50Seconds, 1e-9)
+	require.InDelta(t, 3, r.EndToEndP99Seconds, 1e-9)
+
+	none := summarizeScale(nil, nil, nil, 20, 0)
 	require.Zero(t, none.RunsPerSecond)
 	require.Zero(t, none.StepP99MS)
 }
 
 func TestScaleRunbooksValidate(t *testing.T) {
-	dir, err := writeScaleRunbooks("../runbooks", 20)
+	dir, err := writeScaleRunbooks("../runbooks", 20, false)
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	require.NoError(t, err)
 	var stderr strings.Builder
