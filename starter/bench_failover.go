@@ -128,8 +128,10 @@ func benchFailover(ctx context.Context, o benchFailoverOptions, logw io.Writer) 
 	defer p.close()
 	l, env := p.lab, p.dev
 	_, secondary := l.Regions()
-	if _, err := l.Inject(ctx, lab.Fault{Kind: lab.FaultLatency, Delay: lab.Duration(o.latency)}); err != nil {
-		return nil, err
+	if o.latency > 0 {
+		if _, err := l.Inject(ctx, lab.Fault{Kind: lab.FaultLatency, Delay: lab.Duration(o.latency)}); err != nil {
+			return nil, err
+		}
 	}
 	factory := awsclients.New(awsclients.Options{Logger: quiet})
 	labEnv := l.Environment()
