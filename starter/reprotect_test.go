@@ -103,6 +103,10 @@ func TestFailoverPrescalesAndFailbackRestoresButEndsUnprotected(t *testing.T) {
 	require.Contains(t, res.Unprotected, "lab-primary-to-secondary", "it names the replicator that is missing")
 	require.Contains(t, stepOf(res.Progress, "done").Summary, "NOT protected again")
 
+	status, err := cli(t, "status", workflows.OperationID("lab"))
+	require.NoError(t, err)
+	require.Contains(t, status, "not re-protected: reprotect")
+
 	report, err := cli(t, "report", workflows.OperationID("lab"))
 	require.NoError(t, err)
 	require.Contains(t, report, "succeeded_unprotected")

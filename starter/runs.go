@@ -422,6 +422,9 @@ func printProgress(w io.Writer, id string, p *workflows.Progress) {
 	if p.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", p.Error)
 	}
+	if p.Unprotected != "" {
+		fmt.Fprintf(w, "not re-protected: %s\n", p.Unprotected)
+	}
 }
 
 // printPlan prints what approving a waiting step lets happen: each next step, and the state it
