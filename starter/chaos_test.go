@@ -42,15 +42,17 @@ import (
 )
 
 // Reliability suites (docs/reliability.md). TestChaosWorkerKilledDuringDrill SIGKILLs the worker
-// process under a drill; TestServerRestartDuringDrill (restart_test.go) stops and starts the
-// Temporal server under one. Both are CI-sized by default; -chaos.long runs the long versions:
+// process at random points of a drill; TestChaosAimedAtRiskyWindows (aimed_test.go) SIGKILLs it
+// inside the moments a lost result could repeat a side effect; TestServerCrashDuringDrill
+// (restart_test.go) SIGKILLs the Temporal server's process under one. All are CI-sized by
+// default; -chaos.long runs the long versions:
 //
-//	go test -count=1 -timeout 20m -run 'TestChaos|TestServerRestart' -v ./starter
-//	go test -count=1 -timeout 60m -run 'TestChaos|TestServerRestart' -v ./starter -args -chaos.long
+//	go test -count=1 -timeout 20m -run 'TestChaos|TestServerCrash' -v ./starter
+//	go test -count=1 -timeout 90m -run 'TestChaos|TestServerCrash' -v ./starter -args -chaos.long
 //
 // -chaos.seed replays a run's random kill and restart points (each test logs its seed).
 var (
-	chaosLong = flag.Bool("chaos.long", false, "run the long reliability suites: 50 worker kills, 10 server restarts")
+	chaosLong = flag.Bool("chaos.long", false, "run the long reliability suites: 50 random worker kills, 20 per aimed window, 10 server crashes")
 	chaosSeed = flag.Uint64("chaos.seed", 0, "seed of the reliability suites' random kill and restart points (0: from the clock)")
 )
 
@@ -226,10 +228,15 @@ type fakeSlack struct {
 	certFile string
 	proxyURL string
 	ws       *slackfake.Workspace
+	// clock is the workspace's clock: the wall clock unless a suite advances it.
+	clock *slackfake.Clock
 
 	mu      sync.Mutex
 	calls   []slackCall
 	refused []string
+	// onPost, when set, runs after a chat.postMessage is stored and before Slack's answer is
+	// written: the aimed suite kills the worker there. True drops the answer.
+	onPost func(slackCall) bool
 }
 
 // slackCall is one Web API call.
@@ -239,8 +246,8 @@ type slackCall struct {
 
 func startFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{certFile: filepath.Join(t.TempDir(), "slack-ca.pem"),
-		ws: slackfake.New(slackfake.Options{Channels: map[string]string{"#switchyard-lab": "C0LAB"}})}
+	f := &fakeSlack{certFile: filepath.Join(t.TempDir(), "slack-ca.pem"), clock: &slackfake.Clock{}}
+	f.ws = slackfake.New(slackfake.Options{Now: f.clock.Now, Channels: map[string]string{"#switchyard-lab": "C0LAB"}})
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "slack.com"}, DNSNames: []string{"slack.com"},
@@ -306,7 +313,11 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.calls = append(f.calls, c)
+	onPost := f.onPost
 	f.mu.Unlock()
+	if method == "chat.postMessage" && onPost != nil && onPost(c) {
+		panic(http.ErrAbortHandler) // the message is stored; its poster never hears of it
+	}
 	switch method {
 	case "conversations.replies", "conversations.history":
 		// A retried post looks for its earlier attempt's message, within Slack's limits.
@@ -328,8 +339,10 @@ func (f *fakeSlack) snapshot() (calls []slackCall, refused []string) {
 
 var approvalText = regexp.MustCompile(`^Approval (?:needed: step (\S+) of (\S+) on|of step (\S+) of (\S+) on)`)
 
-// approvalMessages counts the approval requests posted and the approval messages edited, by
-// "runbook/step".
+// approvalMessages counts the approval messages posted and edited, by "runbook/step". A request
+// reads "Approval needed: ..." unless the decision came in while the approval was still reading
+// its plan: then the request, posted after, already shows the decision ("Approval of step ...").
+// Either way a step must have one message, later edited.
 func approvalMessages(calls []slackCall) (posted, edited map[string]int) {
 	posted, edited = map[string]int{}, map[string]int{}
 	for _, c := range calls {
@@ -337,11 +350,15 @@ func approvalMessages(calls []slackCall) (posted, edited map[string]int) {
 		if m == nil {
 			continue
 		}
-		switch {
-		case c.Method == "chat.postMessage" && m[1] != "":
-			posted[m[2]+"/"+m[1]]++
-		case c.Method == "chat.update" && m[3] != "":
-			edited[m[4]+"/"+m[3]]++
+		step := m[2] + "/" + m[1]
+		if m[1] == "" {
+			step = m[4] + "/" + m[3]
+		}
+		switch c.Method {
+		case "chat.postMessage":
+			posted[step]++
+		case "chat.update":
+			edited[step]++
 		}
 	}
 	return posted, edited

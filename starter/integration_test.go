@@ -38,6 +38,9 @@ var sharedLab *lab.Lab
 var sharedRunbooks string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(serverProcessDB) != "" {
+		os.Exit(runServerProcess()) // this binary is a Temporal server for TestServerCrashDuringDrill
+	}
 	flag.Parse()
 	code := func() int {
 		ctx := context.Background()

@@ -28,7 +28,7 @@ type privateLab struct {
 	lab *lab.Lab
 	dev *devEnv
 	dir string
-	// serverOpts starts the server again after stopServer (startPrivateLabServer only).
+	// serverOpts are the server's options (startPrivateLabServer only).
 	serverOpts devserver.Options
 }
 
@@ -73,8 +73,8 @@ func startLabFolder(ctx context.Context, opts lab.Options, runbooks string, logg
 
 // startPrivateLabServer is startPrivateLab without the worker: the lab, its runbook folder and an
 // embedded server with the search attributes startDev registers. The reliability tests run the
-// worker as a process of its own, to kill it, and stop and start the server under a running
-// drill; dbFile keeps the server's state across that (empty: in memory).
+// worker as a process of its own, to kill it; dbFile keeps the server's state in a file (empty: in
+// memory).
 func startPrivateLabServer(ctx context.Context, opts lab.Options, runbooks, dbFile string, logger *slog.Logger) (*privateLab, error) {
 	p, port, err := startLabFolder(ctx, opts, runbooks, logger)
 	if err != nil {
@@ -94,17 +94,7 @@ func startPrivateLabServer(ctx context.Context, opts lab.Options, runbooks, dbFi
 	return p, nil
 }
 
-// stopServer stops the server of a startPrivateLabServer lab; startServer starts it again on the
-// same port and database file.
-func (p *privateLab) stopServer() error {
-	if p.dev == nil || p.dev.server == nil {
-		return nil
-	}
-	err := p.dev.server.Stop()
-	p.dev.server = nil
-	return err
-}
-
+// startServer starts the server of a startPrivateLabServer lab.
 func (p *privateLab) startServer(ctx context.Context) error {
 	srv, err := devserver.Start(ctx, p.serverOpts)
 	if err != nil {
