@@ -814,6 +814,8 @@ var readinessIAM = []string{
 	"aoss:BatchGetCollection", "aoss:GetAccountSettings", "es:DescribeDomain", "es:DescribeDomainHealth", "es:DescribeDomainNodes",
 	"route53:ListResourceRecordSets", "route53:GetHealthCheck", "route53-recovery-cluster:GetRoutingControlState",
 	"iam:SimulatePrincipalPolicy", "sts:GetCallerIdentity", "servicequotas:ListServiceQuotas",
+	// The pre-scale record in SSM, so peaks skip the minutes a drill raised the survivor.
+	"ssm:GetParameter",
 	"kafka-cluster:Connect", "kafka-cluster:DescribeTopic", "kafka-cluster:WriteData", "aoss:APIAccessAll", "es:ESHttpPost",
 }
 
