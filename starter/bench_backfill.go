@@ -56,7 +56,7 @@ type benchBackfillOptions struct {
 	pageSize                  int
 	distribution              string
 	inProcess, skipBaseline   bool
-	engineInProcess           bool
+	engineInProcess, dupLists bool
 	engineBin                 string
 	outputOptions
 }
@@ -64,9 +64,11 @@ type benchBackfillOptions struct {
 // benchBackfillResult is what the benchmark prints.
 type benchBackfillResult struct {
 	Distribution string `json:"distribution"`
-	Docs         int    `json:"docs"`
-	Missing      int    `json:"missing"`
-	Duplicates   int    `json:"duplicates"`
+	// DupLists says the engine ran with backfill.Options.DupLists.
+	DupLists   bool `json:"dup_lists"`
+	Docs       int  `json:"docs"`
+	Missing    int  `json:"missing"`
+	Duplicates int  `json:"duplicates"`
 	// Engine and Baseline score each method's report against the ground truth.
 	Engine   backfillScore  `json:"engine"`
 	Baseline *backfillScore `json:"baseline,omitempty"`
@@ -113,6 +115,7 @@ func runBenchBackfill(ctx context.Context, args []string, cio cmdIO) error {
 	fs.BoolVar(&o.engineInProcess, "engine-in-process", false, "run the engine and the full scan in this process, not in processes of their own (rss_bytes is then the growth over idle)")
 	fs.StringVar(&o.engineBin, "engine-bin", "", "the engine's program (go build ./starter/benchengine); empty: build it")
 	fs.BoolVar(&o.skipBaseline, "skip-baseline", false, "run only the engine")
+	fs.BoolVar(&o.dupLists, "dup-lists", false, "run the engine with backfill.Options.DupLists (per-bucket duplicate lists; the verification workflow does not set it)")
 	o.outputOptions.register(fs, "print the result as JSON")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		return err
@@ -510,6 +513,7 @@ type engineRequest struct {
 	To         time.Time      `json:"to"`
 	PageSize   int            `json:"page_size"`
 	SampleSize int            `json:"sample_size"`
+	DupLists   bool           `json:"dup_lists"`
 }
 
 type engineAnswer struct {
@@ -574,7 +578,7 @@ func runEngineHere(ctx context.Context, req engineRequest) (*engineAnswer, error
 	idle := benchrss.Current()
 	stop := benchrss.Sample()
 	start := time.Now()
-	rep, err := pass(ctx, src, dst, backfill.Options{Scope: req.Scope, From: req.From, To: req.To, PageSize: req.PageSize, SampleSize: req.SampleSize})
+	rep, err := pass(ctx, src, dst, backfill.Options{Scope: req.Scope, From: req.From, To: req.To, PageSize: req.PageSize, SampleSize: req.SampleSize, DupLists: req.DupLists})
 	peak := stop()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", req.Method, err)
@@ -591,12 +595,12 @@ func measureBackfill(ctx context.Context, o benchBackfillOptions, urls benchTwin
 		Scope: backfill.Scope{Pattern: "application-logs-*", TimeField: "timestamp", IDField: "event_id"},
 		From:  d.start, To: d.start.Add(o.span), PageSize: o.pageSize,
 		// A sample as large as the truth, so every reported id is checked, not only the totals.
-		SampleSize: max(100, o.missing, o.duplicates)}
+		SampleSize: max(100, o.missing, o.duplicates), DupLists: o.dupLists}
 	run := func(method string) (*engineAnswer, error) {
 		req.Method = method
 		return runEngineHere(ctx, req)
 	}
-	res := &benchBackfillResult{Distribution: o.distribution, Docs: o.docs, Missing: o.missing, Duplicates: o.duplicates, Span: o.span.String(),
+	res := &benchBackfillResult{Distribution: o.distribution, DupLists: o.dupLists, Docs: o.docs, Missing: o.missing, Duplicates: o.duplicates, Span: o.span.String(),
 		EngineProcess: "this process"}
 	if !o.engineInProcess {
 		bin := o.engineBin

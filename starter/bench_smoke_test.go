@@ -31,6 +31,13 @@ func TestBenchBackfillSmokeScoresBothMethodsOnHardDataWithTheEngineInItsOwnProce
 	require.Zero(t, res.Engine.MissingFalse, "engine: %s", res.Engine)
 	require.Zero(t, res.Engine.Extra, "engine: %s", res.Engine)
 	require.Less(t, res.Requests, res.BaselineRequests)
+
+	// With per-bucket duplicate lists the engine must be exact too: a lost event and a
+	// duplicate of another in the same millisecond no longer cancel out.
+	o.dupLists = true
+	res, err = measureBackfill(ctx, o, twins.urls, io.Discard)
+	require.NoError(t, err)
+	require.True(t, res.Engine.Exact, "engine with duplicate lists: %s", res.Engine)
 }
 
 func TestBenchScaleSmokeCompletesEveryRunOnAWorkerProcess(t *testing.T) {

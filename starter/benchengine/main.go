@@ -30,6 +30,7 @@ type Request struct {
 	To         time.Time      `json:"to"`
 	PageSize   int            `json:"page_size"`
 	SampleSize int            `json:"sample_size"`
+	DupLists   bool           `json:"dup_lists"`
 }
 
 // Answer is the pass's report and what it cost: its time, and the process's resident memory
@@ -62,7 +63,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	opts := backfill.Options{Scope: req.Scope, From: req.From, To: req.To, PageSize: req.PageSize, SampleSize: req.SampleSize}
+	opts := backfill.Options{Scope: req.Scope, From: req.From, To: req.To, PageSize: req.PageSize, SampleSize: req.SampleSize, DupLists: req.DupLists}
 	pass := backfill.Compare
 	switch req.Method {
 	case "engine":
