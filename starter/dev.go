@@ -78,6 +78,9 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 			return err
 		}
 	}
+	// With the lab, the status page shows the lab's environment only: the folder's other
+	// environments (example.yaml) name real accounts this machine cannot read.
+	var pageEnvs []string
 	if o.withLab {
 		// The lab first: the worker's activities talk to it from the first run on.
 		lctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -87,6 +90,7 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 			return fmt.Errorf("start the lab (is another lab or `starter dev` running? --lab=false runs without it): %w", err)
 		}
 		defer l.Close()
+		pageEnvs = []string{l.Environment().Name}
 		printEndpoints(cio.stdout, l.Endpoints(), o.labRate)
 		fmt.Fprintln(cio.stdout)
 	}
@@ -99,7 +103,7 @@ func runDev(ctx context.Context, args []string, cio cmdIO) error {
 		startLabReadiness(ctx, env.client, logger) // readiness.go: the lab's schedule and a first evaluation
 	}
 	if !statusPageOff(o.statusAddr) {
-		addr, err := startStatusPage(ctx, statusPageOptions{addr: o.statusAddr, runbooks: o.runbooks, namespace: o.namespace, uiURL: env.server.UIURL()}, env.client, logger)
+		addr, err := startStatusPage(ctx, statusPageOptions{addr: o.statusAddr, runbooks: o.runbooks, namespace: o.namespace, uiURL: env.server.UIURL(), environments: pageEnvs}, env.client, logger)
 		if err != nil {
 			return err
 		}

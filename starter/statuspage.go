@@ -32,6 +32,8 @@ const (
 type statusPageOptions struct {
 	addr, runbooks, namespace, uiURL string
 	refresh                          time.Duration
+	// environments limits the page to these environments (none: every one of the folder).
+	environments []string
 }
 
 // statusPageOff reports whether addr turns the page off.
@@ -54,6 +56,7 @@ func startStatusPage(ctx context.Context, o statusPageOptions, c client.Client, 
 		Store:     store,
 		Namespace: o.namespace,
 		UIURL:     strings.TrimRight(o.uiURL, "/"),
+		Only:      o.environments,
 	}
 	srv := &http.Server{Handler: &statuspage.Handler{C: col, Refresh: o.refresh, Logger: logger},
 		ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 60 * time.Second,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -40,6 +41,8 @@ type Collector struct {
 	// Timeout bounds one environment's collection (default 15 s): a Region that does not answer
 	// shows as an error on the page, it does not hold the page.
 	Timeout time.Duration
+	// Only limits the page to these environments of the folder (none: every one).
+	Only []string
 }
 
 // Environments lists the environments of the runbook folder, sorted.
@@ -53,6 +56,9 @@ func (c *Collector) Environments() ([]string, error) {
 		env, _, err := c.Store.Environment(trimYAML(f))
 		if err != nil {
 			continue // the validator reports a broken file; the page shows the others
+		}
+		if len(c.Only) > 0 && !slices.Contains(c.Only, env.Name) {
+			continue
 		}
 		out = append(out, env.Name)
 	}
@@ -248,9 +254,11 @@ func (c *Collector) lock(ctx context.Context, env string) *Lock {
 	return l
 }
 
+// lastDrill is the newest closed drill of the environment, with its measures; a plan-mode drill
+// changed nothing and measured nothing, so it is not one.
 // lastDrill is the newest closed drill of the environment, with its measures.
 func (c *Collector) lastDrill(ctx context.Context, env string) *Drill {
-	q := fmt.Sprintf("WorkflowType = '%s' AND Runbook = 'drill' AND Environment = '%s' AND ExecutionStatus != 'Running'", workflows.RunbookWorkflowType, env)
+	q := fmt.Sprintf("WorkflowType = '%s' AND Runbook = 'drill' AND Environment = '%s' AND ExecutionStatus != 'Running' AND Outcome != '%s'", workflows.RunbookWorkflowType, env, workflows.OutcomePlanned)
 	resp, err := c.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, PageSize: 5})
 	if err != nil {
 		return &Drill{Error: errText(err)}

@@ -3,11 +3,16 @@ package statuspage
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/switchyard-dr/switchyard/internal/runbook"
 )
 
 func TestRenderShowsEachPartAndWorksWithoutScript(t *testing.T) {
@@ -44,4 +49,32 @@ func TestHandlerIsReadOnly(t *testing.T) {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("x")))
 	require.Equal(t, http.StatusMethodNotAllowed, w.Code)
+}
+
+// starter dev limits the page to the lab's environment: the folder's example.yaml names a real
+// account the machine cannot read, and its errors would fill the page.
+func TestEnvironmentsListsTheFolderOrOnlyTheOnesAsked(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "environments"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"lab", "example"} {
+		src, err := os.ReadFile(filepath.Join("..", "..", "runbooks", "environments", name+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "environments", name+".yaml"), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &Collector{Store: runbook.NewStore(dir)}
+	all, err := c.Environments()
+	if err != nil || !slices.Equal(all, []string{"example", "lab"}) {
+		t.Fatalf("every environment: %v, %v", all, err)
+	}
+	c.Only = []string{"lab"}
+	only, err := c.Environments()
+	if err != nil || !slices.Equal(only, []string{"lab"}) {
+		t.Fatalf("only lab: %v, %v", only, err)
+	}
 }
