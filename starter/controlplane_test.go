@@ -25,13 +25,13 @@ const postgresTestEnv = "SWITCHYARD_POSTGRES_TEST"
 
 // TestProdTopologyDrillSurvives runs the lab drill (fail over to the secondary and back) on the
 // production topology — the real Temporal server's four services as processes on PostgreSQL, two
-// worker processes and the intake — twice: once while the history service's process is killed
-// with SIGKILL after the failover moved traffic (and started again), once while PostgreSQL is
-// restarted at the same point. Each drill must succeed with each traffic change made exactly once
-// (disruptedDrill: routing-control updates and one Route 53 batch per weight step), and the lab
-// must end clean. The figures (time from the
-// disruption to the run's progress moving again, activity re-executions) go to
-// docs/reliability.md.
+// worker processes and the intake — three times: once while the history service's process is
+// killed with SIGKILL after the failover moved traffic (and started again), once while
+// PostgreSQL is restarted at the same point, and once while every PostgreSQL process is killed
+// with SIGKILL there (a crash: the restart recovers from the WAL). Each drill must succeed with
+// each traffic change made exactly once (disruptedDrill: routing-control updates and one Route 53
+// batch per weight step), and the lab must end clean. The figures (time from the disruption to
+// the run's progress moving again, activity re-executions) go to docs/reliability.md.
 func TestProdTopologyDrillSurvives(t *testing.T) {
 	pg := controlplane.Postgres{}
 	controlplane.RequirePostgres(t, pg, os.Getenv(postgresTestEnv) == "require")
@@ -85,6 +85,17 @@ func TestProdTopologyDrillSurvives(t *testing.T) {
 	}, {
 		name:    "PostgreSQL restart",
 		disrupt: func(ctx context.Context) error { return pg.Restart(ctx) },
+	}, {
+		// A crash, not a shutdown: SIGKILL to the postmaster and all its processes, then a start
+		// that recovers from the WAL.
+		name: "PostgreSQL SIGKILL",
+		disrupt: func(ctx context.Context) error {
+			n, err := pg.Crash(ctx)
+			if err == nil && n < 2 {
+				err = fmt.Errorf("only %d PostgreSQL process killed", n)
+			}
+			return err
+		},
 	}}
 	for i, dis := range disruptions {
 		t.Run(dis.name, func(t *testing.T) {
