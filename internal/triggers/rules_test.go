@@ -84,7 +84,7 @@ func TestRuleFileProblemsAllReportedWithPositions(t *testing.T) {
 				`lab.yaml:6:14: rule "a": runbook "failovr" not found in ../../runbooks (did you mean "failover"?)`,
 				`lab.yaml:11:13: rule "b": runbook failover: missing required param "target" (region)`,
 				`lab.yaml:11:14: rule "b": runbook failover: param "ungraceful": want a bool, got string "maybe"`,
-				`lab.yaml:11:33: rule "b": runbook failover: unknown param "speed" (params: target, ungraceful, force, auto_approve, verify_window)`,
+				`lab.yaml:11:33: rule "b": runbook failover: unknown param "speed" (params: target, ungraceful, force, auto_approve, verify_window, prescale_percent)`,
 				`lab.yaml:16:35: rule "c": param target: "eu-west-1" is not a Region of environment lab (its Regions: us-east-1, us-west-2)`,
 				`lab.yaml:17:13: rule "c": policy auto needs runbook verify-backfill to declare a bool param auto_approve: the runbook grants its own approval only when its pre-flight is green`,
 				`lab.yaml:21:33: rule "d": auto_approve is set by the policy (auto sets it to true); remove it and choose the policy`,
