@@ -63,8 +63,8 @@ type aimer struct {
 	mu sync.Mutex
 	// budget is how many kills the current drill still gets per window.
 	budget map[string]int
-	// seen counts the kills of each occurrence of a window; an occurrence opened again by a
-	// retry (a redelivered update) gets at most perKey kills in all.
+	// seen counts the kills of each occurrence of a window in the drill; an occurrence opened
+	// again by a retry (a redelivered update) gets at most perKey kills in all.
 	seen   map[string]int
 	perKey map[string]int
 	// spare is the one traffic change per drill the suite lets through, so that over several
@@ -91,6 +91,8 @@ func (a *aimer) arm(budget map[string]int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.budget, a.opened, a.killed = maps.Clone(budget), map[string]int{}, map[string]int{}
+	// Per drill: the next drill sends the same ARC and failback Route 53 bodies again.
+	a.seen = map[string]int{}
 	a.began, a.kills = time.Now(), nil
 	a.spare = a.rng.IntN(len(wantDrillChanges))
 }
