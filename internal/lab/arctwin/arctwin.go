@@ -111,6 +111,8 @@ type Cluster struct {
 
 	// updateLatency delays update calls (SetUpdateLatency), in nanoseconds.
 	updateLatency atomic.Int64
+	// heldUpdates counts the update calls waiting out the latency now (HeldUpdates).
+	heldUpdates atomic.Int64
 }
 
 // endpoint is one Regional endpoint: its own listener, so it can be refused on its own.

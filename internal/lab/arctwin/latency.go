@@ -18,6 +18,11 @@ func (c *Cluster) SetUpdateLatency(d time.Duration) { c.updateLatency.Store(int6
 // UpdateLatency is what SetUpdateLatency set.
 func (c *Cluster) UpdateLatency() time.Duration { return time.Duration(c.updateLatency.Load()) }
 
+// HeldUpdates is how many update calls are waiting out the update latency now: a test that
+// abandons a held update waits for it to be held first, or its request may reach the cluster
+// after the latency changed and be applied (as AWS would apply a request its caller gave up on).
+func (c *Cluster) HeldUpdates() int { return int(c.heldUpdates.Load()) }
+
 // delayUpdate waits the update latency before an update operation is applied. It says false
 // when the caller went away (or the cluster closed) meanwhile: the update then never reached
 // the cluster and changes nothing.
@@ -26,6 +31,8 @@ func (c *Cluster) delayUpdate(ctx context.Context, op string) bool {
 	if d <= 0 || !strings.HasPrefix(op, "UpdateRoutingControlState") {
 		return true
 	}
+	c.heldUpdates.Add(1)
+	defer c.heldUpdates.Add(-1)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -25,6 +25,9 @@ func TestUpdateLatencyHoldsUpdatesNotReads(t *testing.T) {
 	held := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { held <- update(ctx) }()
+	// Cancelled before the cluster holds it, the request could still arrive after the latency
+	// is set back to 0 below and be applied (the race detector's slowdown made that happen).
+	require.Eventually(t, func() bool { return f.c.HeldUpdates() == 1 }, 30*time.Second, time.Millisecond, "the update is held")
 
 	// While the update waits, a read answers with the state before it.
 	got, err := f.good("eu-west-1").GetRoutingControlState(context.Background(), &rc.GetRoutingControlStateInput{RoutingControlArn: aws.String(f.west)})
