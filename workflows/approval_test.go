@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,16 +73,22 @@ steps:
 // the state each step leaves.
 func TestApprovalShowsCurrentAndDesiredState(t *testing.T) {
 	f := newFixture(t, map[string]string{"shiftplan": shiftPlanRunbook})
+	// The reads run as parallel activities (goroutines of the test environment): mu guards reads.
+	var mu sync.Mutex
 	var reads []map[string]any
 	f.env.OnActivity("traffic.state", mock.Anything, mock.Anything).Return(
 		activities.Func(func(_ context.Context, args map[string]any) (map[string]any, error) {
+			mu.Lock()
 			reads = append(reads, args)
+			mu.Unlock()
 			return map[string]any{"lever": "route53_weights", "states": map[string]any{"us-east-1": "in", "us-west-2": "out"},
 				"weights": map[string]any{"us-east-1": 100, "us-west-2": 0}}, nil
 		}))
 	f.env.OnActivity("osi.pipeline_status", mock.Anything, mock.Anything).Return(
 		activities.Func(func(_ context.Context, args map[string]any) (map[string]any, error) {
+			mu.Lock()
 			reads = append(reads, args)
+			mu.Unlock()
 			return map[string]any{"ok": false, "pipeline": "p2", "status": "STOPPED"}, nil
 		}))
 	res, err := f.run(t, workflows.RunInput{Runbook: "shiftplan"})
