@@ -362,7 +362,15 @@ func TestClickWithoutWorkerFallsBackToSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted = true
-	waitFor(t, "the run to finish", func() bool { return progressOf(t, id).Outcome == workflows.OutcomeSucceeded })
+	waitFor(t, "the run to finish", func() bool {
+		// The first queries after the restart may time out while the server still routes them to
+		// the stopped worker's sticky queue (go test -race saw it): ask again rather than fail.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		v, err := env.tc.QueryWorkflow(ctx, id, "", workflows.ProgressQuery)
+		var p workflows.Progress
+		return err == nil && v.Get(&p) == nil && p.Outcome == workflows.OutcomeSucceeded
+	})
 	st := approvalOfRun(t, id)
 	if st.Status != workflows.ApprovalApproved || st.Votes[0].By != "U_BOB" || st.Votes[0].Source != "slack" {
 		t.Fatalf("approval %+v", st)
