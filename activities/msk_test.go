@@ -75,7 +75,9 @@ func TestReplicatorLagSkipsAPeriodStillFilling(t *testing.T) {
 	require.Equal(t, 42.0, *lag.MessageLag, "the complete period before it counts")
 	require.True(t, lag.At.Equal(minute.Add(-time.Minute)), "at %s", lag.At)
 	// The rest of the round arrives: the replicator is caught up.
-	l.twin.PutMetricValues(labWest, "AWS/Kafka", "MessageLag", dims, minute.Add(time.Second), []float64{0, 0})
+	// At the minute's own timestamp: minute+1s could still be ahead of the clock when the test
+	// slept to the minute's start, and a read ends at now (CI read the round as still filling).
+	l.twin.PutMetricValues(labWest, "AWS/Kafka", "MessageLag", dims, minute, []float64{0, 0})
 	lag, err = l.cloud.ReplicatorLag(ctx, ReplicatorLagArgs{Environment: labEnv, Region: labWest})
 	require.NoError(t, err)
 	require.True(t, lag.OK, lag.Reason)
