@@ -339,6 +339,10 @@ func slackDeliveries(calls []slackCall) (duplicates []string, posts int) {
 // ARC change logs), no Slack message stored twice, one approval request per direction, and each
 // window of the drill must have had its kills.
 func TestChaosAimedAtRiskyWindows(t *testing.T) {
+	// Parallel with the other drill suites, after the package's sequential tests: each has its
+	// own lab on random ports, server and worker processes, and mostly waits out timeouts (a
+	// kill costs an activity's 30 s), so together they take about as long as the longest.
+	t.Parallel()
 	target := 5
 	if *chaosLong {
 		target = 20

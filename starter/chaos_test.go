@@ -586,6 +586,10 @@ func interruptionsOf(ctx context.Context, c client.Client, id, runID string) (in
 // submits nothing) — each approval must have been requested in Slack exactly once, and
 // the lab must end healed with writes to the primary and nothing left running.
 func TestChaosWorkerKilledDuringDrill(t *testing.T) {
+	// Parallel with the other drill suites, after the package's sequential tests: each has its
+	// own lab on random ports, server and worker processes, and mostly waits out timeouts (a
+	// kill costs an activity's 30 s), so together they take about as long as the longest.
+	t.Parallel()
 	target := 10
 	if *chaosLong {
 		target = 50

@@ -48,6 +48,7 @@ func changed(res wire.ReadinessResult, key string) *wire.ReadinessChange {
 // (posted once more); the latest result is read back and carries the Readiness search
 // attribute. It logs the cost of one evaluation (control-plane calls, seconds).
 func TestReadinessCLI(t *testing.T) {
+	resetLab(t)
 	ctx := context.Background()
 	_, err := cli(t, "readiness", "schedule", "--env", "lab", "--every", "1h", "--paused", "--json")
 	require.NoError(t, err)

@@ -75,6 +75,10 @@ func waitServing(ctx context.Context, c client.Client) error {
 // of its own that stays up throughout: it must reconnect on its own, and every run must resume
 // from the file and succeed, each traffic change made exactly once (the lab's change logs).
 func TestServerCrashDuringDrill(t *testing.T) {
+	// Parallel with the other drill suites, after the package's sequential tests: each has its
+	// own lab on random ports, server and worker processes, and mostly waits out timeouts (a
+	// kill costs an activity's 30 s), so together they take about as long as the longest.
+	t.Parallel()
 	target := 3
 	if *chaosLong {
 		target = 10

@@ -134,6 +134,9 @@ func resetLab(t *testing.T) {
 	// us-east-1 out with its metric: RECOVERY_CONTROL checks back, every Region taking traffic.
 	require.NoError(t, sharedLab.SetRecordHealthChecks(lab.RecordChecksRecoveryControl))
 	sharedLab.ResetTakesTraffic()
+	// Failovers pre-scale the survivor; tests in other environment names on this lab leave it
+	// raised outside the lab environment's record: capacity and its usage history as at start.
+	sharedLab.ResetCapacity()
 	for _, r := range []string{east, west} {
 		if p := sharedLab.Pipeline(r); p.Status() == "STOPPED" {
 			sctx, cancel := context.WithTimeout(ctx, 30*time.Second)

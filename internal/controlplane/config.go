@@ -30,9 +30,12 @@ const (
 	SchemaSubdir = "schema/postgresql/v12"
 	// Ports published by docker-compose.yml: TEMPORAL_PORT, TEMPORAL_UI_PORT,
 	// SWITCHYARD_INTAKE_PORT, SWITCHYARD_WORKER_METRICS_PORT and SWITCHYARD_INTAKE_METRICS_PORT.
-	DefaultFrontendPort       = 7233
-	DefaultUIPort             = 8080
-	DefaultIntakePort         = 8081
+	DefaultFrontendPort = 7233
+	DefaultUIPort       = 8080
+	DefaultIntakePort   = 8081
+	// DefaultStatusPagePort is the intake's status page (starter serve --status-addr), moved by
+	// PortOffset like the others so two Regions' intakes on one machine do not collide.
+	DefaultStatusPagePort     = 8082
 	DefaultWorkerMetricsPort  = 9090
 	DefaultIntakeMetricsPort  = 9091
 	DefaultSwitchyardLogLevel = "info"

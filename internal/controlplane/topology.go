@@ -566,7 +566,15 @@ func (t *Topology) startSwitchyard(ctx context.Context) error {
 			}
 		}
 		addr := net.JoinHostPort(o.IP, strconv.Itoa(port))
-		args := []string{"serve", "--addr", addr}
+		statusPort := DefaultStatusPagePort + o.PortOffset
+		if o.FreePorts {
+			var err error
+			if statusPort, err = freePort(); err != nil {
+				return err
+			}
+		}
+		// The status page is internal: on loopback, whatever o.IP the intake listens on.
+		args := []string{"serve", "--addr", addr, "--status-addr", net.JoinHostPort("127.0.0.1", strconv.Itoa(statusPort))}
 		if !o.FreePorts {
 			args = append(args, "--metrics-addr", net.JoinHostPort(o.IP, strconv.Itoa(DefaultIntakeMetricsPort+o.PortOffset)))
 		}

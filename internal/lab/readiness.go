@@ -230,3 +230,19 @@ func (l *Lab) publishUsage(ctx context.Context, rg *region, put func(ns, name st
 	put("AWS/AOSS", "IndexingOCU", map[string]string{"ClientId": AccountID}, 2)
 	put("AWS/AOSS", "SearchOCU", map[string]string{"ClientId": AccountID}, 2)
 }
+
+// ResetCapacity puts every Region's capacity back as the lab starts: the pipelines' units, the
+// account's capacity limits, no pre-scale record in SSM (/switchyard/<environment>/prescale) and
+// no usage history. Tests sharing one lab call it between tests: a pre-scale left by a test in
+// another environment name is not in the lab environment's record, so its raised minutes would
+// count as load and every later pre-scale would raise further (CI saw 48 units).
+func (l *Lab) ResetCapacity() {
+	for name, rg := range l.regions {
+		l.twin.ResetPipelineSettings(name, rg.pipeline.Name())
+		l.twin.SetAOSSCapacity(name, awstwin.AOSSCapacityLimits{MaxIndexingCapacityInOCU: awstwin.DefaultAOSSCapacityOCU, MaxSearchCapacityInOCU: awstwin.DefaultAOSSCapacityOCU})
+		l.twin.DeleteParameters(name, "/switchyard/*/prescale")
+		l.twin.DeleteMetric(name, nsOSIS, "computeUnits")
+		l.twin.DeleteMetric(name, "AWS/AOSS", "IndexingOCU")
+		l.twin.DeleteMetric(name, "AWS/AOSS", "SearchOCU")
+	}
+}

@@ -660,3 +660,16 @@ func cwSetAlarmState(c *call) error {
 		return cwInvalid(err.Error())
 	}
 }
+
+// DeleteMetric forgets every datapoint of a metric (all its dimension sets) in region, as a
+// fresh account has none. Lab resets use it; CloudWatch itself has no API for it.
+func (t *Twin) DeleteMetric(region, namespace, name string) {
+	s := t.region(region).cw
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, ms := range s.series {
+		if ms.namespace == namespace && ms.name == name {
+			delete(s.series, k)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"regexp"
 	"strings"
 	"sync"
@@ -193,4 +194,17 @@ func ssmPutParameter(c *call) error {
 		return ae
 	}
 	return c.replyJSON(map[string]any{"Version": v, "Tier": "Standard"})
+}
+
+// DeleteParameters deletes region's parameters whose names match the path pattern (path.Match),
+// for lab resets.
+func (t *Twin) DeleteParameters(region, pattern string) {
+	s := t.region(region).ssm
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range s.params {
+		if ok, _ := path.Match(pattern, name); ok {
+			delete(s.params, name)
+		}
+	}
 }
