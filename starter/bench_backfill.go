@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/switchyard-dr/switchyard/internal/backfill"
+	"github.com/switchyard-dr/switchyard/internal/benchproto"
 	"github.com/switchyard-dr/switchyard/internal/benchrss"
 	"github.com/switchyard-dr/switchyard/internal/lab"
 	"github.com/switchyard-dr/switchyard/internal/lab/opensearchtwin"
@@ -504,24 +505,10 @@ func spawnBenchTwins(ctx context.Context, cio cmdIO) (*benchChild, benchTwinURLs
 }
 
 // engineRequest and engineAnswer are starter/benchengine's stdin and stdout.
-type engineRequest struct {
-	Method     string         `json:"method"`
-	Source     string         `json:"source"`
-	Target     string         `json:"target"`
-	Scope      backfill.Scope `json:"scope"`
-	From       time.Time      `json:"from"`
-	To         time.Time      `json:"to"`
-	PageSize   int            `json:"page_size"`
-	SampleSize int            `json:"sample_size"`
-	DupLists   bool           `json:"dup_lists"`
-}
-
-type engineAnswer struct {
-	Report       *backfill.Report `json:"report"`
-	Seconds      float64          `json:"seconds"`
-	IdleRSSBytes int64            `json:"idle_rss_bytes"`
-	PeakRSSBytes int64            `json:"peak_rss_bytes"`
-}
+type (
+	engineRequest = benchproto.Request
+	engineAnswer  = benchproto.Answer
+)
 
 // buildBenchEngine builds starter/benchengine into a temporary folder (go build, with the
 // module's build cache) and returns its path and a function that removes it.

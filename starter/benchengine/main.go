@@ -16,31 +16,9 @@ import (
 	"time"
 
 	"github.com/switchyard-dr/switchyard/internal/backfill"
+	"github.com/switchyard-dr/switchyard/internal/benchproto"
 	"github.com/switchyard-dr/switchyard/internal/benchrss"
 )
-
-// Request is what the benchmark asks for: a method over two endpoints.
-type Request struct {
-	// Method is "engine" (backfill.Compare) or "baseline" (backfill.Baseline, the full id scan).
-	Method     string         `json:"method"`
-	Source     string         `json:"source"`
-	Target     string         `json:"target"`
-	Scope      backfill.Scope `json:"scope"`
-	From       time.Time      `json:"from"`
-	To         time.Time      `json:"to"`
-	PageSize   int            `json:"page_size"`
-	SampleSize int            `json:"sample_size"`
-	DupLists   bool           `json:"dup_lists"`
-}
-
-// Answer is the pass's report and what it cost: its time, and the process's resident memory
-// before the pass (after a GC) and at its peak (VmHWM), the whole process's.
-type Answer struct {
-	Report       *backfill.Report `json:"report"`
-	Seconds      float64          `json:"seconds"`
-	IdleRSSBytes int64            `json:"idle_rss_bytes"`
-	PeakRSSBytes int64            `json:"peak_rss_bytes"`
-}
 
 func main() {
 	if err := run(); err != nil {
@@ -50,7 +28,7 @@ func main() {
 }
 
 func run() error {
-	var req Request
+	var req benchproto.Request
 	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
 		return fmt.Errorf("read the request: %w", err)
 	}
@@ -73,7 +51,7 @@ func run() error {
 		return fmt.Errorf("unknown method %q (engine or baseline)", req.Method)
 	}
 	debug.FreeOSMemory()
-	var a Answer
+	var a benchproto.Answer
 	a.IdleRSSBytes = benchrss.Current()
 	start := time.Now()
 	rep, err := pass(context.Background(), src, dst, opts)
