@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
-	"go.temporal.io/sdk/client"
 
 	"github.com/switchyard-dr/switchyard/workflows"
 )
@@ -330,19 +329,7 @@ func (h *Handler) control(ctx context.Context, c controlRequest) controlOutcome 
 		return controlOutcome{refused: true, progress: p, text: fmt.Sprintf("Could not check your user groups, so nothing was sent: %v. Try again, or use `starter %s`.", err, c.action)}
 	}
 	ctl := workflows.Control{Action: c.action, Step: c.ref.Step, By: c.user, Groups: groups, Comment: c.comment, Rollback: c.rollback, Source: "slack"}
-	uctx, cancel := context.WithTimeout(ctx, h.tTimeout)
-	defer cancel()
-	handle, err := h.tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
-		WorkflowID: c.ref.WorkflowID, RunID: c.ref.RunID,
-		// The id makes a redelivered submission a no-op on the server.
-		UpdateID:     c.updateID,
-		UpdateName:   workflows.ControlUpdate,
-		Args:         []any{ctl},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = handle.Get(uctx, nil)
-	}
+	err = h.update(ctx, c.ref, c.updateID, workflows.ControlUpdate, ctl, nil)
 	switch {
 	case err == nil:
 	case noWorker(err):

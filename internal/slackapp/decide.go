@@ -62,20 +62,8 @@ func (h *Handler) decide(ctx context.Context, d decision) decisionOutcome {
 			d.ref.Step, mentions(st.Approval.Approvers))}
 	}
 	dec := workflows.Decision{Step: d.ref.Step, Approve: d.approve, By: d.user, Groups: groups, Comment: d.comment, Source: "slack"}
-	uctx, cancel := context.WithTimeout(ctx, h.tTimeout)
-	defer cancel()
-	handle, err := h.tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
-		WorkflowID: d.ref.WorkflowID, RunID: d.ref.RunID,
-		// The id makes a redelivered click (Slack retries unanswered requests) a no-op on the server.
-		UpdateID:     d.updateID,
-		UpdateName:   workflows.ApproveUpdate,
-		Args:         []any{dec},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
 	var state workflows.ApprovalState
-	if err == nil {
-		err = handle.Get(uctx, &state)
-	}
+	err = h.update(ctx, d.ref, d.updateID, workflows.ApproveUpdate, dec, &state)
 	switch {
 	case err == nil:
 	case noWorker(err):
@@ -94,6 +82,22 @@ func (h *Handler) decide(ctx context.Context, d decision) decisionOutcome {
 		out.text = fmt.Sprintf("Step %q is %s.", d.ref.Step, state.Status)
 	}
 	return out
+}
+
+// update sends one update to the run of ref and waits for its result (into out, when not nil).
+// The id makes a redelivered click or submission (Slack retries unanswered requests) a no-op on
+// the server.
+func (h *Handler) update(ctx context.Context, ref buttonRef, updateID, name string, arg, out any) error {
+	uctx, cancel := context.WithTimeout(ctx, h.tTimeout)
+	defer cancel()
+	handle, err := h.tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		WorkflowID: ref.WorkflowID, RunID: ref.RunID, UpdateID: updateID,
+		UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return err
+	}
+	return handle.Get(uctx, out)
 }
 
 // decideBySignal sends the decision as the approve signal, which the server stores even when no
